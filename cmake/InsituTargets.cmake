@@ -1,0 +1,44 @@
+# Project-wide conventions for our own targets (never applied to dependencies).
+# Includes are rooted at the repository top: #include "drivers/linkam/codec.hpp".
+
+function(insitu_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wnon-virtual-dtor -Wshadow=local)
+endfunction()
+
+# insitu_library(NAME SOURCES ... [DEPS ...])
+function(insitu_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  insitu_warnings(${name})
+endfunction()
+
+# insitu_executable(NAME SOURCES ... [DEPS ...])
+function(insitu_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  insitu_warnings(${name})
+endfunction()
+
+# insitu_test(NAME LABEL unit|sim|slow SOURCES ... [DEPS ...])
+# One GoogleTest binary per area; every TEST becomes its own ctest with the label.
+function(insitu_test name)
+  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    INSITU_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    INSITU_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"
+    INSITU_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  insitu_warnings(${name})
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,32 @@
+# Shared by scripts/demo, scripts/test and scripts/bench: install what is missing, configure, build.
+set -euo pipefail
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages the build, the tests and the reference comparisons need.
+insitu_packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost-dev libserialport-dev libyaml-cpp-dev libhdf5-dev hdf5-tools
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev libssl-dev
+  libeigen3-dev libfftw3-dev libtiff-dev nlohmann-json3-dev
+  python3-h5py python3-numpy
+)
+
+ensure_packages() {
+  local missing=()
+  for p in "${insitu_packages[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "insitu: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build_preset() {
+  local preset=${1:-release}
+  cd "$repo_root"
+  [ -f "build/$preset/build.ninja" ] || cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -- -j"$(nproc)"
+}
