@@ -1,0 +1,150 @@
+#include "drivers/io/byte_stream.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "drivers/io/serial_ports.hpp"
+
+namespace insitu::io {
+namespace {
+
+speed_t termios_speed(int baud) {
+  switch (baud) {
+    case 9600: return B9600;
+    case 19200: return B19200;
+    case 38400: return B38400;
+    case 57600: return B57600;
+    case 115200: return B115200;
+    default: throw std::invalid_argument(fmt::format("unsupported baud rate {}", baud));
+  }
+}
+
+// A pseudo-terminal opened with termios: raw mode, the port's speed recorded for symmetry with real ports.
+int open_pty(const std::string& path, const SerialSettings& settings) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  termios tio{};
+  if (::tcgetattr(fd, &tio) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::generic_category(), path + " is not a terminal");
+  }
+  ::cfmakeraw(&tio);
+  ::cfsetispeed(&tio, termios_speed(settings.baud));
+  ::cfsetospeed(&tio, termios_speed(settings.baud));
+  tio.c_cflag |= CLOCAL | CREAD;
+  if (settings.flow == FlowControl::rts_cts) tio.c_cflag |= CRTSCTS;
+  ::tcsetattr(fd, TCSANOW, &tio);
+  return fd;
+}
+
+class FdStream final : public ByteStream {
+ public:
+  FdStream(asio::any_io_executor ex, int fd, std::string name) : fd_(ex, fd), name_(std::move(name)) {}
+
+  awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override {
+    boost::system::error_code bec;
+    const auto n = co_await fd_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, bec));
+    ec = bec;
+    co_return n;
+  }
+
+  awaitable<void> write_all(asio::const_buffer buffer, std::error_code& ec) override {
+    boost::system::error_code bec;
+    co_await asio::async_write(fd_, buffer, asio::redirect_error(asio::use_awaitable, bec));
+    ec = bec;
+  }
+
+  awaitable<void> drain(std::error_code& ec) override {
+    // Poll the output queue instead of tcdrain(), which would block the loop for the whole transmission.
+    asio::steady_timer timer(fd_.get_executor());
+    for (;;) {
+      int pending = 0;
+      if (::ioctl(fd_.native_handle(), TIOCOUTQ, &pending) != 0) {
+        ec = std::error_code(errno, std::generic_category());
+        co_return;
+      }
+      if (pending == 0) co_return;
+      timer.expires_after(std::chrono::microseconds(200));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+
+  void discard_input() override { ::tcflush(fd_.native_handle(), TCIFLUSH); }
+  void cancel() override { fd_.cancel(); }
+  std::string describe() const override { return name_; }
+
+ private:
+  asio::posix::stream_descriptor fd_;
+  std::string name_;
+};
+
+class TcpStream final : public ByteStream {
+ public:
+  TcpStream(asio::ip::tcp::socket socket, std::string name) : socket_(std::move(socket)), name_(std::move(name)) {
+    socket_.set_option(asio::ip::tcp::no_delay(true));
+  }
+
+  awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override {
+    boost::system::error_code bec;
+    const auto n = co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, bec));
+    ec = bec;
+    co_return n;
+  }
+
+  awaitable<void> write_all(asio::const_buffer buffer, std::error_code& ec) override {
+    boost::system::error_code bec;
+    co_await asio::async_write(socket_, buffer, asio::redirect_error(asio::use_awaitable, bec));
+    ec = bec;
+  }
+
+  awaitable<void> drain(std::error_code& ec) override {
+    ec.clear();
+    co_return;
+  }
+
+  void discard_input() override {
+    boost::system::error_code ec;
+    std::array<char, 256> sink{};
+    while (socket_.available(ec) > 0 && !ec) socket_.read_some(asio::buffer(sink), ec);
+  }
+  void cancel() override { socket_.cancel(); }
+  std::string describe() const override { return name_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+  std::string name_;
+};
+
+}  // namespace
+
+awaitable<std::unique_ptr<ByteStream>> open_byte_stream(const ConnectionUrl& url, SerialSettings defaults) {
+  auto ex = co_await asio::this_coro::executor;
+  SerialSettings settings = defaults;
+  if (url.baud) settings.baud = *url.baud;
+  if (url.flow) settings.flow = *url.flow;
+  switch (url.kind) {
+    case ConnectionUrl::Kind::pty:
+      co_return std::make_unique<FdStream>(ex, open_pty(url.path, settings), url.to_string());
+    case ConnectionUrl::Kind::serial: {
+      const std::string device = url.usb ? find_usb_serial_port(*url.usb) : url.path;
+      co_return std::make_unique<FdStream>(ex, open_serial_port(device, settings),
+                                           fmt::format("{} ({})", url.to_string(), device));
+    }
+    case ConnectionUrl::Kind::tcp: {
+      asio::ip::tcp::resolver resolver(ex);
+      const auto endpoints =
+          co_await resolver.async_resolve(url.host, std::to_string(url.port), asio::use_awaitable);
+      asio::ip::tcp::socket socket(ex);
+      co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
+      co_return std::make_unique<TcpStream>(std::move(socket), url.to_string());
+    }
+  }
+  throw std::logic_error("unknown connection kind");
+}
+
+}  // namespace insitu::io

@@ -1,0 +1,196 @@
+#include "drivers/linkam/driver.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace insitu::linkam {
+namespace {
+
+constexpr int kBaud = 19200;
+
+// A set command is acknowledged by an empty line; the Lewis emulator sends the Python artefact b''.
+bool is_acknowledgement(std::string_view line) { return line.empty() || line == "b''"; }
+
+}  // namespace
+
+Driver::Driver(asio::any_io_executor executor, const io::RunClock& clock, DriverSettings settings,
+               std::shared_ptr<spdlog::logger> logger)
+    : executor_(std::move(executor)), clock_(clock), settings_(std::move(settings)), log_(std::move(logger)) {}
+
+Driver::~Driver() = default;
+
+void Driver::emit(const std::string& kind, const std::string& message) {
+  if (kind == "fault") log_->error(message);
+  else if (kind == "warning") log_->warn(message);
+  else log_->info(message);
+  if (on_event_) on_event_(clock_.now_s(), kind, message);
+}
+
+void Driver::drop_link(const std::string& why) {
+  if (!channel_) return;
+  emit("fault", fmt::format("stage link {} lost: {}", stream_->describe(), why));
+  channel_.reset();
+  stream_.reset();
+  backoff_s_ = 1.0;
+  next_reconnect_s_ = clock_.now_s();
+}
+
+void Driver::close() {
+  channel_.reset();
+  stream_.reset();
+}
+
+awaitable<void> Driver::pace() {
+  const double ready_s = last_command_s_ + settings_.command_gap_s;
+  if (clock_.now_s() < ready_s) co_await clock_.sleep_until(ready_s);
+}
+
+awaitable<Driver::Exchange> Driver::exchange(const std::string& command) {
+  co_await pace();
+  last_command_s_ = clock_.now_s();
+  if (auto ec = co_await channel_->write(frame(command)))
+    co_return Exchange{Outcome::closed, ec.message()};
+  auto reply = co_await channel_->read_line(clock_.io_deadline(settings_.reply_timeout_s));
+  switch (reply.status) {
+    case io::LineStatus::ok: co_return Exchange{Outcome::ok, std::move(reply.line)};
+    case io::LineStatus::timeout: co_return Exchange{Outcome::timeout, {}};
+    case io::LineStatus::closed: co_return Exchange{Outcome::closed, reply.error.message()};
+  }
+  co_return Exchange{Outcome::closed, "unknown line status"};
+}
+
+// `T` until a well-formed status comes back: the controller ignores everything before its first `T`, and
+// after a timeout a late reply may still be in flight, so stale input is dropped first.
+awaitable<bool> Driver::greet() {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && channel_; ++attempt) {
+    channel_->discard_input();
+    auto ex = co_await exchange(status_command());
+    if (ex.outcome == Outcome::closed) {
+      drop_link(ex.line);
+      co_return false;
+    }
+    if (ex.outcome == Outcome::ok && decode_status(ex.line).status) co_return true;
+  }
+  co_return false;
+}
+
+awaitable<void> Driver::connect() {
+  auto lock = co_await port_mutex_.lock();
+  stream_ = co_await io::open_byte_stream(settings_.url, io::SerialSettings{kBaud, io::FlowControl::none});
+  channel_ = std::make_unique<io::LineChannel>(*stream_, kTerminator);
+  if (!co_await greet()) {
+    const std::string where = settings_.url.to_string();
+    close();
+    throw DriverError(fmt::format("no valid reply to T from the Linkam controller at {}", where));
+  }
+  log_->info("connected to Linkam T95 at {}", stream_->describe());
+}
+
+awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
+  if (clock_.now_s() < next_reconnect_s_) {
+    if (!wait_for_backoff) co_return false;
+    co_await clock_.sleep_until(next_reconnect_s_);
+  }
+  try {
+    stream_ = co_await io::open_byte_stream(settings_.url, io::SerialSettings{kBaud, io::FlowControl::none});
+    channel_ = std::make_unique<io::LineChannel>(*stream_, kTerminator);
+  } catch (const std::exception& e) {
+    log_->debug("reconnect to {} failed: {}", settings_.url.to_string(), e.what());
+  }
+  bool ok = channel_ && co_await greet();
+  // The controller keeps running its program while the link is down; give it back what we had asked for.
+  if (ok && rate_K_per_min_) ok = co_await set_exchange(rate_command(*rate_K_per_min_));
+  if (ok && limit_K_) ok = co_await set_exchange(limit_command(*limit_K_));
+  if (ok && pump_) {
+    ok = co_await set_exchange(pump_->first == PumpMode::automatic ? pump_auto_command() : pump_manual_command());
+    if (ok && pump_->first == PumpMode::manual) ok = co_await set_exchange(pump_speed_command(pump_->second));
+  }
+  if (!ok) {
+    channel_.reset();
+    stream_.reset();
+    next_reconnect_s_ = clock_.now_s() + backoff_s_;
+    backoff_s_ = std::min(backoff_s_ * 2.0, settings_.max_backoff_s);
+    co_return false;
+  }
+  emit("info", fmt::format("stage link {} restored; rate, limit and pump mode re-applied", stream_->describe()));
+  co_return true;
+}
+
+awaitable<std::optional<Reading>> Driver::read_status() {
+  auto lock = co_await port_mutex_.lock();
+  if (!channel_ && !co_await try_reconnect(false)) co_return std::nullopt;
+  for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+    const double sent_s = clock_.now_s();
+    auto ex = co_await exchange(status_command());
+    const double received_s = clock_.now_s();
+    if (ex.outcome == Outcome::closed) {
+      drop_link(ex.line);
+      co_return std::nullopt;
+    }
+    if (ex.outcome == Outcome::ok) {
+      const auto decoded = decode_status(ex.line);
+      if (decoded.status) co_return Reading{0.5 * (sent_s + received_s), *decoded.status};
+      emit("warning", fmt::format("bad reply to T ({}): {} bytes", to_string(*decoded.error), ex.line.size()));
+    } else {
+      emit("warning", "no reply to T within the reply timeout");
+    }
+    channel_->discard_input();
+  }
+  drop_link(fmt::format("{} exchanges in a row failed", settings_.attempts_per_command));
+  co_return std::nullopt;
+}
+
+// One set command with its acknowledgement; false means "resync and retry".
+awaitable<bool> Driver::set_exchange(const std::string& command) {
+  auto ex = co_await exchange(command);
+  if (ex.outcome == Outcome::ok && is_acknowledgement(ex.line)) co_return true;
+  if (ex.outcome == Outcome::closed) drop_link(ex.line);
+  co_return false;
+}
+
+awaitable<void> Driver::send_set_command(const std::string& command) {
+  auto lock = co_await port_mutex_.lock();
+  for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+    if (!channel_ && !co_await try_reconnect(true)) continue;
+    if (co_await set_exchange(command)) co_return;
+    if (channel_) {
+      emit("warning", fmt::format("command {} not acknowledged; resynchronising", command));
+      co_await greet();
+    }
+  }
+  throw DriverError(fmt::format("Linkam command {} could not be delivered to {}", command,
+                                settings_.url.to_string()));
+}
+
+awaitable<void> Driver::set_rate(double rate_K_per_min) {
+  if (!(rate_K_per_min >= kMinRate_K_per_min && rate_K_per_min <= settings_.limits.max_rate_K_per_min))
+    throw DriverError(fmt::format("refusing ramp rate {} K/min: the stage allows {}..{} K/min", rate_K_per_min,
+                                  kMinRate_K_per_min, settings_.limits.max_rate_K_per_min));
+  const auto command = rate_command(rate_K_per_min);
+  co_await send_set_command(command);
+  rate_K_per_min_ = rate_K_per_min;
+}
+
+awaitable<void> Driver::set_limit(double limit_K) {
+  // The check is on the value the controller will use, so rounding to 0.1 °C cannot cross a limit.
+  const double quantized_K = quantize_limit_K(limit_K);
+  if (!(quantized_K >= settings_.limits.min_K - 1e-9 && quantized_K <= settings_.limits.max_K + 1e-9))
+    throw DriverError(fmt::format("refusing limit {:.2f} K: the stage allows {:.2f}..{:.2f} K", limit_K,
+                                  settings_.limits.min_K, settings_.limits.max_K));
+  co_await send_set_command(limit_command(limit_K));
+  limit_K_ = limit_K;
+}
+
+awaitable<void> Driver::start() { co_await send_set_command(start_command()); }
+awaitable<void> Driver::stop() { co_await send_set_command(stop_command()); }
+awaitable<void> Driver::hold_current() { co_await send_set_command(hold_command()); }
+
+awaitable<void> Driver::set_pump(PumpMode mode, int manual_speed) {
+  co_await send_set_command(mode == PumpMode::automatic ? pump_auto_command() : pump_manual_command());
+  if (mode == PumpMode::manual) co_await send_set_command(pump_speed_command(manual_speed));
+  pump_ = std::make_pair(mode, manual_speed);
+}
+
+}  // namespace insitu::linkam

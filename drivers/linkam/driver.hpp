@@ -1,0 +1,110 @@
+#pragma once
+// Linkam T95 driver on the Asio loop: one command in flight, reply deadlines with resync, and reconnection
+// (T first, then the rate, limit and pump mode re-applied) when the port vanishes.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "drivers/io/async_mutex.hpp"
+#include "drivers/io/byte_stream.hpp"
+#include "drivers/io/clock.hpp"
+#include "drivers/io/line_channel.hpp"
+#include "drivers/linkam/codec.hpp"
+
+namespace insitu::linkam {
+
+struct StageLimits {
+  double min_K = 77.0;  // THMS600 with LN2
+  double max_K = 873.15;
+  double max_rate_K_per_min = kMaxRate_K_per_min;
+};
+
+struct DriverSettings {
+  io::ConnectionUrl url;
+  StageLimits limits;
+  double reply_timeout_s = 1.0;        // run time; never below the clock's I/O floor on the wall
+  double command_gap_s = 0.2;          // pacing between commands (run time)
+  int attempts_per_command = 3;        // before the link counts as lost
+  double max_backoff_s = 15.0;         // reconnect back-off ceiling (run time)
+};
+
+struct Reading {
+  double time_s;  // run clock, midway between request and reply
+  Status status;
+};
+
+enum class PumpMode { automatic, manual };
+
+// Failures the caller must see: a command beyond the stage limits (never sent), or a link that stayed down.
+class DriverError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Driver {
+ public:
+  using EventHandler = std::function<void(double time_s, const std::string& kind, const std::string& message)>;
+
+  Driver(asio::any_io_executor executor, const io::RunClock& clock, DriverSettings settings,
+         std::shared_ptr<spdlog::logger> logger);
+  ~Driver();
+
+  // Events (kind: "fault", "warning", "info") for the run record: link lost, reconnected, bad replies.
+  void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
+
+  // Opens the port and sends `T` (the controller ignores anything before it). Throws on failure.
+  awaitable<void> connect();
+  void close();
+  bool connected() const { return channel_ != nullptr; }
+
+  // One `T` exchange; nullopt when no valid reply came after resyncs and a reconnect attempt.
+  awaitable<std::optional<Reading>> read_status();
+
+  // Set commands: each checked against the stage limits before anything is sent, retried with resync,
+  // and remembered so a reconnect re-applies them. Throw DriverError when they cannot be delivered.
+  awaitable<void> set_rate(double rate_K_per_min);
+  awaitable<void> set_limit(double limit_K);
+  awaitable<void> start();
+  awaitable<void> stop();
+  awaitable<void> hold_current();
+  awaitable<void> set_pump(PumpMode mode, int manual_speed = 0);
+
+  const DriverSettings& settings() const { return settings_; }
+
+ private:
+  enum class Outcome { ok, timeout, closed };
+  struct Exchange {
+    Outcome outcome;
+    std::string line;
+  };
+
+  awaitable<Exchange> exchange(const std::string& command);
+  awaitable<bool> set_exchange(const std::string& command);
+  awaitable<bool> greet();
+  awaitable<bool> try_reconnect(bool wait_for_backoff);
+  awaitable<void> send_set_command(const std::string& command);
+  awaitable<void> pace();
+  void emit(const std::string& kind, const std::string& message);
+  void drop_link(const std::string& why);
+
+  asio::any_io_executor executor_;
+  const io::RunClock& clock_;
+  DriverSettings settings_;
+  std::shared_ptr<spdlog::logger> log_;
+  EventHandler on_event_;
+  io::AsyncMutex port_mutex_;
+  std::unique_ptr<io::ByteStream> stream_;
+  std::unique_ptr<io::LineChannel> channel_;
+  double last_command_s_ = -1e300;
+  double backoff_s_ = 1.0;
+  double next_reconnect_s_ = 0.0;
+
+  // What the controller should be doing, re-applied after a reconnect.
+  std::optional<double> rate_K_per_min_;
+  std::optional<double> limit_K_;
+  std::optional<std::pair<PumpMode, int>> pump_;
+};
+
+}  // namespace insitu::linkam
