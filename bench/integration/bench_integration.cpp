@@ -1,0 +1,122 @@
+// Times AzimuthalIntegrator on the 2048^2 frame written by pyfai_reference.py (same frame and settings
+// as the pyFAI timing) and checks it still agrees with pyFAI's result on that frame.
+// Usage: bench_integration DIR [NREP]   (DIR holds frame.npy, bench.poni, pyfai_{none,bbox}.xy)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "analysis/integration/azimuthal_integrator.hpp"
+
+namespace {
+
+using insitu::analysis::AzimuthalIntegrator;
+using insitu::analysis::ImageView;
+using insitu::analysis::IntegrationSetup;
+using insitu::analysis::Pattern;
+using insitu::analysis::PixelSplit;
+using Clock = std::chrono::steady_clock;
+
+struct Frame {
+  std::vector<float> pixels;
+  std::size_t height = 0, width = 0;
+};
+
+// Minimal .npy reader for C-ordered little-endian float32 2-D arrays.
+Frame read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  char magic[8];
+  in.read(magic, 8);
+  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path + ": not a .npy file");
+  std::uint32_t header_len = 0;
+  if (magic[6] == 1) {
+    std::uint16_t h;
+    in.read(reinterpret_cast<char*>(&h), 2);
+    header_len = h;
+  } else {
+    in.read(reinterpret_cast<char*>(&header_len), 4);
+  }
+  std::string header(header_len, '\0');
+  in.read(header.data(), header_len);
+  if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
+    throw std::runtime_error(path + ": expected C-ordered '<f4', header " + header);
+  Frame f;
+  const auto open = header.find('(', header.find("'shape'"));
+  if (std::sscanf(header.c_str() + open, "(%zu, %zu)", &f.height, &f.width) != 2)
+    throw std::runtime_error(path + ": expected a 2-D shape, header " + header);
+  f.pixels.resize(f.height * f.width);
+  in.read(reinterpret_cast<char*>(f.pixels.data()), static_cast<std::streamsize>(f.pixels.size() * 4));
+  if (!in) throw std::runtime_error(path + ": truncated data");
+  return f;
+}
+
+std::vector<std::vector<double>> read_xy(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::vector<std::vector<double>> cols(3);
+  double q, i, s;
+  while (in >> q >> i >> s) {
+    cols[0].push_back(q);
+    cols[1].push_back(i);
+    cols[2].push_back(s);
+  }
+  return cols;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: bench_integration DIR [NREP]\n";
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const int nrep = argc > 2 ? std::stoi(argv[2]) : 20;
+  const Frame frame = read_npy(dir + "/frame.npy");
+  const insitu::analysis::Geometry geometry = insitu::analysis::read_poni(dir + "/bench.poni");
+  const ImageView<float> image{frame.pixels, frame.height, frame.width};
+
+  for (const auto& [split, label] : {std::pair{PixelSplit::none, "none"}, std::pair{PixelSplit::bbox, "bbox"}}) {
+    for (std::size_t threads : {1u, 2u}) {
+      IntegrationSetup setup;
+      setup.npt = 3000;
+      setup.polarization_factor = 0.99;
+      setup.correct_solid_angle = true;
+      setup.split = split;
+      setup.threads = threads;
+      const auto t0 = Clock::now();
+      AzimuthalIntegrator integrator(geometry, setup);
+      const double setup_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      Pattern pattern;
+      integrator.integrate(image, pattern);  // warm-up: sizes `pattern`, faults pages in
+      std::vector<double> ms;
+      for (int r = 0; r < nrep; ++r) {
+        const auto t1 = Clock::now();
+        integrator.integrate(image, pattern);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t1).count());
+      }
+      const auto ref = read_xy(dir + "/pyfai_" + label + ".xy");
+      double max_dev = 0.0;
+      for (std::size_t b = 0; b < std::min(ref[1].size(), pattern.intensity.size()); ++b)
+        if (pattern.count[b] >= 10.0) max_dev = std::max(max_dev, std::fabs(pattern.intensity[b] / ref[1][b] - 1.0));
+      std::printf("insitu %s threads %zu median_ms %.2f min_ms %.2f setup_s %.3f nonzeros %zu max_rel_dev_vs_pyfai %.2e\n",
+                  label, threads, median(ms), *std::min_element(ms.begin(), ms.end()), setup_s, integrator.nonzeros(),
+                  max_dev);
+    }
+  }
+  return 0;
+}
