@@ -1,0 +1,116 @@
+#pragma once
+// One NeXus/HDF5 file per run, written with SWMR so that silx/h5py can follow it live and a crash
+// loses at most the records since the last flush. All HDF5 calls run on one writer thread owned by
+// the RunFile (the HDF5 library serialises on a global lock and filters run in the calling thread);
+// callers, i.e. the Asio loop, only enqueue.
+//
+// Layout (all built before SWMR starts; SWMR forbids creating objects later):
+//   / @default=entry @creator @file_time @HDF5_Version @file_name
+//   entry:NXentry @default=temperature  title, start_time, program_name @version,
+//                                       end_time, duration @units=s, exit_status  (only at finish)
+//     recipe:NXnote          type=application/yaml, data, checksum (sha256 hex), algorithm, file_name
+//     sample:NXsample        name, chemical_formula, description, treatment
+//       temperature_log:NXlog  time @units=s @start, value @units=K, setpoint @units=K,
+//                              status, error, pump (raw uint8 T95 bytes, @description)
+//     instrument:NXinstrument/temperature_controller:NXenvironment
+//                            name, model, connection, clock_speed, simulated, value_log -> temperature_log
+//     events:NXcollection    time @units=s @start, kind (16 B), message (256 B; fixed-length UTF-8)
+//     temperature:NXdata     @signal=value @axes=time; time, value -> temperature_log
+// Each log's `time` is appended and flushed last: readers trust rows < len(time).
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+
+namespace insitu::storage {
+
+struct RunMetadata {
+  std::string program_name = "insitu", program_version, recipe_name, recipe_path, recipe_text, sample_name,
+              sample_composition, sample_treatment, sample_description,
+              start_time_iso;  // UTC ISO 8601 of run time 0
+  double clock_speed = 1.0;    // 600 = accelerated simulation; recorded in the file
+  bool simulated = false;
+  std::string stage_model, stage_connection;
+};
+
+struct TemperatureSample {
+  double time_s;
+  double value_K;
+  double setpoint_K;
+  std::uint8_t status, error, pump;  // raw Linkam T95 SB1, EB1, PB1 bytes
+};
+
+struct RunEvent {
+  double time_s;
+  std::string kind;  // "segment", "state", "warning", "fault", "info"
+  std::string message;
+};
+
+struct RunFileOptions {
+  double flush_interval_s = 10.0;  // run time
+};
+
+// Counters of the writer thread, for status displays and tests.
+struct RunFileStats {
+  std::uint64_t samples_committed = 0;  // temperature records flushed (visible to readers, crash-safe)
+  std::uint64_t sample_flushes = 0;  // commits of the temperature log
+  std::uint64_t events_committed = 0;
+  std::uint64_t dropped = 0;  // records refused after an error or after finish()
+};
+
+class RunFile {
+ public:
+  // Builds the whole layout, then starts SWMR. Throws h5::Error / std::runtime_error on failure (before the run).
+  static std::unique_ptr<RunFile> create(const std::filesystem::path& file, const RunMetadata&, RunFileOptions = {});
+  ~RunFile();  // finishes with status "aborted" if finish() was not called
+
+  RunFile(const RunFile&) = delete;
+  RunFile& operator=(const RunFile&) = delete;
+
+  // Thread-safe enqueue; flushed when the record's time_s is >= flush_interval_s past the last flush.
+  void append(const TemperatureSample&);
+  // Events are flushed promptly (they are rare and important), with the samples queued before them.
+  void append(const RunEvent&);
+  // Drains the queue, ends SWMR (close), reopens in regular mode to write end_time, duration,
+  // exit_status; joins the thread. Later calls do nothing.
+  void finish(double end_time_s, const std::string& exit_status);
+  // First writer-thread error (e.g. disk full), if any; later appends are dropped and counted.
+  std::optional<std::string> error() const;
+  RunFileStats stats() const;
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Finish {
+    double end_time_s;
+    std::string exit_status;
+  };
+  using Item = std::variant<TemperatureSample, RunEvent, Finish>;
+  struct Writer;
+
+  RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options);
+  void enqueue(Item item);
+  void run_writer();
+  void fail(const std::string& message);
+
+  std::filesystem::path path_;
+  RunMetadata metadata_;
+  RunFileOptions options_;
+  std::unique_ptr<Writer> writer_;  // HDF5 state; touched only by the writer thread after create()
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Item> queue_;
+  bool finishing_ = false;
+  double last_time_s_ = 0.0;  // latest record time, for the end_time of an aborted run
+  std::optional<std::string> error_;
+  RunFileStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace insitu::storage
