@@ -104,7 +104,9 @@ awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
   if (ok && rate_K_per_min_) ok = co_await set_exchange(rate_command(*rate_K_per_min_));
   if (ok && limit_K_) ok = co_await set_exchange(limit_command(*limit_K_));
   if (ok && pump_) {
-    ok = co_await set_exchange(pump_->first == PumpMode::automatic ? pump_auto_command() : pump_manual_command());
+    const std::string mode_command =
+        pump_->first == PumpMode::automatic ? pump_auto_command() : pump_manual_command();
+    ok = co_await set_exchange(mode_command);
     if (ok && pump_->first == PumpMode::manual) ok = co_await set_exchange(pump_speed_command(pump_->second));
   }
   if (!ok) {
@@ -166,7 +168,7 @@ awaitable<void> Driver::send_set_command(const std::string& command) {
 
 awaitable<void> Driver::set_rate(double rate_K_per_min) {
   if (!(rate_K_per_min >= kMinRate_K_per_min && rate_K_per_min <= settings_.limits.max_rate_K_per_min))
-    throw DriverError(fmt::format("refusing ramp rate {} K/min: the stage allows {}..{} K/min", rate_K_per_min,
+    throw LimitRefused(fmt::format("refusing ramp rate {} K/min: the stage allows {}..{} K/min", rate_K_per_min,
                                   kMinRate_K_per_min, settings_.limits.max_rate_K_per_min));
   const auto command = rate_command(rate_K_per_min);
   co_await send_set_command(command);
@@ -177,7 +179,7 @@ awaitable<void> Driver::set_limit(double limit_K) {
   // The check is on the value the controller will use, so rounding to 0.1 °C cannot cross a limit.
   const double quantized_K = quantize_limit_K(limit_K);
   if (!(quantized_K >= settings_.limits.min_K - 1e-9 && quantized_K <= settings_.limits.max_K + 1e-9))
-    throw DriverError(fmt::format("refusing limit {:.2f} K: the stage allows {:.2f}..{:.2f} K", limit_K,
+    throw LimitRefused(fmt::format("refusing limit {:.2f} K: the stage allows {:.2f}..{:.2f} K", limit_K,
                                   settings_.limits.min_K, settings_.limits.max_K));
   co_await send_set_command(limit_command(limit_K));
   limit_K_ = limit_K;
@@ -188,7 +190,9 @@ awaitable<void> Driver::stop() { co_await send_set_command(stop_command()); }
 awaitable<void> Driver::hold_current() { co_await send_set_command(hold_command()); }
 
 awaitable<void> Driver::set_pump(PumpMode mode, int manual_speed) {
-  co_await send_set_command(mode == PumpMode::automatic ? pump_auto_command() : pump_manual_command());
+  // Named first: GCC 12 mishandles a temporary from ?: inside co_await (double free).
+  const std::string mode_command = mode == PumpMode::automatic ? pump_auto_command() : pump_manual_command();
+  co_await send_set_command(mode_command);
   if (mode == PumpMode::manual) co_await send_set_command(pump_speed_command(manual_speed));
   pump_ = std::make_pair(mode, manual_speed);
 }

@@ -42,6 +42,10 @@ enum class PumpMode { automatic, manual };
 class DriverError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A command refused before anything was sent because it would take the stage beyond its limits.
+class LimitRefused : public DriverError {
+  using DriverError::DriverError;
+};
 
 class Driver {
  public:

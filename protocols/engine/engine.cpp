@@ -1,0 +1,380 @@
+#include "protocols/engine/engine.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace insitu::program {
+namespace {
+
+// Thrown inside the program coroutine when an abort was requested; never escapes run().
+struct AbortRequested {};
+// Thrown when the program cannot go on (stage refused a command, link down too long, stage fault).
+struct ProgramFailure {
+  std::string reason;
+};
+
+std::string describe(const recipe::Segment& segment) {
+  if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action))
+    return fmt::format("ramp to {:.2f} K at {:g} K/min", ramp->to_K, ramp->rate_K_per_min);
+  const auto& hold = std::get<recipe::Hold>(segment.action);
+  std::string text = fmt::format("hold {:.2f} K (approach {:g} K/min", hold.temperature_K,
+                                 hold.approach_rate_K_per_min);
+  if (hold.duration_s) text += fmt::format(", {:g} s", *hold.duration_s);
+  if (hold.until_stable)
+    text += fmt::format(", until within ±{:g} K for {:g} s", hold.until_stable->tolerance_K,
+                        hold.until_stable->dwell_s);
+  return text + ")";
+}
+
+}  // namespace
+
+std::string_view to_string(RunState state) {
+  switch (state) {
+    case RunState::idle: return "idle";
+    case RunState::running: return "running";
+    case RunState::paused: return "paused";
+    case RunState::completed: return "completed";
+    case RunState::aborted: return "aborted";
+    case RunState::failed: return "failed";
+  }
+  return "unknown";
+}
+
+double SetpointProfile::at(double t_s) const {
+  const double span_K = target_K - start_K;
+  const double moved_K = rate_K_per_s * std::max(0.0, t_s - t0_s);
+  if (moved_K >= std::abs(span_K)) return target_K;
+  return start_K + std::copysign(moved_K, span_K);
+}
+
+double SetpointProfile::end_s() const {
+  if (rate_K_per_s <= 0) return t0_s;
+  return t0_s + std::abs(target_K - start_K) / rate_K_per_s;
+}
+
+struct Engine::Impl {
+  const io::RunClock& clock;
+  linkam::Driver& stage;
+  const recipe::Recipe& recipe;
+  RunObserver& observer;
+  std::shared_ptr<spdlog::logger> log;
+  EngineSettings settings;
+  recipe::Plan plan;
+
+  RunState state = RunState::idle;
+  bool pause_requested = false;
+  std::optional<std::string> abort_reason;
+  std::optional<std::string> failure;  // set by the poller when the stage reports a fault
+
+  std::size_t segment_index = 0;
+  double segment_started_s = 0;
+  SetpointProfile profile;
+  bool profile_active = false;  // no programmed temperature before the first segment or after a stop
+  double target_K = 0, rate_K_per_min = 0;  // what the current segment asks of the controller
+  std::optional<linkam::Reading> last;
+
+  // Per-segment warnings are raised once.
+  bool warned_follow = false, warned_cooling = false, warned_dewar = false;
+  std::optional<double> off_track_since_s;
+  std::optional<std::pair<double, double>> dewar_watch;  // (time, temperature) when the signature appeared
+  std::uint8_t last_error_byte = linkam::error_bit::always_set;
+
+  bool polling = false;
+  std::unique_ptr<asio::steady_timer> poller_done;
+
+  Impl(const io::RunClock& c, linkam::Driver& s, const recipe::Recipe& r, RunObserver& o,
+       std::shared_ptr<spdlog::logger> l, EngineSettings st)
+      : clock(c), stage(s), recipe(r), observer(o), log(std::move(l)), settings(st),
+        plan(recipe::estimate_plan(r)) {}
+
+  void emit(const std::string& kind, const std::string& message) {
+    if (kind == "fault") log->error(message);
+    else if (kind == "warning") log->warn(message);
+    else log->info(message);
+    observer.on_event({clock.now_s(), kind, message});
+  }
+
+  double current_K() const { return last ? last->status.temperature_K : profile.at(clock.now_s()); }
+
+  // --- stage monitoring (poller) ---------------------------------------------------------------------
+
+  void on_reading(const linkam::Reading& reading) {
+    last = reading;
+    const auto& s = reading.status;
+    const double setpoint_K = profile_active ? profile.at(reading.time_s) : std::nan("");
+    observer.on_sample({reading.time_s, s.temperature_K, setpoint_K, s.status_byte, s.error_byte, s.pump_byte});
+    if (state != RunState::running && state != RunState::paused) return;
+
+    const std::uint8_t rising = s.error_byte & ~last_error_byte;
+    last_error_byte = s.error_byte;
+    if (rising & linkam::error_bit::open_circuit) fail("stage reports an open circuit (sensor or stage cable)");
+    if (rising & linkam::error_bit::power_surge) fail("stage reports a power surge");
+    if (s.cooling_too_fast() && !warned_cooling) {
+      warned_cooling = true;
+      emit("warning", fmt::format("controller cannot hold the cooling rate at {:.2f} K (LN2 capacity)",
+                                  s.temperature_K));
+    }
+    watch_dewar(reading, setpoint_K);
+    watch_following(reading, setpoint_K);
+  }
+
+  // An empty dewar shows as the pump at full speed, cooling too fast, and the stage warming above the setpoint.
+  void watch_dewar(const linkam::Reading& r, double setpoint_K) {
+    const auto& s = r.status;
+    const bool signature =
+        s.pump_speed() == 30 && s.cooling_too_fast() && !(s.temperature_K <= setpoint_K);  // NaN: no program
+    if (!signature) {
+      dewar_watch.reset();
+      return;
+    }
+    if (!dewar_watch) dewar_watch = std::make_pair(r.time_s, s.temperature_K);
+    if (!warned_dewar && r.time_s - dewar_watch->first >= 30.0 && s.temperature_K > dewar_watch->second + 0.5) {
+      warned_dewar = true;
+      emit("fault", fmt::format("LN2 dewar appears empty: pump at full speed and the stage warms ({:.2f} -> "
+                                "{:.2f} K in {:.0f} s)",
+                                dewar_watch->second, s.temperature_K, r.time_s - dewar_watch->first));
+    }
+  }
+
+  void watch_following(const linkam::Reading& r, double setpoint_K) {
+    if (state != RunState::running || std::isnan(setpoint_K)) return;
+    const double deviation_K = r.status.temperature_K - setpoint_K;
+    if (std::abs(deviation_K) <= settings.follow_tolerance_K) {
+      off_track_since_s.reset();
+      return;
+    }
+    if (!off_track_since_s) off_track_since_s = r.time_s;
+    if (!warned_follow && r.time_s - *off_track_since_s >= settings.follow_grace_s) {
+      warned_follow = true;
+      emit("warning", fmt::format("stage cannot follow the program: {:+.2f} K from the setpoint {:.2f} K for {:.0f} s",
+                                  deviation_K, setpoint_K, r.time_s - *off_track_since_s));
+    }
+  }
+
+  void fail(const std::string& reason) {
+    emit("fault", reason);
+    if (!failure) failure = reason;
+  }
+
+  awaitable<void> poll_loop() {
+    double next_s = clock.now_s();
+    while (polling) {
+      if (auto reading = co_await stage.read_status()) on_reading(*reading);
+      next_s = std::max(next_s + recipe.stage.poll_interval_s, clock.now_s());
+      co_await clock.sleep_until(next_s);
+    }
+  }
+
+  // --- commands ------------------------------------------------------------------------------------
+
+  // Delivers one stage command, waiting out a lost link for up to link_grace_s. During the program an abort
+  // request interrupts the wait; while securing the stage nothing does.
+  template <typename MakeCommand>
+  awaitable<void> deliver(MakeCommand make_command, bool interruptible = true) {
+    std::optional<double> first_failure_s;
+    for (;;) {
+      try {
+        co_await make_command();
+        co_return;
+      } catch (const linkam::LimitRefused& e) {
+        throw ProgramFailure{e.what()};
+      } catch (const linkam::DriverError& e) {
+        const double now_s = clock.now_s();
+        if (!first_failure_s) {
+          first_failure_s = now_s;
+          emit("fault", fmt::format("{}; retrying while the link is down", e.what()));
+        }
+        if (now_s - *first_failure_s > settings.link_grace_s)
+          throw ProgramFailure{fmt::format("stage link down for more than {:g} s", settings.link_grace_s)};
+      }
+      if (interruptible && abort_reason) throw AbortRequested{};
+      co_await clock.sleep_for(recipe.stage.poll_interval_s);
+    }
+  }
+
+  awaitable<void> head_for(double new_target_K, double new_rate_K_per_min) {
+    target_K = new_target_K;
+    rate_K_per_min = new_rate_K_per_min;
+    co_await deliver([&] { return stage.set_rate(rate_K_per_min); });
+    co_await deliver([&] { return stage.set_limit(target_K); });
+    co_await deliver([&] { return stage.start(); });
+    // A running controller ramps on from its own setpoint, which is the programmed temperature; an idle one
+    // starts from wherever the stage is.
+    const double now_s = clock.now_s();
+    const double start_K = profile_active ? profile.at(now_s) : current_K();
+    profile = SetpointProfile{now_s, start_K, linkam::quantize_limit_K(target_K), rate_K_per_min / 60.0};
+    profile_active = true;
+  }
+
+  // One poll period of waiting, with pause, abort and stage faults handled. Returns the run time spent paused.
+  awaitable<double> tick() {
+    co_await clock.sleep_for(recipe.stage.poll_interval_s);
+    if (abort_reason) throw AbortRequested{};
+    if (failure) throw ProgramFailure{*failure};
+    if (!pause_requested) co_return 0.0;
+
+    const double paused_at_s = clock.now_s();
+    co_await deliver([&] { return stage.hold_current(); });
+    const double held_K = current_K();
+    profile = SetpointProfile{paused_at_s, held_K, held_K, 0.0};
+    state = RunState::paused;
+    emit("state", fmt::format("paused at {:.2f} K", held_K));
+    while (pause_requested) {
+      co_await clock.sleep_for(recipe.stage.poll_interval_s);
+      if (abort_reason) throw AbortRequested{};
+      if (failure) throw ProgramFailure{*failure};
+    }
+    state = RunState::running;
+    emit("state", "resumed");
+    co_await head_for(target_K, rate_K_per_min);
+    co_return clock.now_s() - paused_at_s;
+  }
+
+  // --- segments ------------------------------------------------------------------------------------
+
+  awaitable<void> run_ramp(const recipe::Ramp& ramp) {
+    co_await head_for(ramp.to_K, ramp.rate_K_per_min);
+    while (clock.now_s() < profile.end_s()) co_await tick();
+  }
+
+  awaitable<void> run_hold(const recipe::Hold& hold) {
+    co_await head_for(hold.temperature_K, hold.approach_rate_K_per_min);
+    double deadline_s = clock.now_s() + (hold.until_stable ? hold.until_stable->timeout_s : 0.0);
+    std::optional<double> hold_ends_s;  // the duration counts from when the setpoint reaches the hold temperature
+    std::optional<double> stable_since_s;
+    for (;;) {
+      const double paused_s = co_await tick();
+      deadline_s += paused_s;
+      if (hold_ends_s) *hold_ends_s += paused_s;
+      if (paused_s > 0) stable_since_s.reset();
+      const double now_s = clock.now_s();
+      if (!hold_ends_s && hold.duration_s && now_s >= profile.end_s()) hold_ends_s = now_s + *hold.duration_s;
+      const bool duration_done = !hold.duration_s || (hold_ends_s && now_s >= *hold_ends_s);
+
+      bool stable_done = true;
+      if (hold.until_stable) {
+        const auto& criterion = *hold.until_stable;
+        if (std::abs(current_K() - hold.temperature_K) <= criterion.tolerance_K) {
+          if (!stable_since_s) stable_since_s = now_s;
+        } else {
+          stable_since_s.reset();
+        }
+        stable_done = stable_since_s && now_s - *stable_since_s >= criterion.dwell_s;
+        if (!stable_done && now_s >= deadline_s) {
+          emit("warning", fmt::format("not stable within ±{:g} K of {:.2f} K after {:g} s (at {:.2f} K); going on",
+                                      criterion.tolerance_K, hold.temperature_K, criterion.timeout_s, current_K()));
+          stable_done = true;
+        }
+      }
+      if (duration_done && stable_done) co_return;
+    }
+  }
+
+  awaitable<void> run_program() {
+    for (segment_index = 0; segment_index < recipe.program.size(); ++segment_index) {
+      const auto& segment = recipe.program[segment_index];
+      segment_started_s = clock.now_s();
+      warned_follow = warned_cooling = warned_dewar = false;
+      off_track_since_s.reset();
+      emit("segment", fmt::format("segment {}/{} {}: {}", segment_index + 1, recipe.program.size(), segment.label,
+                                  describe(segment)));
+      if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action)) co_await run_ramp(*ramp);
+      else co_await run_hold(std::get<recipe::Hold>(segment.action));
+    }
+  }
+
+  awaitable<void> secure_stage() {
+    const bool hold = recipe.safe_state == recipe::SafeState::hold;
+    try {
+      if (hold) {
+        co_await deliver([&] { return stage.hold_current(); }, false);
+        profile = SetpointProfile{clock.now_s(), current_K(), current_K(), 0.0};
+      } else {
+        co_await deliver([&] { return stage.stop(); }, false);
+        profile_active = false;
+      }
+      emit("state", hold ? "stage holding its current temperature (safe state: hold)"
+                         : "stage controller stopped (safe state: stop)");
+    } catch (const ProgramFailure& f) {
+      emit("fault", fmt::format("could not put the stage in its safe state: {}", f.reason));
+    }
+  }
+};
+
+Engine::Engine(const io::RunClock& clock, linkam::Driver& stage, const recipe::Recipe& recipe,
+               RunObserver& observer, std::shared_ptr<spdlog::logger> logger, EngineSettings settings)
+    : impl_(std::make_unique<Impl>(clock, stage, recipe, observer, std::move(logger), settings)) {}
+
+Engine::~Engine() = default;
+
+awaitable<RunState> Engine::run() {
+  auto& m = *impl_;
+  auto executor = co_await asio::this_coro::executor;
+  m.state = RunState::running;
+  m.emit("state", fmt::format("running recipe {} ({} segments, about {:.0f} s)", m.recipe.name,
+                              m.recipe.program.size(), m.plan.total_s));
+
+  m.polling = true;
+  m.poller_done = std::make_unique<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+  asio::co_spawn(executor, m.poll_loop(), [&m](std::exception_ptr error) {
+    if (error) m.fail("stage poller stopped unexpectedly");
+    m.polling = false;
+    m.poller_done->cancel();
+  });
+
+  RunState outcome = RunState::completed;
+  try {
+    // Wait for a first reading so the first segment starts from a measured temperature.
+    while (!m.last && !m.abort_reason) co_await m.clock.sleep_for(m.recipe.stage.poll_interval_s);
+    if (m.abort_reason) throw AbortRequested{};
+    co_await m.run_program();
+    m.emit("state", "program completed");
+  } catch (const AbortRequested&) {
+    outcome = RunState::aborted;
+    m.emit("state", fmt::format("aborted: {}", *m.abort_reason));
+  } catch (const ProgramFailure& f) {
+    outcome = RunState::failed;
+    m.emit("fault", fmt::format("run failed: {}", f.reason));
+  }
+  co_await m.secure_stage();
+
+  if (m.polling) {
+    m.polling = false;
+    boost::system::error_code ec;
+    co_await m.poller_done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  m.state = outcome;
+  co_return outcome;
+}
+
+void Engine::pause() {
+  if (impl_->state == RunState::running) impl_->pause_requested = true;
+}
+
+void Engine::resume() { impl_->pause_requested = false; }
+
+void Engine::abort(const std::string& reason) {
+  if (!impl_->abort_reason) impl_->abort_reason = reason;
+}
+
+Progress Engine::progress() const {
+  const auto& m = *impl_;
+  Progress p;
+  p.state = m.state;
+  p.segment_index = m.segment_index;
+  p.segment_count = m.recipe.program.size();
+  p.time_s = m.clock.now_s();
+  if (m.segment_index < m.recipe.program.size()) p.segment_label = m.recipe.program[m.segment_index].label;
+  if (m.last) p.temperature_K = m.last->status.temperature_K;
+  p.setpoint_K = m.profile_active ? m.profile.at(p.time_s) : std::nan("");
+  if (m.segment_index < m.plan.segments.size()) {
+    double left_s = std::max(0.0, m.plan.segments[m.segment_index].duration_s - (p.time_s - m.segment_started_s));
+    for (std::size_t i = m.segment_index + 1; i < m.plan.segments.size(); ++i) left_s += m.plan.segments[i].duration_s;
+    p.eta_s = left_s;
+  }
+  return p;
+}
+
+}  // namespace insitu::program

@@ -1,0 +1,88 @@
+#pragma once
+// The run state machine: executes a recipe's stage program on the Asio loop, polls the stage, knows the
+// programmed temperature at every instant, flags what the stage cannot follow, and always ends by putting
+// the stage in the recipe's safe state.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "drivers/io/clock.hpp"
+#include "drivers/linkam/driver.hpp"
+#include "protocols/recipe/recipe.hpp"
+
+namespace insitu::program {
+
+struct StageSample {
+  double time_s;
+  double temperature_K;
+  double setpoint_K;  // the programmed temperature at time_s; NaN while no program drives the stage
+  std::uint8_t status_byte, error_byte, pump_byte;
+};
+
+struct ProgramEvent {
+  double time_s;
+  std::string kind;  // "segment", "state", "warning", "fault", "info"
+  std::string message;
+};
+
+// Where samples and events go (the daemon writes them to the run file). Called on the loop thread.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_sample(const StageSample&) = 0;
+  virtual void on_event(const ProgramEvent&) = 0;
+};
+
+enum class RunState { idle, running, paused, completed, aborted, failed };
+std::string_view to_string(RunState);
+
+struct Progress {
+  RunState state = RunState::idle;
+  std::size_t segment_index = 0;  // 0-based
+  std::size_t segment_count = 0;
+  std::string segment_label;
+  double time_s = 0;
+  std::optional<double> temperature_K;
+  double setpoint_K = 0;  // NaN while no program drives the stage
+  double eta_s = 0;  // estimated run time left
+};
+
+struct EngineSettings {
+  // A stage this far from the programmed temperature for this long cannot follow the program.
+  double follow_tolerance_K = 2.0;
+  double follow_grace_s = 60.0;
+  // How long the program waits for a lost stage link before it gives up (run time).
+  double link_grace_s = 600.0;
+};
+
+// The programmed temperature: from T0 at t0 toward the target at a fixed rate, then flat.
+struct SetpointProfile {
+  double t0_s = 0, start_K = 0, target_K = 0, rate_K_per_s = 0;
+  double at(double t_s) const;
+  double end_s() const;  // when the setpoint reaches the target
+};
+
+class Engine {
+ public:
+  Engine(const io::RunClock& clock, linkam::Driver& stage, const recipe::Recipe& recipe, RunObserver& observer,
+         std::shared_ptr<spdlog::logger> logger, EngineSettings settings = {});
+  ~Engine();
+
+  // Runs the whole program; returns completed, aborted or failed. The stage is in the safe state afterwards.
+  awaitable<RunState> run();
+
+  // Requests from signal handlers, a control socket or tests (on the loop thread).
+  void pause();
+  void resume();
+  void abort(const std::string& reason);
+
+  Progress progress() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace insitu::program

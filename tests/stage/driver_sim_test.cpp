@@ -1,0 +1,123 @@
+// The real Linkam driver against the simulated controller over a real pseudo-terminal.
+#include <gtest/gtest.h>
+
+#include "tests/stage/sim_fixture.hpp"
+
+namespace insitu::testing {
+namespace {
+
+using linkam::sim::Fault;
+
+struct EventLog {
+  std::vector<std::pair<std::string, std::string>> events;
+  void attach(linkam::Driver& d) {
+    d.set_event_handler([this](double, const std::string& k, const std::string& m) { events.emplace_back(k, m); });
+  }
+  int count(const std::string& kind, const std::string& fragment) const {
+    int n = 0;
+    for (const auto& [k, m] : events) n += (k == kind && m.find(fragment) != std::string::npos);
+    return n;
+  }
+};
+
+class DriverOverPty : public ::testing::Test {
+ protected:
+  StageFixture fx{::testing::UnitTest::GetInstance()->current_test_info()->name(), 200.0};
+  asio::io_context io;
+  linkam::Driver driver{io.get_executor(), fx.clock, fx.driver_settings(), quiet_logger("test")};
+  EventLog log;
+
+  void SetUp() override {
+    log.attach(driver);
+    run_to_completion(io, driver.connect());
+  }
+
+  std::optional<linkam::Reading> read() { return run_to_completion(io, driver.read_status()); }
+
+  // Polls (once per run second) until `done` or `limit_s` of run time.
+  template <typename Pred>
+  std::optional<linkam::Reading> poll_until(Pred done, double limit_s) {
+    const double end_s = fx.clock.now_s() + limit_s;
+    std::optional<linkam::Reading> r;
+    while (fx.clock.now_s() < end_s) {
+      r = read();
+      if (r && done(*r)) return r;
+      run_to_completion(io, fx.clock.sleep_for(1.0));
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(DriverOverPty, ReadsTheStageAtRoomTemperature) {
+  const auto r = read();
+  ASSERT_TRUE(r);
+  EXPECT_NEAR(r->status.temperature_K, 295.0, 0.2);
+  EXPECT_EQ(r->status.state, linkam::ControllerState::stopped);
+  EXPECT_LE(r->time_s, fx.clock.now_s());
+}
+
+TEST_F(DriverOverPty, RampCommandsMoveTheStage) {
+  run_to_completion(io, driver.set_rate(150.0));
+  run_to_completion(io, driver.set_limit(320.0));
+  run_to_completion(io, driver.start());
+  const auto r = poll_until([](const linkam::Reading& x) { return x.status.temperature_K > 319.5; }, 300.0);
+  ASSERT_TRUE(r) << "the stage never reached 320 K";
+  EXPECT_EQ(fx.stage.with_model([](auto& m) { return m.limit_K(); }), linkam::quantize_limit_K(320.0));
+  EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.rate_K_per_min(); }), 150.0);
+}
+
+TEST_F(DriverOverPty, RefusesCommandsBeyondTheStageLimitsWithoutSendingThem) {
+  EXPECT_THROW(run_to_completion(io, driver.set_limit(900.0)), linkam::LimitRefused);
+  EXPECT_THROW(run_to_completion(io, driver.set_limit(76.0)), linkam::LimitRefused);
+  EXPECT_THROW(run_to_completion(io, driver.set_rate(151.0)), linkam::LimitRefused);
+  EXPECT_THROW(run_to_completion(io, driver.set_rate(0.0)), linkam::LimitRefused);
+  EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.limit_K(); }), 273.15);
+  EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.rate_K_per_min(); }), 5.0);
+}
+
+TEST_F(DriverOverPty, SilenceTimesOutThenRecovers) {
+  fx.stage.set_fault(Fault::silence, true);
+  EXPECT_FALSE(read());
+  EXPECT_GE(log.count("warning", "no reply to T"), 1);
+  EXPECT_EQ(log.count("fault", "lost"), 1);
+  fx.stage.set_fault(Fault::silence, false);
+  const auto r = poll_until([](const auto&) { return true; }, 120.0);
+  ASSERT_TRUE(r);
+  EXPECT_NEAR(r->status.temperature_K, 295.0, 0.5);
+  EXPECT_EQ(log.count("info", "restored"), 1);
+}
+
+TEST_F(DriverOverPty, GarbageIsRejectedAndTheLinkResynchronises) {
+  fx.stage.set_fault(Fault::garbage, true);
+  for (int i = 0; i < 3; ++i) read();
+  EXPECT_GE(log.count("warning", "bad reply to T"), 1);
+  fx.stage.set_fault(Fault::garbage, false);
+  const auto r = poll_until([](const auto&) { return true; }, 120.0);
+  ASSERT_TRUE(r);
+  EXPECT_NEAR(r->status.temperature_K, 295.0, 0.5);  // never a value decoded from garbage
+}
+
+TEST_F(DriverOverPty, UnplugReconnectsAndReappliesRateLimitAndPump) {
+  run_to_completion(io, driver.set_rate(20.0));
+  run_to_completion(io, driver.set_limit(310.0));
+  run_to_completion(io, driver.set_pump(linkam::PumpMode::manual, 12));
+  fx.stage.unplug(30.0);
+  // While the cable is out the controller forgets (as after a power cycle); the driver must restore it.
+  fx.stage.with_model([](auto& m) {
+    m.set_rate_K_per_min(5.0);
+    m.set_limit_K(273.15);
+    m.set_pump_auto(true);
+    return 0;
+  });
+  EXPECT_FALSE(read());
+  EXPECT_EQ(log.count("fault", "lost"), 1);
+  const auto r = poll_until([](const auto&) { return true; }, 600.0);
+  ASSERT_TRUE(r) << "no reading after the cable came back";
+  EXPECT_EQ(log.count("info", "restored"), 1);
+  EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.rate_K_per_min(); }), 20.0);
+  EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.limit_K(); }), linkam::quantize_limit_K(310.0));
+  EXPECT_FALSE(fx.stage.with_model([](auto& m) { return m.pump_auto(); }));
+}
+
+}  // namespace
+}  // namespace insitu::testing
