@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -35,6 +37,18 @@ std::filesystem::path make_run_directory(const std::filesystem::path& output, co
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+// Console log lines that first clear the live status line, so the two never share a row of the terminal.
+class StatusAwareConsoleSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fputs("\r\033[K", stderr);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
 
 // Samples and events go to the run file (its own thread) as they happen.
 class RunRecorder final : public program::RunObserver {
@@ -75,9 +89,12 @@ int run_recipe(const RunOptions& options) {
   const auto output = options.output.value_or(std::filesystem::path(recipe.output_directory));
   const auto run_dir = make_run_directory(output, recipe.sample.name);
 
-  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   auto file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((run_dir / "run.log").string());
   const bool live_status = options.live_status.value_or(::isatty(STDOUT_FILENO) == 1);
+  // On a terminal the status line carries progress, so only warnings and faults are logged there.
+  spdlog::sink_ptr console;
+  if (live_status) console = std::make_shared<StatusAwareConsoleSink>();
+  else console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   console->set_level(live_status ? spdlog::level::warn : spdlog::level::info);
   auto make_logger = [&](const std::string& name) {
     auto logger = std::make_shared<spdlog::logger>(name, spdlog::sinks_init_list{console, file_sink});
@@ -198,7 +215,10 @@ int run_recipe(const RunOptions& options) {
   const std::string status{program::to_string(outcome)};
   run_file->finish(clock.now_s(), status);
   if (auto error = run_file->error()) log->error("run file: {}", *error);
-  log->info("run {} after {:.0f} s of run time; file {}", status, clock.now_s(), run_file->path().string());
+  const auto outcome_line =
+      fmt::format("run {} after {:.0f} s of run time; file {}", status, clock.now_s(), run_file->path().string());
+  log->info("{}", outcome_line);
+  if (live_status) fmt::print("{}\n", outcome_line);
   return outcome == program::RunState::completed ? 0 : 1;
 }
 
