@@ -42,29 +42,44 @@ int open_pty(const std::string& path, const SerialSettings& settings) {
   return fd;
 }
 
-class FdStream final : public ByteStream {
+// Reading, writing and cancelling are the same for every Asio stream; draining and discarding are not.
+template <typename AsyncStream>
+class AsioByteStream : public ByteStream {
  public:
-  FdStream(asio::any_io_executor ex, int fd, std::string name) : fd_(ex, fd), name_(std::move(name)) {}
+  AsioByteStream(AsyncStream stream, std::string name) : stream_(std::move(stream)), name_(std::move(name)) {}
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override {
     boost::system::error_code bec;
-    const auto n = co_await fd_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, bec));
+    const auto n = co_await stream_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, bec));
     ec = bec;
     co_return n;
   }
 
   awaitable<void> write_all(asio::const_buffer buffer, std::error_code& ec) override {
     boost::system::error_code bec;
-    co_await asio::async_write(fd_, buffer, asio::redirect_error(asio::use_awaitable, bec));
+    co_await asio::async_write(stream_, buffer, asio::redirect_error(asio::use_awaitable, bec));
     ec = bec;
   }
 
+  void cancel() override { stream_.cancel(); }
+  std::string describe() const override { return name_; }
+
+ protected:
+  AsyncStream stream_;
+  std::string name_;
+};
+
+class FdStream final : public AsioByteStream<asio::posix::stream_descriptor> {
+ public:
+  FdStream(asio::any_io_executor ex, int fd, std::string name)
+      : AsioByteStream(asio::posix::stream_descriptor(ex, fd), std::move(name)) {}
+
   awaitable<void> drain(std::error_code& ec) override {
     // Poll the output queue instead of tcdrain(), which would block the loop for the whole transmission.
-    asio::steady_timer timer(fd_.get_executor());
+    asio::steady_timer timer(stream_.get_executor());
     for (;;) {
       int pending = 0;
-      if (::ioctl(fd_.native_handle(), TIOCOUTQ, &pending) != 0) {
+      if (::ioctl(stream_.native_handle(), TIOCOUTQ, &pending) != 0) {
         ec = std::error_code(errno, std::generic_category());
         co_return;
       }
@@ -74,32 +89,13 @@ class FdStream final : public ByteStream {
     }
   }
 
-  void discard_input() override { ::tcflush(fd_.native_handle(), TCIFLUSH); }
-  void cancel() override { fd_.cancel(); }
-  std::string describe() const override { return name_; }
-
- private:
-  asio::posix::stream_descriptor fd_;
-  std::string name_;
+  void discard_input() override { ::tcflush(stream_.native_handle(), TCIFLUSH); }
 };
 
-class TcpStream final : public ByteStream {
+class TcpStream final : public AsioByteStream<asio::ip::tcp::socket> {
  public:
-  TcpStream(asio::ip::tcp::socket socket, std::string name) : socket_(std::move(socket)), name_(std::move(name)) {
-    socket_.set_option(asio::ip::tcp::no_delay(true));
-  }
-
-  awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override {
-    boost::system::error_code bec;
-    const auto n = co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, bec));
-    ec = bec;
-    co_return n;
-  }
-
-  awaitable<void> write_all(asio::const_buffer buffer, std::error_code& ec) override {
-    boost::system::error_code bec;
-    co_await asio::async_write(socket_, buffer, asio::redirect_error(asio::use_awaitable, bec));
-    ec = bec;
+  TcpStream(asio::ip::tcp::socket socket, std::string name) : AsioByteStream(std::move(socket), std::move(name)) {
+    stream_.set_option(asio::ip::tcp::no_delay(true));
   }
 
   awaitable<void> drain(std::error_code& ec) override {
@@ -110,14 +106,8 @@ class TcpStream final : public ByteStream {
   void discard_input() override {
     boost::system::error_code ec;
     std::array<char, 256> sink{};
-    while (socket_.available(ec) > 0 && !ec) socket_.read_some(asio::buffer(sink), ec);
+    while (stream_.available(ec) > 0 && !ec) stream_.read_some(asio::buffer(sink), ec);
   }
-  void cancel() override { socket_.cancel(); }
-  std::string describe() const override { return name_; }
-
- private:
-  asio::ip::tcp::socket socket_;
-  std::string name_;
 };
 
 }  // namespace

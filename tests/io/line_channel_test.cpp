@@ -113,3 +113,39 @@ TEST_F(PtyPair, OpeningSomethingThatIsNotATerminalFails) {
 
 }  // namespace
 }  // namespace insitu::io
+
+namespace insitu::io {
+namespace {
+
+// A serial-over-Ethernet server on loopback (port 0): what a Moxa NPort looks like to the driver.
+TEST(TcpStream, ExchangesLinesWithASerialServerOnLoopback) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
+  const auto port = acceptor.local_endpoint().port();
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        auto peer = co_await acceptor.async_accept(asio::use_awaitable);
+        std::string request;
+        co_await asio::async_read_until(peer, asio::dynamic_buffer(request), '\r', asio::use_awaitable);
+        const std::string reply = "got " + request;
+        co_await asio::async_write(peer, asio::buffer(reply), asio::use_awaitable);
+      },
+      asio::detached);
+  std::string line;
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        auto stream = co_await open_byte_stream(parse_connection_url("tcp://127.0.0.1:" + std::to_string(port)),
+                                                SerialSettings{});
+        LineChannel channel(*stream, '\r');
+        co_await channel.write("T\r");
+        line = (co_await channel.read_line(std::chrono::seconds(2))).line;
+      },
+      asio::detached);
+  io.run();
+  EXPECT_EQ(line, "got T");
+}
+
+}  // namespace
+}  // namespace insitu::io
