@@ -30,6 +30,12 @@ std::string format_duration(double s) {
   return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
 }
 
+std::string format_count(double n) { return std::isfinite(n) ? fmt::format("{:.0f}", n) : "unbounded"; }
+
+std::string format_mib(double bytes) {
+  return std::isfinite(bytes) ? fmt::format("{:.0f} MiB", bytes / (1024.0 * 1024.0)) : "unbounded";
+}
+
 std::string rate_note(double from_K, double to_K, double rate_K_per_min) {
   if (to_K >= from_K) return "";
   if (to_K <= k_ln2_floor_K) return fmt::format(", unreachable: LN2 cooling stalls at {} K", k_ln2_floor_K);
@@ -67,10 +73,10 @@ double transition_time_s(double from_K, double to_K, double rate_K_per_min) {
 }
 
 Plan estimate_plan(const Recipe& recipe, double initial_K) {
-  Plan plan{{}, 0.0};
+  Plan plan{{}, 0.0, std::nullopt};
   double current_K = initial_K;
   for (const Segment& segment : recipe.program) {
-    PlannedSegment planned{segment.label, current_K, current_K, 0.0, ""};
+    PlannedSegment planned{segment.label, current_K, current_K, 0.0, "", 0.0};
     if (const auto* hold = std::get_if<Hold>(&segment.action)) {
       planned.end_K = hold->temperature_K;
       const double approach_s = transition_time_s(current_K, hold->temperature_K, hold->approach_rate_K_per_min);
@@ -95,9 +101,20 @@ Plan estimate_plan(const Recipe& recipe, double initial_K) {
           fmt::format("{} at {} K/min{}", ramp.to_K >= current_K ? "heat" : "cool", ramp.rate_K_per_min,
                       rate_note(current_K, ramp.to_K, ramp.rate_K_per_min));
     }
+    if (segment.exposed && recipe.exposures) {
+      // Whole exposures only: the remainder of a segment is part of a frame that straddles the boundary.
+      // The small relative tolerance keeps 4680 s / 12 s at 390, not 389.99...
+      planned.frames = std::floor(planned.duration_s / recipe.exposures->period_s * (1.0 + 1e-12));
+    }
     current_K = planned.end_K;
     plan.total_s += planned.duration_s;
     plan.segments.push_back(std::move(planned));
+  }
+  if (recipe.exposures && recipe.detector) {
+    FrameBudget budget{0.0, recipe.exposures->darks_before + recipe.exposures->darks_after,
+                       recipe.detector->bytes_per_frame()};
+    for (const auto& s : plan.segments) budget.data_frames += s.frames;
+    plan.frames = budget;
   }
   return plan;
 }
@@ -113,20 +130,65 @@ std::string format_plan(const Recipe& recipe, const Plan& plan) {
   out += fmt::format("safe     {}; output under {}/\n",
                      recipe.safe_state == SafeState::stop ? "stop (controller idle)" : "hold (keep temperature)",
                      recipe.output_directory);
+  if (recipe.detector) {
+    const auto& d = *recipe.detector;
+    out += fmt::format(
+        "detector XRD1621 {}x{} {} per frame ({} summed), gain {} pF, timing {}; trigger channel {}{} on "
+        "{}\n",
+        d.height_px(), d.width_px(), d.bytes_per_pixel() == 2 ? "uint16" : "uint32", d.settings.subframes,
+        d.settings.gain_pF, d.settings.timing_mode, d.trigger.channel,
+        d.trigger.shutter_channel ? fmt::format(", shutter {}", *d.trigger.shutter_channel) : "",
+        d.trigger.connection);
+    out += fmt::format("files    {}/{}-NNNNN.{} from {}{}{}\n", d.frames.folder, d.frames.pattern,
+                       d.frames.format == FrameFormat::tiff ? "tif" : "edf", d.frames.first_index,
+                       d.frames.sidecar ? ", complete with sidecar" : "",
+                       d.store_frames ? ", stored in the run file" : ", not stored in the run file");
+  }
+  if (recipe.exposures) {
+    const auto& e = *recipe.exposures;
+    std::string items;
+    for (int i : e.during_items) items += (items.empty() ? "" : ", ") + std::to_string(i);
+    out +=
+        fmt::format("expose   every {} s during program item{} {}; darks {} before, {} after\n", e.period_s,
+                    e.during_items.size() == 1 ? "" : "s", items, e.darks_before, e.darks_after);
+  }
+  if (recipe.analysis) {
+    const auto& a = *recipe.analysis;
+    out += fmt::format(
+        "analysis {}: {} bins, Q {}..{} Å⁻¹ (qmaxinst {}), r {}..{} Å, S_eq to {} Å with {} rho0\n",
+        a.enabled ? "inline" : "off", a.integration.npt, a.reduction.qmin_inv_angstrom,
+        a.reduction.qmax_inv_angstrom, a.reduction.qmaxinst_inv_angstrom, a.reduction.r_min_angstrom,
+        a.reduction.r_max_angstrom, a.entropy.r_max_angstrom,
+        a.density.use == DensityChoice::nominal ? "nominal" : "fitted");
+  }
+  if (recipe.dma) {
+    out +=
+        fmt::format("dma      TRIOS exports from {} ({})\n", recipe.dma->folder,
+                    recipe.dma->geometry == DmaGeometry::torsion ? "torsion, G" : "three-point bending, E");
+  }
   const double start_K = plan.segments.empty() ? 0.0 : plan.segments.front().start_K;
   out += fmt::format("plan     estimated from {} K; cooling capped at {}*((T-{} K)/{} K)^{} K/min by LN2\n",
                      start_K, k_ln2_rate_at_scale_K_per_min, k_ln2_floor_K, k_ln2_scale_K, k_ln2_exponent);
   std::size_t label_width = 7;
   for (const auto& s : plan.segments) label_width = std::max(label_width, s.label.size());
-  out += fmt::format("  {:<{}}  {:>8}  {:>8}  {:>9}  {:>9}  {}\n", "segment", label_width, "from K", "to K",
-                     "duration", "ends at", "how");
+  // The frames column only appears when the recipe takes frames, so a stage-only plan reads as before.
+  const bool frames = plan.frames.has_value();
+  out += fmt::format("  {:<{}}  {:>8}  {:>8}  {:>9}  {:>9}  {}{}\n", "segment", label_width, "from K", "to K",
+                     "duration", "ends at", frames ? fmt::format("{:>9}  ", "frames") : "", "how");
   double elapsed_s = 0.0;
   for (const auto& s : plan.segments) {
     elapsed_s += s.duration_s;
-    out += fmt::format("  {:<{}}  {:>8.2f}  {:>8.2f}  {:>9}  {:>9}  {}\n", s.label, label_width, s.start_K, s.end_K,
-                       format_duration(s.duration_s), format_duration(elapsed_s), s.description);
+    out += fmt::format("  {:<{}}  {:>8.2f}  {:>8.2f}  {:>9}  {:>9}  {}{}\n", s.label, label_width, s.start_K,
+                       s.end_K, format_duration(s.duration_s), format_duration(elapsed_s),
+                       frames ? fmt::format("{:>9}  ", format_count(s.frames)) : "", s.description);
   }
   out += fmt::format("total    {} ({:.0f} s, estimate)\n", format_duration(plan.total_s), plan.total_s);
+  if (plan.frames) {
+    const auto& f = *plan.frames;
+    out += fmt::format("frames   {} data + {} dark = {} expected; {} raw at {} per frame\n",
+                       format_count(f.data_frames), f.dark_frames, format_count(f.total_frames()),
+                       format_mib(f.total_bytes()), format_mib(static_cast<double>(f.bytes_per_frame)));
+  }
   return out;
 }
 

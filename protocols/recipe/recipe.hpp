@@ -1,12 +1,15 @@
 #pragma once
 // Recipe v1: the YAML description of one in-situ temperature programme (see config/README.md).
-// Parsing and planning are pure: no I/O except load_recipe(), which only reads the file.
+// Parsing and planning are pure apart from two things: load_recipe() reads the file, and parse_recipe()
+// checks that the files a recipe names (geometry, mask, background) exist; it never reads them.
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -36,6 +39,8 @@ struct Segment {
   std::string label;
   std::variant<Hold, Ramp> action;
   int line;  // 1-based source line of the segment in the recipe
+  // Frames are taken during this segment: the top-level program item it came from is in exposures.during.
+  bool exposed = false;
 };
 
 enum class SafeState { stop, hold };
@@ -53,6 +58,101 @@ struct Sample {
   std::string name, composition, treatment, description;
 };
 
+// The delay generator that triggers the detector (BNC 575 class, frame-wise external trigger).
+enum class Polarity { normal, inverted };
+struct TriggerSpec {
+  std::string connection;  // as written; valid for io::parse_connection_url
+  char channel = 'A';      // output channel A..H wired to the detector's trigger input
+  double pulse_width_s = 1.0e-4;
+  Polarity polarity = Polarity::normal;
+  double latency_s = 0.0;               // measured instrument latency added to each trigger time stamp
+  std::optional<char> shutter_channel;  // A..H, drives the shutter; needed for darks
+};
+
+enum class FrameFormat { tiff, edf };
+// Where and how the detector computer writes frames: <folder>/<pattern>-<index:05>.<tif|edf>.
+struct FrameSpec {
+  std::string folder;
+  std::string pattern = "frame";
+  long long first_index = 1;
+  FrameFormat format = FrameFormat::tiff;
+  bool sidecar = false;  // a file is complete once its QXRD .metadata sidecar exists
+  double deadline_margin_s = 10.0;
+  double readout_s = 0.1332;  // XRD1621 frame readout (also the row skew), the shortest frame time
+};
+
+// The settings a dark set is keyed by: a dark is only subtracted from frames taken with the same ones.
+struct DetectorSettings {
+  int subframes = 1;  // frames summed by the detector software per exposure (uint32 when > 1)
+  double gain_pF = 0.5;
+  int timing_mode = 0;  // XRD1621 timing 0..7
+  int binning = 1;      // 1, 2 or 4
+};
+
+struct DetectorSpec {
+  TriggerSpec trigger;
+  FrameSpec frames;
+  std::optional<std::string> geometry;  // PONI file, resolved against the recipe's directory
+  DetectorSettings settings;
+  bool store_frames = true;         // raw frames go into the run file
+  std::optional<std::string> mask;  // static mask (TIFF/EDF, non-zero = masked), resolved likewise
+
+  // XRD1621: 2048 x 2048 pixels of 200 um, fewer when binned.
+  int height_px() const { return 2048 / settings.binning; }
+  int width_px() const { return 2048 / settings.binning; }
+  int bytes_per_pixel() const { return settings.subframes > 1 ? 4 : 2; }
+  std::uint64_t bytes_per_frame() const {
+    return static_cast<std::uint64_t>(height_px()) * static_cast<std::uint64_t>(width_px()) *
+           static_cast<std::uint64_t>(bytes_per_pixel());
+  }
+};
+
+struct ExposureSpec {
+  double period_s = 0.0;  // frame period = exposure time (frame-wise trigger)
+  // 1-based top-level program items exposed, ascending (all of them for `during: all`).
+  std::vector<int> during_items;
+  int darks_before = 0;  // shutter-closed frames before the first and after the last exposed segment
+  int darks_after = 0;
+};
+
+enum class PixelSplitting { none, bbox };
+enum class DensityChoice { nominal, fit };
+
+struct AnalysisSpec {
+  bool enabled = true;
+  struct Integration {
+    int npt = 3000;
+    PixelSplitting split = PixelSplitting::bbox;
+    std::optional<double> polarization = 0.99;                      // nullopt: no polarisation correction
+    std::optional<std::pair<double, double>> q_range_inv_angstrom;  // nullopt: the detector's full range
+  } integration;
+  struct Reduction {
+    double qmin_inv_angstrom = 0.0, qmax_inv_angstrom = 0.0, qmaxinst_inv_angstrom = 0.0;
+    double rpoly_angstrom = 0.9;
+    double r_min_angstrom = 0.0, r_step_angstrom = 0.01, r_max_angstrom = 30.0;
+    std::optional<std::string> background;  // I(Q) .xy/.chi file, resolved against the recipe's directory
+    double bgscale = 1.0;
+  } reduction;
+  struct Density {
+    std::pair<double, double> fit_range_angstrom{0.0, 2.0};  // G(r) = -4 pi rho0 r fitted here
+    std::optional<double> nominal_per_cubic_m;
+    DensityChoice use = DensityChoice::fit;  // which rho0 S_eq uses
+  } density;
+  struct Entropy {
+    double r_max_angstrom = 10.0;
+  } entropy;
+  struct Run {
+    double smoothing_window_K = 20.0;
+    std::optional<double> expected_tg_K;
+  } run;
+};
+
+enum class DmaGeometry { three_point_bending, torsion };
+struct DmaSpec {
+  std::string folder;                                       // TRIOS exports to watch during the run
+  DmaGeometry geometry = DmaGeometry::three_point_bending;  // decides E' or G' when an export does not say
+};
+
 struct Recipe {
   std::string source_path;
   std::string text;  // verbatim, so a run can archive exactly what it executed
@@ -62,6 +162,11 @@ struct Recipe {
   std::vector<Segment> program;  // repeats expanded
   SafeState safe_state;
   std::string output_directory;
+  // Optional sections: a recipe without them runs the stage only.
+  std::optional<DetectorSpec> detector;
+  std::optional<ExposureSpec> exposures;
+  std::optional<AnalysisSpec> analysis;
+  std::optional<DmaSpec> dma;
 };
 
 // what() is "FILE:LINE:COLUMN: reason" (1-based); several errors are joined one per line.
@@ -69,7 +174,10 @@ class RecipeError : public std::runtime_error {
   using runtime_error::runtime_error;
 };
 
-Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name);
+// Relative file names in the recipe (geometry, mask, background) are resolved against base_directory,
+// by default the directory of source_name.
+Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
+                    std::optional<std::filesystem::path> base_directory = std::nullopt);
 Recipe load_recipe(const std::filesystem::path& path);
 
 struct Element {
@@ -82,14 +190,24 @@ std::vector<Element> parse_composition(std::string_view formula);
 
 // Duration estimate (see config/README.md): ramps at their rate, cooling capped by the LN2 limit
 // max_cooling_rate_K_per_min(T); holds approach at their rate, then last duration_s or the dwell.
+// Frames: floor(duration / period) per exposed segment, plus the darks.
 struct PlannedSegment {
   std::string label;
   double start_K, end_K, duration_s;  // duration_s is +inf for a cooling target at or below the LN2 floor
   std::string description;
+  double frames = 0.0;  // data frames expected: a whole number, +inf when the segment is unbounded
+};
+struct FrameBudget {
+  double data_frames;  // sum over the exposed segments (+inf if one is unbounded)
+  int dark_frames;
+  std::uint64_t bytes_per_frame;  // raw, as the detector writes it
+  double total_frames() const { return data_frames + dark_frames; }
+  double total_bytes() const { return total_frames() * static_cast<double>(bytes_per_frame); }
 };
 struct Plan {
   std::vector<PlannedSegment> segments;
   double total_s;
+  std::optional<FrameBudget> frames;  // when the recipe has exposures
 };
 Plan estimate_plan(const Recipe&, double initial_K = 295.0);
 std::string format_plan(const Recipe&, const Plan&);

@@ -12,7 +12,7 @@ Recipe recipe_with(std::vector<std::variant<Hold, Ramp>> actions) {
   r.name = "plan-test";
   r.stage = {"THMS600", 77.0, 873.15, 150.0, 1.0, std::nullopt};
   int n = 0;
-  for (auto& a : actions) r.program.push_back({std::to_string(++n), a, n});
+  for (auto& a : actions) r.program.push_back({std::to_string(++n), a, n, false});
   return r;
 }
 
@@ -94,6 +94,74 @@ TEST(Plan, CryoHeatingRecipeTakesAboutTwoHours) {
   EXPECT_NE(plan.segments[0].description.find("LN2-limited below 251."), std::string::npos);
   EXPECT_EQ(plan.segments[2].description, "cool at 50 K/min");  // 300 K is above the crossover
   EXPECT_NE(text.find("total    1:52:"), std::string::npos) << text;
+}
+
+// A recipe taking `period_s` frames during the given (1-based) segments, with darks.
+Recipe with_exposures(Recipe r, double period_s, std::vector<int> exposed, int darks_before,
+                      int darks_after) {
+  DetectorSpec detector;
+  detector.trigger.connection = "serial:///dev/ttyUSB1";
+  detector.frames.folder = "/data/incoming";
+  r.detector = detector;
+  r.exposures = ExposureSpec{period_s, exposed, darks_before, darks_after};
+  for (int i : exposed) r.program[static_cast<std::size_t>(i - 1)].exposed = true;
+  return r;
+}
+
+TEST(Plan, FramesAreWholeExposuresPerExposedSegment) {
+  // 300 -> 400 K at 10 K/min is 600 s: 50 frames of 12 s; 400 -> 402 K is 12 s: exactly 1 more; the 610 s
+  // hold (approach 0 s + 610 s) gives 50 whole frames, the last 10 s belong to no complete frame.
+  const Recipe r = with_exposures(
+      recipe_with({Ramp{400.0, 10.0}, Ramp{402.0, 10.0}, Hold{402.0, 10.0, 610.0, {}}, Ramp{300.0, 10.0}}),
+      12.0, {1, 2, 3}, 3, 2);
+  const Plan plan = estimate_plan(r, 300.0);
+  ASSERT_EQ(plan.segments.size(), 4u);
+  EXPECT_EQ(plan.segments[0].frames, 50.0);
+  EXPECT_EQ(plan.segments[1].frames, 1.0);
+  EXPECT_EQ(plan.segments[2].frames, 50.0);
+  EXPECT_EQ(plan.segments[3].frames, 0.0);  // not exposed
+  ASSERT_TRUE(plan.frames);
+  EXPECT_EQ(plan.frames->data_frames, 101.0);
+  EXPECT_EQ(plan.frames->dark_frames, 5);
+  EXPECT_EQ(plan.frames->bytes_per_frame, 2048u * 2048u * 2u);
+  EXPECT_EQ(plan.frames->total_bytes(), 106.0 * 8.0 * 1024 * 1024);
+  EXPECT_NE(
+      format_plan(r, plan).find("frames   101 data + 5 dark = 106 expected; 848 MiB raw at 8 MiB per frame"),
+      std::string::npos)
+      << format_plan(r, plan);
+}
+
+TEST(Plan, FramesOfAnUnboundedExposedSegmentAreUnbounded) {
+  const Recipe r = with_exposures(recipe_with({Ramp{80.0, 10.0}}), 12.0, {1}, 0, 0);
+  const Plan plan = estimate_plan(r);
+  EXPECT_TRUE(std::isinf(plan.frames->data_frames));
+  EXPECT_NE(format_plan(r, plan).find("frames   unbounded data + 0 dark"), std::string::npos);
+}
+
+TEST(Plan, CryoHeatingFramesAndDataVolume) {
+  const Recipe r = load_recipe(INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml");
+  const Plan plan = estimate_plan(r, 295.0);
+  ASSERT_EQ(plan.segments.size(), 3u);
+  // Precool hold: no frames. Heating 93.15 -> 873.15 K at 10 K/min: 780 K / 10 K/min = 78 min = 4680 s,
+  // / 12 s = 390 frames (one every 2 K). Cooling 873.15 -> 300 K at 50 K/min stays above the LN2 crossover
+  // (~251 K at 50 K/min): 573.15 / 50 * 60 = 687.78 s, / 12 s = 57.3 -> 57 whole frames.
+  // Darks: 5 before + 5 after = 10. Total 390 + 57 + 10 = 457 frames of 2048 x 2048 uint16 = 8 MiB: 3656 MiB.
+  EXPECT_EQ(plan.segments[0].frames, 0.0);
+  EXPECT_EQ(plan.segments[1].frames, 390.0);
+  EXPECT_EQ(plan.segments[2].frames, 57.0);
+  ASSERT_TRUE(plan.frames);
+  EXPECT_EQ(plan.frames->data_frames, 447.0);
+  EXPECT_EQ(plan.frames->dark_frames, 10);
+  EXPECT_EQ(plan.frames->total_frames(), 457.0);
+  EXPECT_EQ(plan.frames->bytes_per_frame, 8u * 1024u * 1024u);
+  EXPECT_EQ(plan.frames->total_bytes(), 457.0 * 8 * 1024 * 1024);
+  const std::string text = format_plan(r, plan);
+  EXPECT_NE(text.find("frames   447 data + 10 dark = 457 expected; 3656 MiB raw at 8 MiB per frame"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("expose   every 12 s during program items 2, 3; darks 5 before, 5 after"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
