@@ -12,7 +12,10 @@ namespace insitu::storage::h5 {
 namespace {
 
 constexpr H5Z_filter_t bitshuffle_filter_id = 32008;
-constexpr unsigned bitshuffle_lz4 = 2;  // cd_values[4] of the bitshuffle plugin: compress with LZ4
+// User cd_values of the bitshuffle plugin are (block size, compression): its set_local moves them behind the
+// three it fills in (version major, minor, element size), so the stored values read {0, 3, esize, 0, 2}. Passing
+// five values would leave compression at 0 (bitshuffle only, no LZ4); h5py's compression_opts=(0, 2) agrees.
+constexpr unsigned bitshuffle_lz4 = 2;
 
 // HDF5 prints its error stack to stderr by default; we capture it into the exception instead.
 // The setting lives on the calling thread's error stack (thread-safe build), hence per thread.
@@ -212,6 +215,11 @@ void soft_link(const Handle& parent, const std::string& target_path, const std::
         "H5Lcreate_soft " + link_name + " -> " + target_path);
 }
 
+void remove(const Handle& parent, const std::string& name) {
+  silence();
+  check(H5Ldelete(parent.get(), name.c_str(), H5P_DEFAULT), "H5Ldelete " + name);
+}
+
 namespace {
 // Attributes are replaced when they exist, so a finished file can be amended in regular mode.
 void write_attribute(const Handle& object, const std::string& name, const Handle& file_type,
@@ -230,6 +238,23 @@ void set_attribute(const Handle& object, const std::string& name, const std::str
   Handle type = string_type(value);
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   write_attribute(object, name, type, type.get(), padded.data());
+}
+
+void set_attribute(const Handle& object, const std::string& name, const std::vector<std::string>& values) {
+  silence();
+  if (values.empty()) throw Error("attribute @" + name + ": needs at least one string");
+  std::size_t length = 1;
+  for (const auto& v : values) length = std::max(length, v.size());
+  Handle type = make_type(Dtype::fixed_string(length), true);
+  std::vector<char> buffer(values.size() * length, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) std::memcpy(buffer.data() + i * length, values[i].data(), values[i].size());
+  if (check(H5Aexists(object.get(), name.c_str()), "H5Aexists " + name) > 0)
+    check(H5Adelete(object.get(), name.c_str()), "H5Adelete " + name);
+  const hsize_t n = values.size();
+  Handle space(check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
+  Handle attribute(check(H5Acreate2(object.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                         "H5Acreate2 @" + name));
+  check(H5Awrite(attribute.get(), type.get(), buffer.data()), "H5Awrite @" + name);
 }
 
 void set_attribute(const Handle& object, const std::string& name, const char* value) {
@@ -291,6 +316,48 @@ bool filter_available(Filter filter) {
   return false;
 }
 
+namespace {
+void set_filter(const Handle& dcpl, Filter filter, unsigned deflate_level, const std::string& what) {
+  if (filter != Filter::none && !filter_available(filter))
+    throw Error(what + ": compression filter " + filter_name(filter) + " is not available");
+  if (filter == Filter::shuffle_deflate) {
+    check(H5Pset_shuffle(dcpl.get()), "H5Pset_shuffle " + what);
+    check(H5Pset_deflate(dcpl.get(), deflate_level), "H5Pset_deflate " + what);
+  } else if (filter == Filter::bitshuffle_lz4) {
+    const std::array<unsigned, 2> cd{0, bitshuffle_lz4};  // block size 0 = automatic
+    check(H5Pset_filter(dcpl.get(), bitshuffle_filter_id, H5Z_FLAG_MANDATORY, cd.size(), cd.data()),
+          "H5Pset_filter(bitshuffle) " + what);
+  }
+}
+}  // namespace
+
+std::string filter_name(Filter filter) {
+  switch (filter) {
+    case Filter::none: return "none";
+    case Filter::shuffle_deflate: return "shuffle+deflate";
+    case Filter::bitshuffle_lz4: return "bitshuffle+lz4";
+  }
+  return "?";
+}
+
+Handle create_fixed(const Handle& parent, const std::string& name, const FixedSpec& spec) {
+  silence();
+  if (spec.shape.empty()) throw Error("create_fixed " + name + ": needs at least one dimension");
+  for (hsize_t n : spec.shape)
+    if (n == 0) throw Error("create_fixed " + name + ": dimensions must be > 0");
+  const int rank = static_cast<int>(spec.shape.size());
+  Handle space(check(H5Screate_simple(rank, spec.shape.data(), nullptr), "H5Screate_simple " + name));
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)"));
+  check(H5Pset_chunk(dcpl.get(), rank, spec.shape.data()), "H5Pset_chunk " + name);
+  set_filter(dcpl, spec.filter, spec.deflate_level, "create_fixed " + name);
+  if (spec.type.kind != Dtype::Kind::string)
+    check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &spec.fill), "H5Pset_fill_value " + name);
+  Handle type = make_type(spec.type, true);
+  return Handle(check(H5Dcreate2(parent.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
+                                 H5P_DEFAULT),
+                      "H5Dcreate2 " + name));
+}
+
 Handle create_extendable(const Handle& parent, const std::string& name, const ExtendableSpec& spec) {
   silence();
   if (spec.chunk_rows == 0) throw Error("create_extendable " + name + ": chunk_rows must be > 0");
@@ -305,16 +372,7 @@ Handle create_extendable(const Handle& parent, const std::string& name, const Ex
   Handle space(check(H5Screate_simple(rank, dims.data(), max_dims.data()), "H5Screate_simple " + name));
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)"));
   check(H5Pset_chunk(dcpl.get(), rank, chunk.data()), "H5Pset_chunk " + name);
-  if (spec.filter != Filter::none && !filter_available(spec.filter))
-    throw Error("create_extendable " + name + ": requested compression filter is not available");
-  if (spec.filter == Filter::shuffle_deflate) {
-    check(H5Pset_shuffle(dcpl.get()), "H5Pset_shuffle " + name);
-    check(H5Pset_deflate(dcpl.get(), spec.deflate_level), "H5Pset_deflate " + name);
-  } else if (spec.filter == Filter::bitshuffle_lz4) {
-    const std::array<unsigned, 5> cd{0, 0, 0, 0, bitshuffle_lz4};  // [3] block size 0 = automatic
-    check(H5Pset_filter(dcpl.get(), bitshuffle_filter_id, H5Z_FLAG_MANDATORY, cd.size(), cd.data()),
-          "H5Pset_filter(bitshuffle) " + name);
-  }
+  set_filter(dcpl, spec.filter, spec.deflate_level, "create_extendable " + name);
   Handle type = make_type(spec.type, true);
   return Handle(check(H5Dcreate2(parent.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
                                  H5P_DEFAULT),
@@ -358,6 +416,44 @@ void append_rows(const Handle& dataset, const void* data, hsize_t n_rows, const 
   Handle type = make_type(memory_type, false);
   check(H5Dwrite(dataset.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, data),
         "H5Dwrite " + name);
+}
+
+std::vector<hsize_t> shape(const Handle& dataset) {
+  silence();
+  refresh_if_swmr(dataset);
+  Handle space(check(H5Dget_space(dataset.get()), "H5Dget_space"));
+  return extent(space);
+}
+
+void resize_rows(const Handle& dataset, hsize_t n_rows) {
+  silence();
+  const std::string name = object_name(dataset.get());
+  Handle space(check(H5Dget_space(dataset.get()), "H5Dget_space " + name));
+  auto dims = extent(space);
+  if (dims.empty()) throw Error("resize " + name + ": dataset is scalar");
+  dims[0] = n_rows;
+  check(H5Dset_extent(dataset.get(), dims.data()), "H5Dset_extent " + name);
+}
+
+void write_rows(const Handle& dataset, const void* data, hsize_t n_rows, const Dtype& memory_type) {
+  silence();
+  const std::string name = object_name(dataset.get());
+  Handle old_space(check(H5Dget_space(dataset.get()), "H5Dget_space " + name));
+  auto dims = extent(old_space);
+  if (dims.empty()) throw Error("write " + name + ": dataset is scalar");
+  if (dims[0] != n_rows) {
+    std::vector<hsize_t> max_dims(dims.size());
+    check(H5Sget_simple_extent_dims(old_space.get(), nullptr, max_dims.data()), "H5Sget_simple_extent_dims");
+    if (max_dims[0] != H5S_UNLIMITED)
+      throw Error("write " + name + ": " + std::to_string(n_rows) + " rows for a fixed dataset of " +
+                  std::to_string(dims[0]));
+    resize_rows(dataset, n_rows);
+    dims[0] = n_rows;
+  }
+  if (n_rows == 0) return;
+  Handle memory_space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple"));
+  Handle type = make_type(memory_type, false);
+  check(H5Dwrite(dataset.get(), type.get(), memory_space.get(), H5S_ALL, H5P_DEFAULT, data), "H5Dwrite " + name);
 }
 
 void append_strings(const Handle& dataset, std::span<const std::string> values) {
@@ -434,6 +530,18 @@ std::string read_string_attribute(const Handle& object, const std::string& name)
   std::vector<char> buffer(length);
   check(H5Aread(attribute.get(), type.get(), buffer.data()), "H5Aread @" + name);
   return split_nul_padded(buffer, length).front();
+}
+
+std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name) {
+  silence();
+  Handle attribute(check(H5Aopen(object.get(), name.c_str(), H5P_DEFAULT), "H5Aopen @" + name));
+  Handle type(check(H5Aget_type(attribute.get()), "H5Aget_type @" + name));
+  const std::size_t length = fixed_string_size(type, "@" + name);
+  Handle space(check(H5Aget_space(attribute.get()), "H5Aget_space @" + name));
+  const auto n = static_cast<std::size_t>(check(H5Sget_simple_extent_npoints(space.get()), "npoints"));
+  std::vector<char> buffer(n * length);
+  check(H5Aread(attribute.get(), type.get(), buffer.data()), "H5Aread @" + name);
+  return split_nul_padded(buffer, length);
 }
 
 double read_double_attribute(const Handle& object, const std::string& name) {

@@ -62,11 +62,15 @@ std::string library_version();
 Handle create_group(const Handle& parent, const std::string& name, const std::string& nx_class = {});
 Handle open_group(const Handle& parent, const std::string& path);
 void soft_link(const Handle& parent, const std::string& target_path, const std::string& link_name);
+// Unlinks `name` (regular mode only: SWMR forbids it).
+void remove(const Handle& parent, const std::string& name);
 
 void set_attribute(const Handle& object, const std::string& name, const std::string& value);
 void set_attribute(const Handle& object, const std::string& name, const char* value);
 void set_attribute(const Handle& object, const std::string& name, double value);
 void set_attribute(const Handle& object, const std::string& name, std::int64_t value);
+// A 1-D array of strings, e.g. NXdata @axes=["temperature", ".", "."].
+void set_attribute(const Handle& object, const std::string& name, const std::vector<std::string>& values);
 
 // ---- datasets -------------------------------------------------------------------------------
 // Element type of a dataset: a native number or a fixed-length UTF-8 string of `length` bytes
@@ -88,6 +92,8 @@ Handle write_scalar(const Handle& parent, const std::string& name, std::int64_t 
 enum class Filter { none, shuffle_deflate, bitshuffle_lz4 };
 // Whether the filter (or its plugin, 32008 for bitshuffle) can encode on this machine. Check before a run.
 bool filter_available(Filter filter);
+// "bitshuffle+lz4", "shuffle+deflate" or "none": the name recorded in files and reports.
+std::string filter_name(Filter filter);
 
 // A chunked dataset of shape [0, tail...] growing along the first axis without limit.
 struct ExtendableSpec {
@@ -99,11 +105,23 @@ struct ExtendableSpec {
 };
 Handle create_extendable(const Handle& parent, const std::string& name, const ExtendableSpec& spec);
 
+// A dataset of fixed `shape` stored as one chunk, so it may be filtered, and rewritten under SWMR
+// (modifying existing data is allowed there). Unwritten elements read as `fill`.
+struct FixedSpec {
+  Dtype type;
+  std::vector<hsize_t> shape;
+  Filter filter = Filter::none;
+  double fill = 0.0;  // converted to the element type; ignored for strings
+  unsigned deflate_level = 1;
+};
+Handle create_fixed(const Handle& parent, const std::string& name, const FixedSpec& spec);
+
 Handle open_dataset(const Handle& parent, const std::string& path);
 // Any object (group, dataset, named type), e.g. to read its attributes.
 Handle open_object(const Handle& parent, const std::string& path);
 // Rows along the first axis (1 for a scalar dataset).
 hsize_t rows(const Handle& dataset);
+std::vector<hsize_t> shape(const Handle& dataset);
 // Appends `n_rows` rows read from `data`, laid out as `memory_type` (HDF5 converts numbers to the
 // dataset's type; fixed strings: `length` bytes each, NUL-padded). Prefer the typed overloads below.
 // For N-D datasets `data` holds n_rows * prod(tail_shape) elements, row-major.
@@ -118,6 +136,20 @@ void append(const Handle& dataset, std::span<const T> values) {  // 1-D: one val
 }
 // Appends to a fixed-length string dataset; longer values are cut at a UTF-8 character boundary.
 void append_strings(const Handle& dataset, std::span<const std::string> values);
+// Sets the number of rows along the first axis (shrinks or grows); new rows read as the fill value and
+// take no space until written (how a missing frame keeps the frame index aligned).
+void resize_rows(const Handle& dataset, hsize_t n_rows);
+// Replaces the whole content: resizes an extendable dataset to `n_rows`, then writes every row. For a
+// fixed dataset `n_rows` must equal its rows. `data` holds n_rows * prod(tail) elements of `memory_type`.
+void write_rows(const Handle& dataset, const void* data, hsize_t n_rows, const Dtype& memory_type);
+template <class T>
+void write(const Handle& dataset, std::span<const T> values, hsize_t n_rows) {
+  write_rows(dataset, values.data(), n_rows, dtype_of<T>());
+}
+template <class T>
+void write(const Handle& dataset, std::span<const T> values) {  // 1-D
+  write_rows(dataset, values.data(), values.size(), dtype_of<T>());
+}
 // Makes the rows written so far visible to SWMR readers (and survive a process crash).
 void flush(const Handle& dataset);
 
@@ -128,6 +160,7 @@ std::vector<T> read_1d(const Handle& dataset);
 std::vector<std::string> read_strings(const Handle& dataset);  // 1-D or scalar fixed-length strings
 std::string read_string(const Handle& parent, const std::string& path);
 std::string read_string_attribute(const Handle& object, const std::string& name);
+std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name);
 double read_double_attribute(const Handle& object, const std::string& name);
 bool has_attribute(const Handle& object, const std::string& name);
 bool exists(const Handle& parent, const std::string& path);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <future>
+#include <map>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -21,6 +22,7 @@ namespace {
 constexpr std::size_t kind_length = 16;      // bytes of a fixed-length event kind
 constexpr std::size_t message_length = 256;  // bytes of a fixed-length event message
 constexpr std::size_t max_queued = 1 << 20;  // records; beyond this the writer is hopelessly behind
+constexpr std::size_t max_queued_frame_bytes = std::size_t{1} << 30;  // 128 frames of 2048^2 uint16: ~25 min at 12 s
 constexpr hsize_t log_chunk_rows = 4096;     // 32 KiB of doubles: ~7 min at 10 Hz per chunk
 constexpr auto sync_interval = std::chrono::seconds(1);
 
@@ -78,12 +80,16 @@ std::chrono::system_clock::time_point parse_iso8601_utc(const std::string& text)
 struct RunFile::Writer {
   h5::Handle log_time, log_value, log_setpoint, log_status, log_error, log_pump;
   h5::Handle event_time, event_kind, event_message;
+  std::optional<DetectorWriter> detector;
+  std::optional<AnalysisWriter> analysis;
   // Declared last so it is released first: the file then really closes with its last dataset.
   // After a failed write (disk full), closing datasets before the file leaves HDF5 1.10.8 with a
   // half-closed file that segfaults in H5_term_library at exit; this order does not.
   h5::Handle file;
   std::vector<TemperatureSample> pending_samples;
   std::vector<RunEvent> pending_events;
+  std::optional<analysis::RunAnalysis> pending_update;  // only the latest of a batch is written
+  std::map<std::string, std::string> run_parameters;   // of the last update: recorded at finish (creates objects)
   double last_flush_s = 0.0;
   std::chrono::steady_clock::time_point last_sync{};
 
@@ -96,7 +102,7 @@ struct RunFile::Writer {
     last_sync = now;
   }
 
-  void build(const std::filesystem::path& path, const RunMetadata& m) {
+  void build(const std::filesystem::path& path, const RunMetadata& m, const RunFileLayout& layout) {
     using h5::set_attribute;
     using h5::write_string;
     file = h5::create_file(path);
@@ -170,6 +176,14 @@ struct RunFile::Writer {
     h5::soft_link(plot, "/entry/sample/temperature_log/time", "time");
     h5::soft_link(plot, "/entry/sample/temperature_log/value", "value");
 
+    if (layout.detector) {
+      detector.emplace(file, *layout.detector, m.start_time_iso);
+      if (layout.detector->store_frames) set_attribute(entry, "default", "data");
+    }
+    if (layout.analysis)  // sets /entry@default to its S_eq(T) plot
+      analysis.emplace(file, "/entry", *layout.analysis,
+                       ProcessInfo{.program = m.program_name, .version = m.program_version, .date_iso = m.start_time_iso});
+
     // The layout is complete: SWMR forbids creating objects from here on.
     h5::start_swmr(file);
   }
@@ -225,11 +239,13 @@ struct RunFile::Writer {
 
   // Ends SWMR by closing (throwing on failure, unlike the destructors), then records the end.
   void finalize(const std::filesystem::path& path, const RunMetadata& m, double end_time_s,
-                const std::string& exit_status) {
+                const std::string& exit_status, const std::vector<std::function<void(const h5::Handle&)>>& writers) {
     file.close();  // deferred by HDF5 until the last dataset closes; see the member order above
     for (auto* d : {&log_time, &log_value, &log_setpoint, &log_status, &log_error, &log_pump, &event_time,
                     &event_kind, &event_message})
       d->close();
+    if (detector) detector->close();
+    if (analysis) analysis->close();
     h5::Handle reopened = h5::open_file(path, h5::Access::read_write);
     h5::Handle entry = h5::open_group(reopened, "entry");
     const auto end = parse_iso8601_utc(m.start_time_iso) +
@@ -238,29 +254,37 @@ struct RunFile::Writer {
     h5::write_string(entry, "end_time", io::iso8601_utc(end));
     h5::write_scalar(entry, "duration", end_time_s, "s");
     h5::write_string(entry, "exit_status", exit_status);
+    if (analysis && !run_parameters.empty())
+      write_parameters(h5::open_group(reopened, "/entry/analysis"), "run_parameters", run_parameters);
+    for (const auto& writer : writers) writer(reopened);
     reopened.close();
   }
 };
 
-RunFile::RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options)
-    : path_(std::move(file)), metadata_(std::move(metadata)), options_(options), writer_(std::make_unique<Writer>()) {}
+RunFile::RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options, RunFileLayout layout)
+    : path_(std::move(file)),
+      metadata_(std::move(metadata)),
+      options_(options),
+      layout_(std::move(layout)),
+      writer_(std::make_unique<Writer>()) {}
 
 std::unique_ptr<RunFile> RunFile::create(const std::filesystem::path& file, const RunMetadata& metadata,
-                                         RunFileOptions options) {
+                                         RunFileOptions options, RunFileLayout layout) {
   if (!std::isfinite(options.flush_interval_s) || options.flush_interval_s < 0)
     throw std::runtime_error("RunFile " + file.string() + ": flush_interval_s must be finite and >= 0");
   if (!(metadata.clock_speed > 0))
     throw std::runtime_error("RunFile " + file.string() + ": clock_speed must be > 0");
   parse_iso8601_utc(metadata.start_time_iso);  // fail before the run, not at finish()
 
-  std::unique_ptr<RunFile> run(new RunFile(file, metadata, options));
+  std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, std::move(layout)));
   // The layout is built on the writer thread too, so HDF5 is only ever touched by that thread.
   // The thread owns the promise: create() may return while set_value() is still unwinding.
   std::promise<void> built;
   auto ready = built.get_future();
   run->thread_ = std::thread([raw = run.get(), built = std::move(built)]() mutable {
     try {
-      raw->writer_->build(raw->path_, raw->metadata_);
+      raw->writer_->build(raw->path_, raw->metadata_, raw->layout_);
+      if (raw->writer_->detector) raw->frame_filter_ = raw->writer_->detector->filter();
     } catch (...) {
       const bool created = static_cast<bool>(raw->writer_->file);
       raw->writer_.reset();
@@ -294,17 +318,19 @@ RunFile::~RunFile() {
 void RunFile::enqueue(Item item) {
   {
     std::lock_guard lock(mutex_);
-    if (finishing_ || error_ || queue_.size() >= max_queued) {
+    const auto* frame = std::get_if<Frame>(&item);
+    const std::size_t bytes = frame ? frame->pixels.size() : 0;
+    if (finishing_ || error_ || queue_.size() >= max_queued || queued_bytes_ + bytes > max_queued_frame_bytes) {
       ++stats_.dropped;
-      if (!finishing_ && !error_) error_ = "run file writer queue overflow (" + std::to_string(max_queued) + " records)";
+      if (!finishing_ && !error_)
+        error_ = "run file writer queue overflow (" + std::to_string(queue_.size()) + " records, " +
+                 std::to_string(queued_bytes_ >> 20) + " MiB of frames)";
       return;
     }
-    std::visit(
-        [&](const auto& record) {
-          if constexpr (!std::is_same_v<std::decay_t<decltype(record)>, Finish>)
-            last_time_s_ = std::max(last_time_s_, record.time_s);
-        },
-        item);
+    if (const auto* sample = std::get_if<TemperatureSample>(&item)) last_time_s_ = std::max(last_time_s_, sample->time_s);
+    if (const auto* event = std::get_if<RunEvent>(&item)) last_time_s_ = std::max(last_time_s_, event->time_s);
+    if (frame) last_time_s_ = std::max(last_time_s_, frame->record.stop_s);
+    queued_bytes_ += bytes;
     queue_.push_back(std::move(item));
   }
   wake_.notify_one();
@@ -312,6 +338,46 @@ void RunFile::enqueue(Item item) {
 
 void RunFile::append(const TemperatureSample& sample) { enqueue(sample); }
 void RunFile::append(const RunEvent& event) { enqueue(event); }
+
+void RunFile::append(const detector::ExposureRecord& record, std::span<const std::uint8_t> raw_pixels) {
+  if (!layout_.detector) throw std::logic_error("RunFile " + path_.string() + ": exposure record without a detector layout");
+  check_frame_bytes(*layout_.detector, raw_pixels);
+  enqueue(Frame{record, std::vector<std::uint8_t>(raw_pixels.begin(), raw_pixels.end())});
+}
+
+void RunFile::set_pixel_mask(std::vector<std::uint32_t> mask) {
+  if (!layout_.detector) throw std::logic_error("RunFile " + path_.string() + ": pixel mask without a detector layout");
+  if (mask.size() != layout_.detector->height * layout_.detector->width)
+    throw std::invalid_argument("pixel mask of " + std::to_string(mask.size()) + " values does not match the detector");
+  enqueue(PixelMask{std::move(mask)});
+}
+
+void RunFile::set_dark_median(std::vector<float> dark) {
+  if (!layout_.detector) throw std::logic_error("RunFile " + path_.string() + ": dark median without a detector layout");
+  if (dark.size() != layout_.detector->height * layout_.detector->width)
+    throw std::invalid_argument("dark median of " + std::to_string(dark.size()) + " values does not match the detector");
+  enqueue(DarkMedian{std::move(dark)});
+}
+
+void RunFile::append(const analysis::FrameAnalysis& frame) {
+  if (!layout_.analysis) throw std::logic_error("RunFile " + path_.string() + ": frame analysis without an analysis layout");
+  check_frame_analysis(*layout_.analysis, frame);
+  enqueue(frame);
+}
+
+void RunFile::update(const analysis::RunAnalysis& run) {
+  if (!layout_.analysis) throw std::logic_error("RunFile " + path_.string() + ": run analysis without an analysis layout");
+  check_run_analysis(run);
+  enqueue(run);
+}
+
+void RunFile::at_finish(std::function<void(const h5::Handle& file)> writer) {
+  std::lock_guard lock(mutex_);
+  if (finishing_) throw std::logic_error("RunFile " + path_.string() + ": at_finish after finish()");
+  finish_writers_.push_back(std::move(writer));
+}
+
+std::optional<h5::Filter> RunFile::frame_filter() const { return frame_filter_; }
 
 void RunFile::finish(double end_time_s, const std::string& exit_status) {
   {
@@ -349,21 +415,35 @@ void RunFile::run_writer() {
     fail(e.what());
     failed = true;
     std::lock_guard lock(mutex_);
-    stats_.dropped += w.pending_samples.size() + w.pending_events.size();
+    stats_.dropped += w.pending_samples.size() + w.pending_events.size() + (w.pending_update ? 1 : 0);
     w.pending_samples.clear();
     w.pending_events.clear();
+    w.pending_update.reset();
   };
-  const auto committed = [&](std::size_t samples, std::size_t events) {
+  const auto count = [&](auto&& bump) {
     std::lock_guard lock(mutex_);
-    stats_.samples_committed += samples;
-    stats_.events_committed += events;
-    if (samples > 0) ++stats_.sample_flushes;
+    bump(stats_);
   };
   const auto commit_samples = [&] {
     if (w.pending_samples.empty()) return;
     const double newest_s = w.pending_samples.back().time_s;
-    committed(w.commit_samples(), 0);
+    const std::size_t n = w.commit_samples();
+    count([&](RunFileStats& s) {
+      s.samples_committed += n;
+      ++s.sample_flushes;
+    });
     w.last_flush_s = newest_s;
+  };
+  const auto commit_events = [&] {
+    const std::size_t n = w.commit_events();
+    count([&](RunFileStats& s) { s.events_committed += n; });
+  };
+  const auto commit_update = [&] {
+    if (!w.pending_update) return;
+    w.analysis->update(*w.pending_update);
+    w.run_parameters = std::move(w.pending_update->parameters);
+    w.pending_update.reset();
+    count([](RunFileStats& s) { ++s.analysis_updates; });
   };
 
   for (;;) {
@@ -372,19 +452,26 @@ void RunFile::run_writer() {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return !queue_.empty(); });
       batch.swap(queue_);
+      queued_bytes_ = 0;
     }
     for (auto& item : batch) {
       if (auto* finish = std::get_if<Finish>(&item)) {
         try {
           if (!failed) {
             commit_samples();
-            committed(0, w.commit_events());
+            commit_events();
+            commit_update();
           }
         } catch (const std::exception& e) {
           fail_and_drop(e);
         }
+        std::vector<std::function<void(const h5::Handle&)>> writers;
+        {
+          std::lock_guard lock(mutex_);
+          writers.swap(finish_writers_);
+        }
         try {
-          w.finalize(path_, metadata_, finish->end_time_s, finish->exit_status);
+          w.finalize(path_, metadata_, finish->end_time_s, finish->exit_status, writers);
         } catch (const std::exception& e) {
           fail(e.what());
         }
@@ -392,16 +479,27 @@ void RunFile::run_writer() {
         return;
       }
       if (failed) {
-        std::lock_guard lock(mutex_);
-        ++stats_.dropped;
+        count([](RunFileStats& s) { ++s.dropped; });
         continue;
       }
       try {
         if (auto* sample = std::get_if<TemperatureSample>(&item)) {
           w.pending_samples.push_back(*sample);
           if (sample->time_s >= w.last_flush_s + options_.flush_interval_s) commit_samples();
+        } else if (auto* event = std::get_if<RunEvent>(&item)) {
+          w.pending_events.push_back(std::move(*event));
+        } else if (auto* frame = std::get_if<Frame>(&item)) {
+          w.detector->append(frame->record, frame->pixels);
+          count([](RunFileStats& s) { ++s.frames_committed; });
+        } else if (auto* mask = std::get_if<PixelMask>(&item)) {
+          w.detector->write_pixel_mask(mask->mask);
+        } else if (auto* dark = std::get_if<DarkMedian>(&item)) {
+          w.detector->write_dark_median(dark->dark);
+        } else if (auto* analysed = std::get_if<analysis::FrameAnalysis>(&item)) {
+          w.analysis->append(*analysed);
+          count([](RunFileStats& s) { ++s.analysis_rows_committed; });
         } else {
-          w.pending_events.push_back(std::get<RunEvent>(std::move(item)));
+          w.pending_update = std::get<analysis::RunAnalysis>(std::move(item));
         }
       } catch (const std::exception& e) {
         fail_and_drop(e);
@@ -411,8 +509,9 @@ void RunFile::run_writer() {
       // An event (a fault, a segment change) also commits the temperatures that led up to it.
       if (!failed && !w.pending_events.empty()) {
         commit_samples();
-        committed(0, w.commit_events());
+        commit_events();
       }
+      if (!failed) commit_update();
     } catch (const std::exception& e) {
       fail_and_drop(e);
     }

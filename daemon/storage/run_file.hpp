@@ -17,16 +17,28 @@
 //     events:NXcollection    time @units=s @start, kind (16 B), message (256 B; fixed-length UTF-8)
 //     temperature:NXdata     @signal=value @axes=time; time, value -> temperature_log
 // Each log's `time` is appended and flushed last: readers trust rows < len(time).
+//
+// Optional parts, declared in RunFileLayout at create (SWMR forbids creating them later):
+//   detector: entry/instrument/detector, entry/sample/temperature, entry/data (detector_layout.hpp);
+//             /entry@default becomes "data" when frames are stored
+//   analysis: entry/analysis, entry/entropy (analysis_layout.hpp); /entry@default becomes "entropy" (S_eq(T))
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
+
+#include "daemon/storage/analysis_layout.hpp"
+#include "daemon/storage/detector_layout.hpp"
+#include "daemon/storage/h5.hpp"
 
 namespace insitu::storage {
 
@@ -56,18 +68,28 @@ struct RunFileOptions {
   double flush_interval_s = 10.0;  // run time
 };
 
+struct RunFileLayout {
+  std::optional<DetectorLayout> detector = std::nullopt;
+  std::optional<AnalysisLayout> analysis = std::nullopt;
+};
+
 // Counters of the writer thread, for status displays and tests.
 struct RunFileStats {
   std::uint64_t samples_committed = 0;  // temperature records flushed (visible to readers, crash-safe)
   std::uint64_t sample_flushes = 0;  // commits of the temperature log
   std::uint64_t events_committed = 0;
+  std::uint64_t frames_committed = 0;    // exposure records (with their pixels) visible to readers
+  std::uint64_t analysis_rows_committed = 0;
+  std::uint64_t analysis_updates = 0;    // run-level rewrites
   std::uint64_t dropped = 0;  // records refused after an error or after finish()
 };
 
 class RunFile {
  public:
   // Builds the whole layout, then starts SWMR. Throws h5::Error / std::runtime_error on failure (before the run).
-  static std::unique_ptr<RunFile> create(const std::filesystem::path& file, const RunMetadata&, RunFileOptions = {});
+  // Invalid layouts and unavailable explicit frame filters throw here too.
+  static std::unique_ptr<RunFile> create(const std::filesystem::path& file, const RunMetadata&, RunFileOptions = {},
+                                         RunFileLayout = {});
   ~RunFile();  // finishes with status "aborted" if finish() was not called
 
   RunFile(const RunFile&) = delete;
@@ -77,6 +99,23 @@ class RunFile {
   void append(const TemperatureSample&);
   // Events are flushed promptly (they are rare and important), with the samples queued before them.
   void append(const RunEvent&);
+  // One exposure and its pixels (H*W native-endian uint16/uint32, row-major; empty when the frame is missing or
+  // frames are not stored), committed promptly with sequence_number last. Throws std::logic_error without a
+  // detector layout, std::invalid_argument when the pixels are not one frame.
+  void append(const detector::ExposureRecord&, std::span<const std::uint8_t> raw_pixels);
+  // Pre-created [H,W] datasets of the detector layout, written (again) when known.
+  void set_pixel_mask(std::vector<std::uint32_t> mask);
+  void set_dark_median(std::vector<float> dark);
+  // One analysed frame; throws std::logic_error without an analysis layout, std::invalid_argument when the
+  // curves do not match the layout's axes.
+  void append(const analysis::FrameAnalysis&);
+  // Replaces the run-level results (only the latest of several queued updates is written).
+  void update(const analysis::RunAnalysis&);
+  // `writer` runs on the writer thread after SWMR has ended and the file is reopened in regular mode (it may
+  // create objects), after end_time/duration/exit_status. Register before finish(); errors go to error().
+  void at_finish(std::function<void(const h5::Handle& file)> writer);
+  // The frame filter chosen at create (nullopt without a detector layout).
+  std::optional<h5::Filter> frame_filter() const;
   // Drains the queue, ends SWMR (close), reopens in regular mode to write end_time, duration,
   // exit_status; joins the thread. Later calls do nothing.
   void finish(double end_time_s, const std::string& exit_status);
@@ -90,10 +129,21 @@ class RunFile {
     double end_time_s;
     std::string exit_status;
   };
-  using Item = std::variant<TemperatureSample, RunEvent, Finish>;
+  struct Frame {
+    detector::ExposureRecord record;
+    std::vector<std::uint8_t> pixels;
+  };
+  struct PixelMask {
+    std::vector<std::uint32_t> mask;
+  };
+  struct DarkMedian {
+    std::vector<float> dark;
+  };
+  using Item = std::variant<TemperatureSample, RunEvent, Frame, PixelMask, DarkMedian, analysis::FrameAnalysis,
+                            analysis::RunAnalysis, Finish>;
   struct Writer;
 
-  RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options);
+  RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options, RunFileLayout layout);
   void enqueue(Item item);
   void run_writer();
   void fail(const std::string& message);
@@ -101,11 +151,15 @@ class RunFile {
   std::filesystem::path path_;
   RunMetadata metadata_;
   RunFileOptions options_;
+  RunFileLayout layout_;
+  std::optional<h5::Filter> frame_filter_;
   std::unique_ptr<Writer> writer_;  // HDF5 state; touched only by the writer thread after create()
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
+  std::size_t queued_bytes_ = 0;  // frame pixels in the queue
+  std::vector<std::function<void(const h5::Handle&)>> finish_writers_;
   bool finishing_ = false;
   double last_time_s_ = 0.0;  // latest record time, for the end_time of an aborted run
   std::optional<std::string> error_;

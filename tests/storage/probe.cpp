@@ -2,6 +2,8 @@
 //   storage_probe follow <file> <rows> <events>
 //                                        SWMR-read <file>, print "rows N events E" whenever the committed
 //                                        lengths change (rows checked), exit 0 once both reach the targets
+//   storage_probe frames <file> <frames> SWMR-read <file>, print "frames N" whenever len(sequence_number)
+//                                        changes (pixels and records checked), exit 0 once it reaches <frames>
 //   storage_probe crash <file>           write records until SIGKILLed, printing "committed S E"
 //   storage_probe full <file> <bytes>    write under RLIMIT_FSIZE=<bytes> until the writer reports an
 //                                        error, keep appending, finish; print "error <msg>", "dropped N"
@@ -40,6 +42,23 @@ int follow(const std::string& file, std::size_t target_rows, std::size_t target_
       last = {n, events};
     }
     if (n >= target_rows && events >= target_events) return 0;
+    std::this_thread::sleep_for(5ms);
+  }
+  return 3;
+}
+
+int frames(const std::string& file, std::size_t target) {
+  const st::h5::Handle h = st::h5::open_file(file, st::h5::Access::swmr_read);
+  std::size_t last = SIZE_MAX;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::size_t n = st::testing::check_frames(h);
+    if (n != last) {
+      std::printf("frames %zu\n", n);
+      std::fflush(stdout);
+      last = n;
+    }
+    if (n >= target) return 0;
     std::this_thread::sleep_for(5ms);
   }
   return 3;
@@ -94,9 +113,10 @@ int main(int argc, char** argv) {
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "follow" && argc == 5) return follow(argv[2], std::stoul(argv[3]), std::stoul(argv[4]));
+    if (mode == "frames" && argc == 4) return frames(argv[2], std::stoul(argv[3]));
     if (mode == "crash" && argc == 3) return crash(argv[2]);
     if (mode == "full" && argc == 4) return full(argv[2], std::stoll(argv[3]));
-    std::fprintf(stderr, "usage: storage_probe follow <file> <rows> <events> | crash <file> | full <file> <bytes>\n");
+    std::fprintf(stderr, "usage: storage_probe follow <file> <rows> <events> | frames <file> <n> | crash <file> | full <file> <bytes>\n");
     return 64;
   } catch (const std::exception& e) {
     std::printf("exception %s\n", e.what());

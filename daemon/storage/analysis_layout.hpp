@@ -1,0 +1,72 @@
+#pragma once
+// The analysis part of a run file, under an NXentry (the run's /entry, a reprocessed /entry_reprocessed_<n>, or
+// the /entry of a standalone analysis file). It sits beside the raw data as an NXprocess rather than in a second
+// NXentry with definition NXazint1d: it holds more than NXazint1d (S(Q), G(r), S_eq), so claiming that
+// definition would be false, but the integration datasets keep the NXazint1d names (I, I_errors, radial_axis).
+//
+//   <entry>/analysis:NXprocess  program, version, date
+//     parameters:NXparameters   one string dataset per analysis parameter (from the layout, at create time)
+//     radial_axis[nQ] @units=1/angstrom, Q_reduced[nQr] @units=1/angstrom, r[nr] @units=angstrom
+//     per frame, [N] rows:  I[N,nQ], I_errors[N,nQ], S_of_Q[N,nQr], F_of_Q[N,nQr] @units=1/angstrom,
+//       G_of_r[N,nr] @units=1/angstrom^2, g_of_r[N,nr], rho0_fit[N], rho0_nominal[N] @units=1/angstrom^3,
+//       S_eq[N] @units=J/(mol K), S_eq_k_B[N], temperature[N] @units=K, analysis_time[N] @units=s,
+//       sequence_number[N] (appended and flushed last: the commit marker)
+//     integrated:NXdata  @signal=I @axes=[".","radial_axis"]: links to I, I_errors, radial_axis (NXazint1d names)
+//     run:NXcollection   rewritten in place on every update (shrinks and grows): temperature[M] (written last),
+//       S_eq_smoothed[M], dS_eq_dT[M], delta_phi[M]; T_g, T_g_low, T_g_high, heating_rate as 1-element datasets
+//       (NaN until the first update); feature_kind/feature_temperature/feature_reduced_temperature/feature_value[F]
+//     run_parameters:NXparameters  the last RunAnalysis::parameters, written at finish (regular mode)
+//   <entry>/entropy:NXdata  @signal=S_eq @axes=temperature: links to analysis/S_eq and analysis/temperature,
+//     and <entry>@default=entropy, so viewers open S_eq(T).
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "analysis/pipeline/results.hpp"
+#include "daemon/storage/h5.hpp"
+
+namespace insitu::storage {
+
+struct AnalysisLayout {
+  analysis::AnalysisAxes axes;
+  std::map<std::string, std::string> parameters;
+};
+
+// Throws std::invalid_argument when a per-frame vector does not match the layout's axes.
+void check_frame_analysis(const AnalysisLayout&, const analysis::FrameAnalysis&);
+// Throws std::invalid_argument when the run-level columns differ in length.
+void check_run_analysis(const analysis::RunAnalysis&);
+
+struct ProcessInfo {
+  std::string program = "insitu", version, date_iso;  // date: when the analysis was made
+};
+
+// Creates the layout above under `entry_path` (an existing NXentry; regular or pre-SWMR mode) and writes to it.
+// Not thread-safe: one writer thread owns it.
+class AnalysisWriter {
+ public:
+  AnalysisWriter(const h5::Handle& file, const std::string& entry_path, const AnalysisLayout& layout,
+                 const ProcessInfo& process);
+
+  void append(const analysis::FrameAnalysis& frame);  // sequence_number last; every dataset flushed
+  void update(const analysis::RunAnalysis& run);      // all run-level rows replaced; temperature last
+  std::uint64_t frames() const { return frames_; }
+  void close();  // closes every dataset, throwing on failure
+
+ private:
+  AnalysisLayout layout_;
+  std::uint64_t frames_ = 0;
+  h5::Handle intensity_, intensity_sigma_, structure_factor_, reduced_structure_factor_, reduced_pdf_,
+      pair_distribution_, rho0_fit_, rho0_nominal_, s_eq_, s_eq_k_B_, temperature_, analysis_time_,
+      sequence_number_;
+  h5::Handle run_temperature_, run_s_eq_smoothed_, run_ds_eq_dT_, run_delta_phi_, run_t_g_, run_t_g_low_,
+      run_t_g_high_, run_heating_rate_, feature_kind_, feature_temperature_, feature_reduced_temperature_,
+      feature_value_;
+};
+
+// Writes `parameters` as string datasets of an NXparameters group `name` under `parent` (regular mode only:
+// creates objects). Replaces datasets that already exist.
+void write_parameters(const h5::Handle& parent, const std::string& name,
+                      const std::map<std::string, std::string>& parameters);
+
+}  // namespace insitu::storage

@@ -1,0 +1,176 @@
+#include "daemon/storage/detector_layout.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+namespace insitu::storage {
+namespace {
+
+constexpr std::size_t file_name_length = 256;
+constexpr hsize_t record_chunk_rows = 1024;  // 8 KiB of doubles: ~3.4 h of 12 s frames per chunk
+
+constexpr const char* flags_description =
+    "bitmask (drivers/detector/exposure.hpp): 0x01 missing (no file before the deadline), 0x02 trigger_uncertain "
+    "(a boundary trigger was not confirmed), 0x04 clock_skew (detector time stamp disagrees with the trigger), "
+    "0x08 late (file after its deadline), 0x10 duplicate, 0x20 truncated, 0x40 no_temperature (the stage log does "
+    "not cover the window)";
+
+h5::Dtype pixel_dtype(PixelType type) {
+  return type == PixelType::u16 ? h5::dtype_of<std::uint16_t>() : h5::dtype_of<std::uint32_t>();
+}
+
+}  // namespace
+
+h5::Filter resolve_frame_filter(const DetectorLayout& layout) {
+  if (!layout.filter)
+    return h5::filter_available(h5::Filter::bitshuffle_lz4) ? h5::Filter::bitshuffle_lz4 : h5::Filter::shuffle_deflate;
+  if (!h5::filter_available(*layout.filter))
+    throw std::runtime_error("detector frames: compression filter " + h5::filter_name(*layout.filter) +
+                             " cannot encode on this machine (for bitshuffle+lz4 install the bitshuffle package)");
+  return *layout.filter;
+}
+
+std::size_t bytes_per_frame(const DetectorLayout& layout) {
+  return layout.height * layout.width * (layout.pixel_type == PixelType::u16 ? 2 : 4);
+}
+
+void check_frame_bytes(const DetectorLayout& layout, std::span<const std::uint8_t> raw_pixels) {
+  if (!raw_pixels.empty() && raw_pixels.size() != bytes_per_frame(layout))
+    throw std::invalid_argument("detector frame of " + std::to_string(raw_pixels.size()) + " bytes; the layout (" +
+                                std::to_string(layout.height) + "x" + std::to_string(layout.width) +
+                                (layout.pixel_type == PixelType::u16 ? " uint16" : " uint32") + ") needs " +
+                                std::to_string(bytes_per_frame(layout)));
+}
+
+DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& layout, const std::string& start_time_iso)
+    : layout_(layout), filter_(resolve_frame_filter(layout)) {
+  using h5::set_attribute;
+  if (layout.height == 0 || layout.width == 0) throw std::invalid_argument("detector layout: empty frame shape");
+  const hsize_t h = layout.height, w = layout.width;
+  const h5::Handle instrument = h5::open_group(file, "/entry/instrument");
+  const h5::Handle det = h5::create_group(instrument, "detector", "NXdetector");
+  h5::write_string(det, "description", layout.description);
+  h5::write_string(det, "settings_key", layout.settings_key);
+  h5::write_scalar(det, "x_pixel_size", layout.x_pixel_size_m, "m");
+  h5::write_scalar(det, "y_pixel_size", layout.y_pixel_size_m, "m");
+  h5::write_scalar(det, "distance", layout.distance_m, "m");
+  h5::write_string(det, "compression", h5::filter_name(filter_));
+  h5::write_scalar(det, "frames_stored", std::int64_t{layout.store_frames ? 1 : 0});
+
+  if (layout.store_frames) {
+    data_ = h5::create_extendable(det, "data", {.type = pixel_dtype(layout.pixel_type), .tail_shape = {h, w},
+                                                .chunk_rows = 1, .filter = filter_});
+    set_attribute(data_, "units", "counts");
+  }
+  const auto column = [&](const h5::Handle& parent, const std::string& name, h5::Dtype type, const char* units) {
+    h5::Handle d = h5::create_extendable(parent, name, {.type = type, .tail_shape = {}, .chunk_rows = record_chunk_rows});
+    if (units[0] != '\0') set_attribute(d, "units", units);
+    return d;
+  };
+  const auto f64 = h5::dtype_of<double>();
+  start_time_ = column(det, "start_time", f64, "s");
+  set_attribute(start_time_, "start", start_time_iso);
+  stop_time_ = column(det, "stop_time", f64, "s");
+  set_attribute(stop_time_, "start", start_time_iso);
+  count_time_ = column(det, "count_time", f64, "s");
+  start_uncertainty_ = column(det, "start_uncertainty", f64, "s");
+  stop_uncertainty_ = column(det, "stop_uncertainty", f64, "s");
+  image_key_ = column(det, "image_key", h5::dtype_of<std::int32_t>(), "");
+  set_attribute(image_key_, "description", "0 data, 2 dark (NXdetector convention)");
+  flags_ = column(det, "flags", h5::dtype_of<std::uint32_t>(), "");
+  set_attribute(flags_, "description", flags_description);
+  file_name_ = column(det, "file_name", h5::Dtype::fixed_string(file_name_length), "");
+
+  const h5::Handle temps = h5::create_group(det, "frame_temperature", "NXcollection");
+  t_start_ = column(temps, "T_start", f64, "K");
+  t_end_ = column(temps, "T_end", f64, "K");
+  t_mean_ = column(temps, "T_mean", f64, "K");
+  set_attribute(t_mean_, "description", "time-weighted mean stage temperature over the exposure");
+  t_min_ = column(temps, "T_min", f64, "K");
+  t_max_ = column(temps, "T_max", f64, "K");
+  setpoint_mid_ = column(temps, "setpoint_mid", f64, "K");
+
+  pixel_mask_ = h5::create_fixed(det, "pixel_mask", {.type = h5::dtype_of<std::uint32_t>(), .shape = {h, w},
+                                                     .filter = filter_});
+  set_attribute(pixel_mask_, "description", "NeXus pixel_mask bits; 0 = good pixel; written once the darks are in");
+  dark_median_ = h5::create_fixed(det, "dark_median", {.type = h5::dtype_of<float>(), .shape = {h, w},
+                                                       .filter = filter_, .fill = 0.0});
+  set_attribute(dark_median_, "units", "counts");
+  set_attribute(dark_median_, "description", "per-pixel median of the dark frames; never subtracted from data");
+  sequence_number_ = column(det, "sequence_number", h5::dtype_of<std::uint64_t>(), "");
+  set_attribute(sequence_number_, "description", "written last for each frame: rows below its length are complete");
+
+  const h5::Handle sample = h5::open_group(file, "/entry/sample");
+  h5::soft_link(sample, "/entry/instrument/detector/frame_temperature/T_mean", "temperature");
+
+  if (layout.store_frames) {
+    const h5::Handle entry = h5::open_group(file, "/entry");
+    const h5::Handle plot = h5::create_group(entry, "data", "NXdata");
+    set_attribute(plot, "signal", "data");
+    set_attribute(plot, "axes", std::vector<std::string>{"temperature", ".", "."});
+    set_attribute(plot, "temperature_indices", std::int64_t{0});
+    h5::soft_link(plot, "/entry/instrument/detector/data", "data");
+    h5::soft_link(plot, "/entry/instrument/detector/frame_temperature/T_mean", "temperature");
+  }
+}
+
+void DetectorWriter::append(const detector::ExposureRecord& r, std::span<const std::uint8_t> raw_pixels) {
+  check_frame_bytes(layout_, raw_pixels);
+  if (data_) {
+    if (raw_pixels.empty())
+      h5::resize_rows(data_, frames_ + 1);  // unwritten: reads as 0 and keeps rows aligned with the records
+    else
+      h5::append_rows(data_, raw_pixels.data(), 1, pixel_dtype(layout_.pixel_type));
+    h5::flush(data_);
+  }
+  const auto put = [](const h5::Handle& d, double v) {
+    h5::append<double>(d, std::span<const double>(&v, 1));
+    h5::flush(d);
+  };
+  put(start_time_, r.start_s);
+  put(stop_time_, r.stop_s);
+  put(count_time_, r.stop_s - r.start_s);
+  put(start_uncertainty_, r.start_uncertainty_s);
+  put(stop_uncertainty_, r.stop_uncertainty_s);
+  const std::int32_t key = r.image_key;
+  h5::append<std::int32_t>(image_key_, std::span<const std::int32_t>(&key, 1));
+  h5::flush(image_key_);
+  h5::append<std::uint32_t>(flags_, std::span<const std::uint32_t>(&r.flags, 1));
+  h5::flush(flags_);
+  h5::append_strings(file_name_, std::span<const std::string>(&r.file_name, 1));
+  h5::flush(file_name_);
+  put(t_start_, r.temperature.start_K);
+  put(t_end_, r.temperature.end_K);
+  put(t_mean_, r.temperature.mean_K);
+  put(t_min_, r.temperature.min_K);
+  put(t_max_, r.temperature.max_K);
+  put(setpoint_mid_, r.temperature.setpoint_mid_K);
+  h5::append<std::uint64_t>(sequence_number_, std::span<const std::uint64_t>(&r.sequence, 1));
+  h5::flush(sequence_number_);
+  ++frames_;
+}
+
+void DetectorWriter::write_pixel_mask(std::span<const std::uint32_t> mask) {
+  if (mask.size() != layout_.height * layout_.width)
+    throw std::invalid_argument("pixel mask of " + std::to_string(mask.size()) + " values for a " +
+                                std::to_string(layout_.height) + "x" + std::to_string(layout_.width) + " detector");
+  h5::write<std::uint32_t>(pixel_mask_, mask, layout_.height);
+  h5::flush(pixel_mask_);
+}
+
+void DetectorWriter::write_dark_median(std::span<const float> dark) {
+  if (dark.size() != layout_.height * layout_.width)
+    throw std::invalid_argument("dark median of " + std::to_string(dark.size()) + " values for a " +
+                                std::to_string(layout_.height) + "x" + std::to_string(layout_.width) + " detector");
+  h5::write<float>(dark_median_, dark, layout_.height);
+  h5::flush(dark_median_);
+}
+
+void DetectorWriter::close() {
+  for (auto* d : {&data_, &start_time_, &stop_time_, &count_time_, &start_uncertainty_, &stop_uncertainty_,
+                  &image_key_, &flags_, &file_name_, &t_start_, &t_end_, &t_mean_, &t_min_, &t_max_, &setpoint_mid_,
+                  &pixel_mask_, &dark_median_, &sequence_number_})
+    d->close();
+}
+
+}  // namespace insitu::storage

@@ -1,0 +1,74 @@
+#pragma once
+// The detector part of a run file: raw frames and the synchronised exposure record of every frame.
+//
+//   entry/instrument/detector:NXdetector  description, settings_key, x_pixel_size/y_pixel_size/distance @units=m,
+//       compression (filter name), frames_stored (0/1)
+//     data[N,H,W] uint16|uint32, chunk (1,H,W), bitshuffle+LZ4 or shuffle+deflate   (only when frames are stored;
+//                 a missing frame is an unwritten row: reads as 0, takes no space, flags has the missing bit)
+//     start_time[N] @units=s @start=<run start ISO>, stop_time[N], count_time[N] @units=s,
+//     start_uncertainty[N], stop_uncertainty[N] @units=s, image_key[N] int32 (0 data, 2 dark),
+//     flags[N] uint32 @description, file_name[N] (256 B UTF-8),
+//     frame_temperature:NXcollection  T_start, T_end, T_mean, T_min, T_max, setpoint_mid [N] @units=K
+//     pixel_mask[H,W] uint32 (NeXus bits, 0 = good), dark_median[H,W] float32: pre-created, written once known
+//       (never subtracted from data)
+//     sequence_number[N] uint64: appended and flushed LAST, the commit marker (readers trust rows < its length)
+//   entry/sample/temperature -> detector/frame_temperature/T_mean (per-frame mean, K)
+//   entry/data:NXdata  @signal=data @axes=["temperature",".","."] @temperature_indices=0; data, temperature links
+//     (only when frames are stored)
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "daemon/storage/h5.hpp"
+#include "drivers/detector/exposure.hpp"
+
+namespace insitu::storage {
+
+enum class PixelType { u16, u32 };
+
+struct DetectorLayout {
+  std::size_t height = 2048, width = 2048;
+  PixelType pixel_type = PixelType::u16;
+  bool store_frames = true;  // false: exposure records only (the frames live elsewhere)
+  // nullopt: bitshuffle+LZ4 when its plugin can encode here, else shuffle+deflate. An explicit filter that
+  // cannot encode fails RunFile::create, before the run.
+  std::optional<h5::Filter> filter;
+  double x_pixel_size_m = 200e-6, y_pixel_size_m = 200e-6, distance_m = 0;
+  std::string description = "Perkin Elmer XRD1621";
+  std::string settings_key;  // names the detector settings (gain, binning, exposure mode) used for the run
+};
+
+// The filter the layout resolves to on this machine; throws std::runtime_error if an explicit one is unavailable.
+h5::Filter resolve_frame_filter(const DetectorLayout&);
+std::size_t bytes_per_frame(const DetectorLayout&);
+// Throws std::invalid_argument unless `raw_pixels` is empty or exactly one frame of the layout.
+void check_frame_bytes(const DetectorLayout&, std::span<const std::uint8_t> raw_pixels);
+
+// Creates the layout above in `file` (regular or pre-SWMR mode) and appends to it. Not thread-safe: the run
+// file's writer thread owns it.
+class DetectorWriter {
+ public:
+  DetectorWriter(const h5::Handle& file, const DetectorLayout& layout, const std::string& start_time_iso);
+
+  // One frame: pixels first, then the record columns, then sequence_number; every dataset flushed.
+  // `raw_pixels` empty: the frame is missing or not stored (no pixels written).
+  void append(const detector::ExposureRecord& record, std::span<const std::uint8_t> raw_pixels);
+  void write_pixel_mask(std::span<const std::uint32_t> mask);  // H*W values, row-major
+  void write_dark_median(std::span<const float> dark);         // H*W values, row-major
+  h5::Filter filter() const { return filter_; }
+  std::uint64_t frames() const { return frames_; }
+  // Closes every dataset, throwing on failure (the destructor cannot report).
+  void close();
+
+ private:
+  DetectorLayout layout_;
+  h5::Filter filter_;
+  std::uint64_t frames_ = 0;
+  h5::Handle data_, start_time_, stop_time_, count_time_, start_uncertainty_, stop_uncertainty_, image_key_, flags_,
+      file_name_, t_start_, t_end_, t_mean_, t_min_, t_max_, setpoint_mid_, pixel_mask_, dark_median_,
+      sequence_number_;
+};
+
+}  // namespace insitu::storage
