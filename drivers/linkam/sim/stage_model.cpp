@@ -1,5 +1,7 @@
 #include "drivers/linkam/sim/stage_model.hpp"
 
+#include "drivers/linkam/sim/temperature_history.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -32,6 +34,7 @@ void StageModel::advance_to(double run_s) {
   for (long long i = 1; i <= steps; ++i) {
     step(config_.step_s);
     time_s_ = start_s + static_cast<double>(i) * config_.step_s;
+    if (recorder_) recorder_->record(time_s_, T_K_);
   }
 }
 
@@ -193,8 +196,14 @@ bool StageModel::fault(Fault fault) const {
   return false;
 }
 
+void StageModel::set_recorder(TemperatureHistory* recorder) {
+  recorder_ = recorder;
+  if (recorder_) recorder_->record(time_s_, T_K_);
+}
+
 void StageModel::set_temperature_K(double T_K) {
   T_K_ = T_K;
+  if (recorder_) recorder_->record(time_s_, T_K_);
   velocity_K_per_s_ = 0.0;
   if (state_ == ControllerState::stopped || state_ == ControllerState::holding_current) setpoint_K_ = T_K;
 }

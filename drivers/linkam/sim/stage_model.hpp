@@ -3,6 +3,8 @@
 
 namespace insitu::linkam::sim {
 
+class TemperatureHistory;
+
 // Switchable faults. `silence` and `garbage` act on the wire (the emulator reads them from the model
 // so one object carries the whole device state); cable unplug is done by the pty server.
 enum class Fault { open_circuit, dewar_empty, silence, garbage };
@@ -76,6 +78,9 @@ class StageModel {
   void set_pump_auto(bool automatic);
   void set_pump_manual_speed(int speed);  // 0..30, used in manual mode
 
+  // Optional: records (run time, true temperature) after every step, and at once when set. Not owned.
+  void set_recorder(TemperatureHistory* recorder);
+
   void set_fault(Fault fault, bool on);
   bool fault(Fault fault) const;
 
@@ -125,6 +130,7 @@ class StageModel {
   bool dewar_empty_ = false;
   bool silence_ = false;
   bool garbage_ = false;
+  TemperatureHistory* recorder_ = nullptr;
 };
 
 }  // namespace insitu::linkam::sim
