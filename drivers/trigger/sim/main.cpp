@@ -1,0 +1,113 @@
+// insitu-trigger-sim: a simulated BNC 575 delay generator on a pseudo-terminal. Prints the pty link, then
+// one line per output pulse: `pulse CHANNEL EDGE_S WIDTH_S`.
+// Fault commands on stdin (each hits the next command line starting with PREFIX, or the next line at all):
+//   fault drop|error|garbage|noise [PREFIX]     no reply / ?5 / a junk reply line / stray bytes before it
+//   fault late SECONDS [PREFIX]                 the reply comes SECONDS of run time late
+//   echo on|off, unplug SECONDS (run time), quit
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "drivers/io/asio.hpp"
+#include "drivers/io/clock.hpp"
+#include "drivers/trigger/sim/pty_server.hpp"
+
+namespace {
+
+using insitu::trigger::FaultKind;
+
+std::optional<FaultKind> parse_fault(const std::string& name) {
+  if (name == "drop") return FaultKind::drop_reply;
+  if (name == "late") return FaultKind::late_reply;
+  if (name == "error") return FaultKind::invalid_parameter;
+  if (name == "garbage") return FaultKind::garbage;
+  if (name == "noise") return FaultKind::noise;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Simulated BNC 575 delay generator on a pty"};
+  std::string link;
+  double speed = 1.0;
+  insitu::trigger::EmulatorConfig config;
+  app.add_option("--link", link, "symlink to publish the pty slave at")->required();
+  app.add_option("--speed", speed, "run clock speed (x wall time)")->check(CLI::PositiveNumber);
+  app.add_option("--latency", config.trigger_latency_s, "instrument latency from *TRG to T0 (run s)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--echo", config.echo, "echo each command line (DB-9 port behaviour)");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    insitu::asio::io_context io;
+    auto work = insitu::asio::make_work_guard(io);
+    const insitu::io::RunClock clock(speed);
+    std::mutex out_mutex;
+    insitu::trigger::sim::PtyServer server(io, clock, link, config, [&](const insitu::trigger::PulseEvent& p) {
+      const std::lock_guard lock(out_mutex);
+      std::cout << fmt::format("pulse {} {:.6f} {:.9f}", p.channel, p.edge_s, p.width_s) << std::endl;
+    });
+    std::thread io_thread([&io] { io.run(); });
+    {
+      const std::lock_guard lock(out_mutex);
+      std::cout << server.link().string() << std::endl;
+    }
+
+    const std::string fault_usage = "usage: fault drop|error|garbage|noise [PREFIX] | fault late SECONDS [PREFIX]\n";
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      std::istringstream words(line);
+      std::string command;
+      words >> command;
+      if (command.empty()) continue;
+      if (command == "quit") break;
+      if (command == "fault") {
+        std::string name, prefix;
+        words >> name;
+        const auto kind = parse_fault(name);
+        if (!kind) {
+          std::cerr << fault_usage;
+          continue;
+        }
+        insitu::trigger::Fault fault{*kind, 0.0};
+        if (*kind == FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) {
+          std::cerr << fault_usage;
+          continue;
+        }
+        words >> prefix;
+        server.inject(fault, prefix);
+      } else if (command == "echo") {
+        std::string state;
+        words >> state;
+        if (state != "on" && state != "off") {
+          std::cerr << "usage: echo on|off\n";
+          continue;
+        }
+        server.set_echo(state == "on");
+      } else if (command == "unplug") {
+        double seconds = -1;
+        if (!(words >> seconds) || seconds < 0) {
+          std::cerr << "usage: unplug SECONDS (run time, >= 0)\n";
+          continue;
+        }
+        server.unplug(seconds);
+      } else {
+        std::cerr << "unknown command '" << command << "' (fault, echo, unplug, quit)\n";
+      }
+    }
+    work.reset();
+    io.stop();
+    io_thread.join();
+  } catch (const std::exception& e) {
+    std::cerr << "insitu-trigger-sim: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,265 @@
+#include "drivers/trigger/sim/pty_server.hpp"
+
+#include <fcntl.h>
+#include <pty.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+namespace insitu::trigger::sim {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// While the unit is running (armed, or a latency/rate-generator pulse is due) the emulator is advanced this
+// often, so pulses that no command reveals are still delivered close to their time.
+constexpr auto generator_poll = std::chrono::microseconds(200);
+
+std::system_error sys_error(const std::string& what) {
+  return std::system_error(errno, std::generic_category(), what);
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The line as the emulator will see it: CR and blanks at the ends do not count for matching.
+std::string normalised(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  return upper(line);
+}
+
+}  // namespace
+
+// One plugged-in cable: the master served by us, a slave fd we hold open so the master does not read EIO
+// while no driver has the slave open, and the replies waiting for their send time.
+struct PtyServer::Link {
+  asio::posix::stream_descriptor master;
+  int slave_fd = -1;
+  std::string slave_path;
+  std::deque<std::pair<steady::time_point, std::string>> outbox;
+  asio::steady_timer wake;  // the writer sleeps on it; cancel() wakes it
+  bool closed = false;
+
+  explicit Link(asio::io_context& io) : master(io), wake(io) {}
+  ~Link() {
+    if (slave_fd >= 0) ::close(slave_fd);
+  }
+};
+
+PtyServer::PtyServer(asio::io_context& io, const io::RunClock& clock, std::filesystem::path link,
+                     EmulatorConfig config, PulseHandler on_pulse)
+    : io_(io),
+      clock_(clock),
+      link_(std::move(link)),
+      emulator_(std::move(config)),
+      on_pulse_(std::move(on_pulse)),
+      replug_timer_(io),
+      pulse_timer_(io),
+      poll_timer_(io) {
+  plug();
+}
+
+PtyServer::~PtyServer() {
+  replug_timer_.cancel();
+  pulse_timer_.cancel();
+  poll_timer_.cancel();
+  pull();
+}
+
+void PtyServer::plug() {
+  int master_fd = -1;
+  int slave_fd = -1;
+  std::array<char, 128> name{};
+  if (::openpty(&master_fd, &slave_fd, name.data(), nullptr, nullptr) != 0) throw sys_error("openpty");
+  auto link = std::make_shared<Link>(io_);
+  link->slave_fd = slave_fd;
+  link->slave_path = name.data();
+  link->master.assign(master_fd);
+
+  termios tio{};
+  if (::tcgetattr(slave_fd, &tio) != 0) throw sys_error("tcgetattr " + link->slave_path);
+  ::cfmakeraw(&tio);
+  ::cfsetspeed(&tio, B38400);
+  if (::tcsetattr(slave_fd, TCSANOW, &tio) != 0) throw sys_error("tcsetattr " + link->slave_path);
+  for (const int fd : {master_fd, slave_fd}) {
+    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) throw sys_error("fcntl O_NONBLOCK");
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  // Re-point the symlink atomically: a driver never sees a half-made link.
+  const std::filesystem::path tmp = link_.string() + ".new";
+  std::filesystem::remove(tmp);
+  std::filesystem::create_symlink(link->slave_path, tmp);
+  std::filesystem::rename(tmp, link_);
+
+  partial_line_.clear();
+  current_ = link;
+  ++plug_count_;
+  spdlog::debug("trigger-sim: {} -> {}", link_.string(), link->slave_path);
+  asio::co_spawn(io_, serve(link), asio::detached);
+  asio::co_spawn(io_, write_replies(std::move(link)), asio::detached);
+}
+
+void PtyServer::pull() {
+  if (!current_) return;
+  std::error_code ec;
+  std::filesystem::remove(link_, ec);
+  current_->closed = true;
+  boost::system::error_code bec;
+  current_->master.close(bec);
+  current_->wake.cancel();
+  if (current_->slave_fd >= 0) {
+    ::close(current_->slave_fd);
+    current_->slave_fd = -1;
+  }
+  current_.reset();
+}
+
+void PtyServer::inject(Fault fault, std::string command_prefix) {
+  asio::post(io_, [this, fault, prefix = upper(command_prefix)] { faults_.push_back({prefix, fault}); });
+}
+
+void PtyServer::set_echo(bool on) {
+  asio::post(io_, [this, on] {
+    // Through the emulator's own command so its state stays the single truth; the reply is not sent.
+    // Refused while a host line is half received, which the emulator would otherwise glue onto it.
+    if (!partial_line_.empty()) {
+      spdlog::warn("trigger-sim: echo not changed while a command is half received");
+      return;
+    }
+    auto responses = emulator_.receive(cmd::echo(on) + std::string(line_terminator), clock_.now_s());
+    for (auto& r : responses) schedule_pulses(std::move(r.pulses));
+  });
+}
+
+void PtyServer::unplug(double down_run_s) {
+  asio::post(io_, [this, down_run_s] {
+    spdlog::debug("trigger-sim: unplugged for {} s run time", down_run_s);
+    pull();
+    replug_timer_.expires_at(clock_.wall_time_at(clock_.now_s() + down_run_s));
+    replug_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: the server is going away or was unplugged again
+      plug();
+    });
+  });
+}
+
+awaitable<void> PtyServer::serve(std::shared_ptr<Link> link) {
+  std::array<char, 256> buffer{};
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n =
+        co_await link->master.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    // Closed by pull(): `this` may already be gone, so leave without touching it.
+    if (ec || link->closed) co_return;
+    handle_bytes(*link, std::string_view(buffer.data(), n));
+  }
+}
+
+// Feeds the emulator line by line, so that a fault aimed at a command is queued just before that command.
+void PtyServer::handle_bytes(Link& link, std::string_view bytes) {
+  const double now_s = clock_.now_s();
+  while (!bytes.empty()) {
+    const auto lf = bytes.find('\n');
+    const std::string_view segment = bytes.substr(0, lf == std::string_view::npos ? bytes.size() : lf + 1);
+    bytes.remove_prefix(segment.size());
+    if (lf == std::string_view::npos) {
+      partial_line_.append(segment);
+      handle_responses(link, emulator_.receive(segment, now_s), now_s);
+      continue;
+    }
+    partial_line_.append(segment.substr(0, segment.size() - 1));
+    const std::string line = normalised(partial_line_);
+    partial_line_.clear();
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+      if (!line.empty() && line.starts_with(it->prefix)) {
+        emulator_.inject(it->fault);
+        faults_.erase(it);
+        break;
+      }
+    }
+    handle_responses(link, emulator_.receive(segment, now_s), now_s);
+  }
+  keep_generator_polled();
+}
+
+void PtyServer::handle_responses(Link& link, std::vector<Response> responses, double now_s) {
+  for (auto& r : responses) {
+    spdlog::trace("trigger-sim {:.4f} s <- {}", now_s, r.command);
+    received_.push_back(std::move(r.command));
+    schedule_pulses(std::move(r.pulses));
+    if (r.bytes.empty()) continue;  // dropped reply
+    const auto due = r.delay_s > 0.0 ? clock_.wall_time_at(now_s + r.delay_s) : steady::now();
+    link.outbox.emplace_back(due, std::move(r.bytes));
+  }
+  link.wake.cancel();
+}
+
+// Touches only the link, which it co-owns, so it may outlive the server.
+awaitable<void> PtyServer::write_replies(std::shared_ptr<Link> link) {
+  for (;;) {
+    if (link->closed) co_return;
+    boost::system::error_code ec;
+    if (link->outbox.empty() || link->outbox.front().first > steady::now()) {
+      link->wake.expires_at(link->outbox.empty() ? steady::time_point::max() : link->outbox.front().first);
+      co_await link->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;  // woken early by a new reply or by pull(): look again
+    }
+    const std::string bytes = std::move(link->outbox.front().second);
+    link->outbox.pop_front();
+    co_await asio::async_write(link->master, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
+void PtyServer::schedule_pulses(std::vector<PulseEvent> pulses) {
+  if (pulses.empty()) return;
+  for (auto& p : pulses) pending_pulses_.emplace(p.edge_s, p);
+  arm_pulse_timer();
+}
+
+void PtyServer::arm_pulse_timer() {
+  if (pending_pulses_.empty()) return;
+  pulse_timer_.expires_at(clock_.wall_time_at(pending_pulses_.begin()->first));
+  pulse_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed for an earlier pulse, or the server is going away
+    deliver_due_pulses();
+  });
+}
+
+void PtyServer::deliver_due_pulses() {
+  const auto now = steady::now();
+  while (!pending_pulses_.empty() && clock_.wall_time_at(pending_pulses_.begin()->first) <= now) {
+    const PulseEvent pulse = pending_pulses_.begin()->second;
+    pending_pulses_.erase(pending_pulses_.begin());
+    spdlog::trace("trigger-sim pulse channel {} edge {:.4f} s", pulse.channel, pulse.edge_s);
+    if (on_pulse_) on_pulse_(pulse);
+  }
+  arm_pulse_timer();
+}
+
+// Pulses that start after the command that caused them (instrument latency, rate generator, bursts) only
+// come out of Bnc575Emulator::advance(); poll it for as long as the unit is running.
+void PtyServer::keep_generator_polled() {
+  if (polling_ || !emulator_.state().run) return;
+  polling_ = true;
+  poll_timer_.expires_after(generator_poll);
+  poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    polling_ = false;
+    schedule_pulses(emulator_.advance(clock_.now_s()));
+    keep_generator_polled();
+  });
+}
+
+}  // namespace insitu::trigger::sim
