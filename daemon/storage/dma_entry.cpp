@@ -1,0 +1,221 @@
+#include "daemon/storage/dma_entry.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+namespace insitu::storage {
+namespace {
+
+std::string numbered(const char* prefix, std::size_t index) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s_%02zu", prefix, index + 1);
+  return buf;
+}
+
+// A 1-D dataset of doubles; chunked/extendable because that is what h5.hpp offers for arrays.
+void write_doubles(const h5::Handle& parent, const std::string& name, const std::vector<double>& values,
+                   const std::string& units) {
+  auto ds = h5::create_extendable(parent, name,
+                                  {.type = h5::dtype_of<double>(),
+                                   .tail_shape = {},
+                                   .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
+                                   .filter = h5::Filter::none});
+  if (!values.empty()) h5::append(ds, std::span<const double>(values));
+  if (!units.empty()) h5::set_attribute(ds, "units", units);
+}
+
+void write_counts(const h5::Handle& parent, const std::string& name, const std::vector<std::int64_t>& values) {
+  auto ds = h5::create_extendable(parent, name,
+                                  {.type = h5::dtype_of<std::int64_t>(),
+                                   .tail_shape = {},
+                                   .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
+                                   .filter = h5::Filter::none});
+  if (!values.empty()) h5::append(ds, std::span<const std::int64_t>(values));
+}
+
+void write_strings(const h5::Handle& parent, const std::string& name, const std::vector<std::string>& values) {
+  std::size_t length = 1;
+  for (const auto& v : values) length = std::max(length, v.size());
+  auto ds = h5::create_extendable(parent, name,
+                                  {.type = h5::Dtype::fixed_string(length),
+                                   .tail_shape = {},
+                                   .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
+                                   .filter = h5::Filter::none});
+  if (!values.empty()) h5::append_strings(ds, values);
+}
+
+std::string modulus_kind(dhr3::ModulusKind kind) {
+  switch (kind) {
+    case dhr3::ModulusKind::shear_G: return "G";
+    case dhr3::ModulusKind::young_E: return "E";
+    case dhr3::ModulusKind::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string encoding_name(dhr3::SourceEncoding e) {
+  switch (e) {
+    case dhr3::SourceEncoding::utf8: return "utf-8";
+    case dhr3::SourceEncoding::utf8_bom: return "utf-8 with BOM";
+    case dhr3::SourceEncoding::utf16le: return "utf-16le";
+    case dhr3::SourceEncoding::utf16be: return "utf-16be";
+    case dhr3::SourceEncoding::cp1252: return "cp1252";
+  }
+  return "?";
+}
+
+void write_metadata(const h5::Handle& parent, const dhr3::Export& data) {
+  auto g = h5::create_group(parent, "metadata", "NXcollection");
+  const auto& m = data.meta;
+  h5::write_string(g, "instrument_name", m.instrument_name);
+  h5::write_string(g, "instrument_type", m.instrument_type);
+  h5::write_string(g, "serial_number", m.serial_number);
+  h5::write_string(g, "geometry", m.geometry);
+  h5::write_string(g, "modulus_kind", modulus_kind(m.modulus));
+  h5::write_string(g, "sample", m.sample);
+  h5::write_string(g, "run_date", m.run_date);
+  h5::write_string(g, "procedure", m.procedure);
+  h5::write_string(g, "trios_version", m.trios_version);
+}
+
+void write_series(const h5::Handle& parent, const dma::DmaAnalysis& a) {
+  for (std::size_t i = 0; i < a.series.size(); ++i) {
+    const auto& s = a.series[i];
+    auto g = h5::create_group(parent, numbered("frequency", i), "NXdata");
+    h5::set_attribute(g, "signal", "tan_delta");
+    h5::set_attribute(g, "axes", "temperature");
+    h5::set_attribute(g, "frequency_Hz", s.frequency_Hz);
+    h5::write_scalar(g, "frequency", s.frequency_Hz, "Hz");
+    write_doubles(g, "temperature", s.temperature_K, "K");
+    write_doubles(g, "tan_delta", s.tan_delta, "1");
+    write_doubles(g, "storage_modulus", s.storage_Pa, "Pa");
+    write_doubles(g, "loss_modulus", s.loss_Pa, "Pa");
+  }
+}
+
+void write_fits(const h5::Handle& parent, const dma::DmaAnalysis& a) {
+  auto fits = h5::create_group(parent, "fits", "NXcollection");
+  for (const auto& t : a.transitions) {
+    auto g = h5::create_group(fits, t.name, "NXcollection");
+    std::vector<double> f, T, sT, amp, q, shape, lo, hi, rms;
+    std::vector<std::int64_t> points;
+    for (const auto& fit : t.fits) {
+      f.push_back(fit.frequency_Hz);
+      T.push_back(fit.peak_K);
+      sT.push_back(fit.peak_sigma_K);
+      amp.push_back(fit.amplitude);
+      q.push_back(fit.width_q_K);
+      shape.push_back(fit.shape_a);
+      lo.push_back(fit.window_lo_K);
+      hi.push_back(fit.window_hi_K);
+      rms.push_back(fit.rms_residual);
+      points.push_back(static_cast<std::int64_t>(fit.points));
+    }
+    write_doubles(g, "frequency", f, "Hz");
+    write_doubles(g, "peak_temperature", T, "K");
+    write_doubles(g, "peak_temperature_sigma", sT, "K");
+    write_doubles(g, "amplitude", amp, "1");
+    write_doubles(g, "width_q", q, "K");
+    write_doubles(g, "shape_a", shape, "1");
+    write_doubles(g, "window_lo", lo, "K");
+    write_doubles(g, "window_hi", hi, "K");
+    write_doubles(g, "rms_residual", rms, "1");
+    write_counts(g, "points", points);
+    h5::write_string(g, "note", t.note);
+  }
+}
+
+void write_arrhenius(const h5::Handle& parent, const dma::DmaAnalysis& a) {
+  auto g = h5::create_group(parent, "arrhenius", "NXcollection");
+  std::vector<std::string> names;
+  std::vector<double> E, sE, f0, log10_f0, ln_f0, s_ln_f0, r2;
+  std::vector<std::int64_t> points;
+  for (const auto& t : a.transitions) {
+    if (!t.arrhenius) continue;
+    const auto& r = *t.arrhenius;
+    names.push_back(r.name);
+    E.push_back(r.activation_energy_eV);
+    sE.push_back(r.activation_energy_sigma_eV);
+    // The α process's apparent f0 (≈1e52 Hz) fits a double, but a steeper one would not: keep ln f0 too.
+    f0.push_back(r.ln_f0 < 709.0 ? std::exp(r.ln_f0) : std::numeric_limits<double>::infinity());
+    log10_f0.push_back(r.ln_f0 / std::log(10.0));
+    ln_f0.push_back(r.ln_f0);
+    s_ln_f0.push_back(r.ln_f0_sigma);
+    r2.push_back(r.r_squared);
+    points.push_back(static_cast<std::int64_t>(r.points));
+  }
+  write_strings(g, "transition", names);
+  write_doubles(g, "activation_energy", E, "eV");
+  write_doubles(g, "activation_energy_sigma", sE, "eV");
+  write_doubles(g, "f0", f0, "Hz");
+  write_doubles(g, "log10_f0", log10_f0, "1");
+  write_doubles(g, "ln_f0", ln_f0, "1");
+  write_doubles(g, "ln_f0_sigma", s_ln_f0, "1");
+  write_doubles(g, "r_squared", r2, "1");
+  write_counts(g, "points", points);
+}
+
+void write_overlay(const h5::Handle& entry, const std::vector<dhr3::IngestedExport>& exports, double tg_K) {
+  auto g = h5::create_group(entry, "overlay", "NXcollection");
+  h5::write_scalar(g, "glass_transition_temperature", tg_K, "K");
+  std::vector<std::string> names, sources;
+  std::vector<double> lo, hi, rlo, rhi, flo, fhi;
+  std::vector<std::int64_t> counts;
+  for (std::size_t i = 0; i < exports.size(); ++i) {
+    for (const auto& iv : dma::transition_intervals_on_reduced_axis(exports[i].analysis, tg_K)) {
+      names.push_back(iv.name);
+      sources.push_back(numbered("export", i));
+      lo.push_back(iv.lo_K);
+      hi.push_back(iv.hi_K);
+      rlo.push_back(iv.lo_reduced);
+      rhi.push_back(iv.hi_reduced);
+      flo.push_back(iv.lo_frequency_Hz);
+      fhi.push_back(iv.hi_frequency_Hz);
+      counts.push_back(static_cast<std::int64_t>(iv.frequencies));
+    }
+  }
+  write_strings(g, "transition", names);
+  write_strings(g, "export", sources);
+  write_doubles(g, "interval_lo", lo, "K");
+  write_doubles(g, "interval_hi", hi, "K");
+  write_doubles(g, "reduced_lo", rlo, "1");
+  write_doubles(g, "reduced_hi", rhi, "1");
+  write_doubles(g, "frequency_lo", flo, "Hz");
+  write_doubles(g, "frequency_hi", fhi, "Hz");
+  write_counts(g, "frequencies", counts);
+}
+
+}  // namespace
+
+void write_dma_entry(const h5::Handle& file, const std::vector<dhr3::IngestedExport>& exports,
+                     std::optional<double> glass_transition_K) {
+  if (h5::exists(file, "entry_dma")) throw h5::Error("write_dma_entry: /entry_dma exists already");
+  auto entry = h5::create_group(file, "entry_dma", "NXentry");
+  h5::write_string(entry, "title", "DMA temperature sweeps (TA DHR-3 TRIOS exports)");
+  h5::write_scalar(entry, "export_count", static_cast<std::int64_t>(exports.size()));
+  if (!exports.empty()) h5::set_attribute(entry, "default", numbered("export", 0));
+  if (glass_transition_K) write_overlay(entry, exports, *glass_transition_K);
+  for (std::size_t i = 0; i < exports.size(); ++i) {
+    const auto& e = exports[i];
+    auto g = h5::create_group(entry, numbered("export", i), "NXcollection");
+    h5::write_string(g, "file_name", e.path.string());
+    h5::write_string(g, "sha256", e.sha256);
+    h5::write_string(g, "text", e.text);
+    h5::write_string(g, "layout", std::string(dhr3::to_string(e.data.layout)));
+    h5::write_string(g, "encoding", encoding_name(e.data.encoding));
+    h5::write_string(g, "step_name", e.analysis.step_name);
+    h5::write_string(g, "windows", e.analysis.automatic_windows ? "automatic" : "settings");
+    h5::write_string(g, "detection_note", e.analysis.note);
+    write_metadata(g, e.data);
+    write_series(g, e.analysis);
+    write_fits(g, e.analysis);
+    write_arrhenius(g, e.analysis);
+    h5::write_string(g, "table_I", e.analysis.table);
+  }
+}
+
+}  // namespace insitu::storage

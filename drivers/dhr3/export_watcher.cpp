@@ -1,0 +1,162 @@
+#include "drivers/dhr3/export_watcher.hpp"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace insitu::dhr3 {
+namespace {
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("cannot read " + path.string());
+  return std::move(out).str();
+}
+
+// Lines of the decoded text, as TriosError::line() counts them (0 when the bytes do not decode).
+std::size_t line_count(std::string_view bytes) {
+  try {
+    const std::string text = decode_to_utf8(bytes);
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) +
+           (!text.empty() && text.back() != '\n' ? 1 : 0);
+  } catch (const TriosError&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(ExportEventKind kind) {
+  switch (kind) {
+    case ExportEventKind::ingested: return "ingested";
+    case ExportEventKind::duplicate: return "duplicate";
+    case ExportEventKind::incomplete: return "incomplete";
+    case ExportEventKind::malformed: return "malformed";
+    case ExportEventKind::rejected: return "rejected";
+    case ExportEventKind::unreadable: return "unreadable";
+  }
+  return "?";
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed (OpenSSL EVP_Digest)");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+ExportCheck check_export(const std::filesystem::path& path, std::string_view bytes, const ParseOptions& parse,
+                         const dma::DmaSettings& analysis) {
+  ExportCheck check;
+  IngestedExport ingested;
+  try {
+    ingested.data = parse_export(bytes, parse);
+  } catch (const TriosError& e) {
+    const std::string reason = e.what();
+    // The parser says "truncated" when the file ends early: typically TRIOS (or a copy) still writing it.
+    // A cut inside the last line's tag ("Data" of "Data point") reads as an unknown line instead, so an
+    // error on an unterminated last line counts as incomplete too.
+    const bool cut_last_line = !bytes.empty() && bytes.back() != '\n' && e.line() > 0 &&
+                               e.line() == line_count(bytes);
+    check.kind = reason.find("truncated") != std::string::npos || cut_last_line ? ExportEventKind::incomplete
+                                                                                 : ExportEventKind::malformed;
+    check.message = path.string() + (e.line() > 0 ? ":" + std::to_string(e.line()) : std::string()) + ": " + reason;
+    return check;
+  }
+  try {
+    ingested.analysis = dma::analyse_sweep(ingested.data, analysis);
+  } catch (const std::invalid_argument& e) {
+    check.kind = ExportEventKind::rejected;
+    check.message = path.string() + ": " + e.what();
+    return check;
+  }
+  ingested.path = path;
+  ingested.sha256 = sha256_hex(bytes);
+  ingested.text = decode_to_utf8(bytes);
+  check.kind = ExportEventKind::ingested;
+  check.message = path.string() + ": " + std::string(to_string(ingested.data.layout)) + " export, " +
+                  std::to_string(ingested.analysis.series.size()) + " frequencies, " +
+                  std::to_string(ingested.analysis.transitions.size()) + " transitions";
+  check.result = std::move(ingested);
+  return check;
+}
+
+namespace {
+io::FolderWatchSettings folder_settings(const ExportWatcherSettings& s) {
+  io::FolderWatchSettings f;
+  f.folder = s.folder;
+  f.filter = s.filter;
+  f.poll_interval_s = s.poll_interval_s;
+  f.stable_polls = s.stable_polls;
+  f.include_existing = s.include_existing;
+  f.use_inotify = s.use_inotify;
+  return f;
+}
+}  // namespace
+
+ExportWatcher::ExportWatcher(asio::any_io_executor executor, const io::RunClock& clock,
+                             ExportWatcherSettings settings, std::shared_ptr<spdlog::logger> logger)
+    : clock_(clock),
+      settings_(std::move(settings)),
+      logger_(logger ? std::move(logger) : spdlog::default_logger()),
+      watcher_(std::move(executor), clock, folder_settings(settings_), logger_) {}
+
+awaitable<void> ExportWatcher::run() {
+  while (auto file = co_await watcher_.next()) handle(*file);
+}
+
+void ExportWatcher::stop() { watcher_.stop(); }
+
+void ExportWatcher::emit(ExportEventKind kind, const std::string& message) {
+  if (kind == ExportEventKind::ingested)
+    logger_->info("DMA export {}", message);
+  else
+    logger_->warn("DMA export {}: {}", to_string(kind), message);
+  if (on_event_) on_event_(kind, message);
+}
+
+void ExportWatcher::handle(const io::WatchedFile& file) {
+  std::string bytes;
+  try {
+    bytes = read_bytes(file.path);
+  } catch (const std::exception& e) {
+    emit(ExportEventKind::unreadable, e.what());
+    return;
+  }
+  // Content, not name or mtime, decides: a re-save or a copy of an ingested export is not ingested again.
+  const std::string sha = sha256_hex(bytes);
+  if (seen_sha256_.contains(sha)) {
+    std::string first;
+    for (const auto& e : ingested_)
+      if (e.sha256 == sha) first = e.path.string();
+    emit(ExportEventKind::duplicate, file.path.string() + ": same content as " + first + " (sha256 " + sha + ")");
+    return;
+  }
+  auto check = check_export(file.path, bytes, settings_.parse, settings_.analysis);
+  if (check.kind != ExportEventKind::ingested) {
+    emit(check.kind, check.message);
+    return;
+  }
+  check.result->ingested_s = clock_.now_s();
+  seen_sha256_.insert(sha);
+  ingested_.push_back(std::move(*check.result));
+  emit(ExportEventKind::ingested, check.message);
+  if (on_ingested_) on_ingested_(ingested_.back());
+}
+
+}  // namespace insitu::dhr3

@@ -1,0 +1,109 @@
+#pragma once
+// Ingests TRIOS exports (DHR-3 DMA sweeps) from the export folder named in the recipe: the DHR-3 has no
+// public live interface (dhr3.md §3, §6.7), so the operator saves "Export to LIMS"/text/JSON files there.
+// A file is ingested once it is complete (size-stable per io::FolderWatcher, then parses cleanly with
+// dhr3::parse_export) and never twice: identical content (sha256 of the bytes), whether re-saved or copied
+// under another name, is reported as a duplicate. A truncated or malformed file is reported (file, line,
+// reason) and watched on: a later complete version of it is ingested. Runs on the caller's executor.
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "analysis/dma/overlay.hpp"
+#include "drivers/dhr3/trios.hpp"
+#include "drivers/io/asio.hpp"
+#include "drivers/io/clock.hpp"
+#include "drivers/io/folder_watcher.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace insitu::dhr3 {
+
+struct IngestedExport {
+  std::filesystem::path path;
+  std::string sha256;  // of the file's bytes, lower-case hex
+  std::string text;    // the export decoded to UTF-8 (what is archived)
+  Export data;
+  dma::DmaAnalysis analysis;
+  double ingested_s = 0.0;  // RunClock::now_s()
+};
+
+enum class ExportEventKind {
+  ingested,    // parsed and analysed (on_ingested follows)
+  duplicate,   // same content as an export already ingested
+  incomplete,  // parse error that looks like a file still being written ("truncated file"); watched on
+  malformed,   // any other parse error; watched on (a corrected save is ingested)
+  rejected,    // parses, but holds no multi-frequency temperature sweep to analyse
+  unreadable,  // I/O error reading the file
+};
+std::string_view to_string(ExportEventKind kind);
+
+struct ExportWatcherSettings {
+  std::filesystem::path folder;
+  std::string filter = "*";  // glob on the file name, as io::FolderWatchSettings::filter
+  double poll_interval_s = 0.5;  // run seconds
+  int stable_polls = 2;
+  bool include_existing = false;  // ingest exports already in the folder at start
+  bool use_inotify = true;
+  ParseOptions parse;
+  dma::DmaSettings analysis;
+};
+
+// The outcome for one file's bytes. Pure (no I/O): the watcher and `insitu dma` share it.
+struct ExportCheck {
+  ExportEventKind kind = ExportEventKind::ingested;
+  std::string message;                  // "<file>:<line>: <reason>" for parse errors
+  std::optional<IngestedExport> result;  // set when kind == ingested
+};
+ExportCheck check_export(const std::filesystem::path& path, std::string_view bytes, const ParseOptions& parse,
+                         const dma::DmaSettings& analysis);
+
+// SHA-256 of bytes as lower-case hex.
+std::string sha256_hex(std::string_view bytes);
+
+class ExportWatcher {
+ public:
+  using IngestedHandler = std::function<void(const IngestedExport&)>;
+  using EventHandler = std::function<void(ExportEventKind, const std::string& message)>;
+
+  // Throws std::runtime_error when the folder does not exist (from io::FolderWatcher).
+  ExportWatcher(asio::any_io_executor executor, const io::RunClock& clock, ExportWatcherSettings settings,
+                std::shared_ptr<spdlog::logger> logger = nullptr);
+  ExportWatcher(const ExportWatcher&) = delete;
+  ExportWatcher& operator=(const ExportWatcher&) = delete;
+
+  // Called on the executor; set before run().
+  void on_ingested(IngestedHandler handler) { on_ingested_ = std::move(handler); }
+  void on_event(EventHandler handler) { on_event_ = std::move(handler); }
+
+  // Delivers files until stop(). One run() at a time.
+  awaitable<void> run();
+  void stop();
+
+  // Everything ingested so far, in order (for the end-of-run writer).
+  const std::vector<IngestedExport>& ingested() const { return ingested_; }
+  io::WatchMode mode() const { return watcher_.mode(); }
+
+ private:
+  void handle(const io::WatchedFile& file);
+  void emit(ExportEventKind kind, const std::string& message);
+
+  const io::RunClock& clock_;
+  ExportWatcherSettings settings_;
+  std::shared_ptr<spdlog::logger> logger_;
+  io::FolderWatcher watcher_;
+  std::set<std::string> seen_sha256_;
+  std::vector<IngestedExport> ingested_;
+  IngestedHandler on_ingested_;
+  EventHandler on_event_;
+};
+
+}  // namespace insitu::dhr3

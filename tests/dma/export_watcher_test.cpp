@@ -1,0 +1,192 @@
+// The export watcher over a real temp folder with an accelerated run clock (50x: a 0.5 s poll is 10 ms).
+#include "drivers/dhr3/export_watcher.hpp"
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "tests/dma/dma_fixture.hpp"
+
+namespace insitu::dhr3 {
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using dma_testing::write_file;
+
+class ExportWatcherTest : public ::testing::Test {
+ protected:
+  ExportWatcherSettings settings() const {
+    ExportWatcherSettings s;
+    s.folder = dir_.path();
+    s.filter = "*.txt";
+    s.analysis = dma::cu_zr_glass_settings();
+    return s;
+  }
+
+  // Runs the watcher while `scenario` plays, then `settle_s` more run seconds (many polls: a second
+  // ingestion would show), and stops it.
+  void run(std::function<awaitable<void>()> scenario, double settle_s = 3.0) {
+    ExportWatcher watcher(io_.get_executor(), clock_, settings(),
+                          std::make_shared<spdlog::logger>("dma", std::make_shared<spdlog::sinks::null_sink_mt>()));
+    watcher.on_ingested([&](const IngestedExport& e) { ingested_.push_back(e); });
+    watcher.on_event([&](ExportEventKind kind, const std::string& message) { events_.emplace_back(kind, message); });
+    std::exception_ptr failure;
+    auto fail = [&](std::exception_ptr e) {
+      if (e) failure = e;
+    };
+    asio::co_spawn(io_, watcher.run(), fail);
+    asio::co_spawn(
+        io_,
+        [&]() -> awaitable<void> {
+          co_await scenario();
+          co_await clock_.sleep_for(settle_s);
+          watcher.stop();
+        },
+        fail);
+    io_.run();
+    if (failure) std::rethrow_exception(failure);
+    EXPECT_EQ(watcher.ingested().size(), ingested_.size());
+  }
+
+  // Waits (run seconds) until an event of `kind` has arrived; fails the test on timeout.
+  awaitable<void> wait_for(ExportEventKind kind, std::size_t count = 1, double timeout_s = 30.0) {
+    const double until = clock_.now_s() + timeout_s;
+    while (count_of(kind) < count && clock_.now_s() < until) co_await clock_.sleep_for(0.25);
+    EXPECT_GE(count_of(kind), count) << "waiting for " << to_string(kind);
+  }
+
+  std::size_t count_of(ExportEventKind kind) const {
+    std::size_t n = 0;
+    for (const auto& e : events_) n += e.first == kind;
+    return n;
+  }
+  std::vector<std::string> messages(ExportEventKind kind) const {
+    std::vector<std::string> out;
+    for (const auto& e : events_)
+      if (e.first == kind) out.push_back(e.second);
+    return out;
+  }
+
+  dma_testing::TempDir dir_{"dma-watch"};
+  asio::io_context io_;
+  io::RunClock clock_{50.0};
+  std::vector<IngestedExport> ingested_;
+  std::vector<std::pair<ExportEventKind, std::string>> events_;
+};
+
+TEST_F(ExportWatcherTest, IngestsANewExportOnceAndNotItsCopyOrReSave) {
+  const auto sweep = dma_testing::coarse_sweep();
+  const std::string lims = write_lims(sweep);
+  const fs::path first = dir_.path() / "sweep.txt";
+  run([&]() -> awaitable<void> {
+    write_file(first, lims);
+    co_await wait_for(ExportEventKind::ingested);
+    // A copy under another name, and a re-save of the same bytes (new mtime).
+    fs::copy_file(first, dir_.path() / "sweep (copy).txt");
+    write_file(first, lims);
+    fs::last_write_time(first, fs::last_write_time(first) + std::chrono::seconds(2));
+    co_await wait_for(ExportEventKind::duplicate, 2);
+  });
+  ASSERT_EQ(ingested_.size(), 1u);
+  const auto& e = ingested_[0];
+  EXPECT_EQ(e.path, first);
+  EXPECT_EQ(e.sha256, io::content_sha256(first));
+  EXPECT_EQ(e.text, lims);
+  EXPECT_EQ(e.data.layout, Layout::lims);
+  ASSERT_EQ(e.analysis.transitions.size(), 3u);
+  for (const auto& t : e.analysis.transitions) EXPECT_TRUE(t.arrhenius) << t.name << ": " << t.note;
+  EXPECT_EQ(count_of(ExportEventKind::duplicate), 2u);
+  for (const auto& m : messages(ExportEventKind::duplicate)) EXPECT_THAT(m, HasSubstr("same content as " + first.string()));
+}
+
+TEST_F(ExportWatcherTest, ReportsATruncatedExportWithItsLineThenIngestsTheCompletedOne) {
+  const std::string lims = write_lims(dma_testing::coarse_sweep());
+  // Cut a few bytes into a line half way through, as while TRIOS is writing: the last line reads "Data",
+  // not yet "Data point\t…".
+  const std::string partial = lims.substr(0, lims.find('\n', lims.size() / 2) + 5);
+  ASSERT_EQ(partial.substr(partial.size() - 4), "Data");
+  std::size_t expected_line = 0;
+  try {
+    parse_export(partial);
+    FAIL() << "the cut export parsed";
+  } catch (const TriosError& e) {
+    expected_line = e.line();
+  }
+  ASSERT_GT(expected_line, 0u);
+  const fs::path path = dir_.path() / "growing.txt";
+  run([&]() -> awaitable<void> {
+    write_file(path, partial);
+    co_await wait_for(ExportEventKind::incomplete);
+    EXPECT_TRUE(ingested_.empty());
+    write_file(path, lims);
+    co_await wait_for(ExportEventKind::ingested);
+  });
+  ASSERT_EQ(messages(ExportEventKind::incomplete).size(), 1u);
+  EXPECT_THAT(messages(ExportEventKind::incomplete)[0],
+              HasSubstr(path.string() + ":" + std::to_string(expected_line) + ": "));
+  ASSERT_EQ(ingested_.size(), 1u);
+  EXPECT_EQ(ingested_[0].text, lims);
+}
+
+TEST_F(ExportWatcherTest, ReportsAMalformedExportAndKeepsGoing) {
+  std::string bad = write_lims(dma_testing::coarse_sweep(7));
+  // Corrupt the first value of a data row.
+  const auto row = bad.find("Data point\t", bad.size() / 3);
+  ASSERT_NE(row, std::string::npos);
+  bad.replace(row + 11, 1, "x");
+  const fs::path bad_path = dir_.path() / "bad.txt";
+  const std::string good_json = write_json(dma_testing::coarse_sweep());
+  run([&]() -> awaitable<void> {
+    write_file(bad_path, bad);
+    co_await wait_for(ExportEventKind::malformed);
+    write_file(dir_.path() / "good.txt", good_json);
+    co_await wait_for(ExportEventKind::ingested);
+    // The operator re-exports the bad one correctly: ingested too.
+    write_file(bad_path, write_lims(dma_testing::coarse_sweep(7)));
+    co_await wait_for(ExportEventKind::ingested, 2);
+  });
+  ASSERT_EQ(messages(ExportEventKind::malformed).size(), 1u);
+  EXPECT_THAT(messages(ExportEventKind::malformed)[0], HasSubstr(bad_path.string() + ":"));
+  EXPECT_THAT(messages(ExportEventKind::malformed)[0], HasSubstr("bad number"));
+  ASSERT_EQ(ingested_.size(), 2u);
+  EXPECT_EQ(ingested_[0].data.layout, Layout::json);
+  EXPECT_EQ(ingested_[1].path, bad_path);
+}
+
+// Parses, but has no tan δ and no moduli (a flow step, say): reported, not ingested.
+TEST(CheckExport, RejectsAnExportWithoutADmaSweep) {
+  std::string lims = write_lims(dma_testing::coarse_sweep());
+  for (const std::string name : {"Tan(delta)", "Storage modulus", "Loss modulus"}) {
+    const auto at = lims.find(name);
+    ASSERT_NE(at, std::string::npos) << name;
+    lims.replace(at, name.size(), "Viscosity " + std::to_string(at));
+  }
+  const auto check = check_export("flow.txt", lims, {}, dma::cu_zr_glass_settings());
+  EXPECT_EQ(check.kind, ExportEventKind::rejected);
+  EXPECT_FALSE(check.result);
+  EXPECT_THAT(check.message, HasSubstr("flow.txt: DMA analysis: no step"));
+  EXPECT_EQ(check_export("x.json", "{\"not\": ", {}, {}).kind, ExportEventKind::incomplete);
+}
+
+// A row cut between cells is the parser's own "truncated file"; a complete file with a bad cell is malformed.
+TEST(CheckExport, ClassifiesCutAndBadFiles) {
+  const std::string text = write_text(dma_testing::coarse_sweep());
+  const auto row = text.find('\n', text.size() / 2) + 1;
+  const auto cut = check_export("cut.txt", text.substr(0, text.find('\t', row) + 1), {}, {});
+  EXPECT_EQ(cut.kind, ExportEventKind::incomplete);
+  EXPECT_THAT(cut.message, HasSubstr("truncated file"));
+  std::string bad = text;
+  bad.replace(row, 1, "?");
+  const auto malformed = check_export("bad.txt", bad, {}, {});
+  EXPECT_EQ(malformed.kind, ExportEventKind::malformed);
+  EXPECT_THAT(malformed.message, HasSubstr("bad number"));
+}
+
+}  // namespace
+}  // namespace insitu::dhr3
