@@ -123,7 +123,9 @@ awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
 awaitable<std::optional<Reading>> Driver::read_status() {
   auto lock = co_await port_mutex_.lock();
   if (!channel_ && !co_await try_reconnect(false)) co_return std::nullopt;
+  int failures = 0;
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+    co_await pace();  // so that the stamp below brackets the exchange itself, not the pacing
     const double sent_s = clock_.now_s();
     auto ex = co_await exchange(status_command());
     const double received_s = clock_.now_s();
@@ -133,14 +135,22 @@ awaitable<std::optional<Reading>> Driver::read_status() {
     }
     if (ex.outcome == Outcome::ok) {
       const auto decoded = decode_status(ex.line);
-      if (decoded.status) co_return Reading{0.5 * (sent_s + received_s), *decoded.status};
+      if (decoded.status && received_s - sent_s <= 2 * settings_.max_stamp_uncertainty_s)
+        co_return Reading{0.5 * (sent_s + received_s), *decoded.status};
+      if (decoded.status) {
+        ++restamped_readings_;
+        log_->debug("reading took {:.3f} s of run time; asking again", received_s - sent_s);
+        continue;
+      }
       emit("warning", fmt::format("bad reply to T ({}): {} bytes", to_string(*decoded.error), ex.line.size()));
     } else {
       emit("warning", "no reply to T within the reply timeout");
     }
+    ++failures;
     channel_->discard_input();
   }
-  drop_link(fmt::format("{} exchanges in a row failed", settings_.attempts_per_command));
+  if (failures == settings_.attempts_per_command)
+    drop_link(fmt::format("{} exchanges in a row failed", settings_.attempts_per_command));
   co_return std::nullopt;
 }
 

@@ -29,6 +29,9 @@ struct DriverSettings {
   double command_gap_s = 0.2;          // pacing between commands (run time)
   int attempts_per_command = 3;        // before the link counts as lost
   double max_backoff_s = 15.0;         // reconnect back-off ceiling (run time)
+  // A reading is stamped midway between request and reply; one whose exchange took longer than twice this is
+  // not trusted (its time is unknown by more than this) and is asked for again.
+  double max_stamp_uncertainty_s = 0.25;
 };
 
 struct Reading {
@@ -76,6 +79,8 @@ class Driver {
   awaitable<void> set_pump(PumpMode mode, int manual_speed = 0);
 
   const DriverSettings& settings() const { return settings_; }
+  // Readings asked for again because their exchange took too long to be stamped (scheduler stalls, a slow link).
+  std::uint64_t restamped_readings() const { return restamped_readings_; }
 
  private:
   enum class Outcome { ok, timeout, closed };
@@ -104,6 +109,7 @@ class Driver {
   double last_command_s_ = -1e300;
   double backoff_s_ = 1.0;
   double next_reconnect_s_ = 0.0;
+  std::uint64_t restamped_readings_ = 0;
 
   // What the controller should be doing, re-applied after a reconnect.
   std::optional<double> rate_K_per_min_;

@@ -15,7 +15,7 @@ TEST(CryoRecipe, RunsEndToEndAndTheRunFileShowsTheProtocol) {
   daemon::RunOptions options;
   options.recipe_path = INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml";
   options.simulate = true;
-  options.speed = 600.0;
+  options.speed = 300.0;
   options.output = output;
   options.live_status = false;
   ASSERT_EQ(daemon::run_recipe(options), 0);
