@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Inline analysis speed: frame -> S_eq on the 2048^2 benchmark frame (per stage, 1 and 2 integration threads),
+# frame -> result through the analysis pool, and the run-level analysis; beside pyFAI 0.21.3's integration alone of
+# the same frame (bench/integration/pyfai_reference.py writes the frame and times pyFAI).
+# Run from the repository root after a release build (scripts/bench does both).
+set -euo pipefail
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$repo_root/build/release/bench/pipeline/bench_pipeline"
+[ -x "$bin" ] || { echo "missing $bin: build the release preset first" >&2; exit 1; }
+form_factors=${INSITU_FORM_FACTORS:-$repo_root/../shared/data/pdf/formfactors/f0_WaasKirf.dat}
+[ -f "$form_factors" ] || { echo "missing $form_factors: set INSITU_FORM_FACTORS to f0_WaasKirf.dat" >&2; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/insitu-bench-pipeline.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+nrep=${INSITU_BENCH_NREP:-20}
+
+/usr/bin/python3 "$repo_root/bench/integration/pyfai_reference.py" "$work" "$nrep" 2>/dev/null
+"$bin" "$work" "$form_factors" "$nrep"

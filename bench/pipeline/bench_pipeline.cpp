@@ -1,0 +1,149 @@
+// Frame -> S_eq latency of FramePipeline on the 2048^2 frame written by bench/integration/pyfai_reference.py
+// (XRD1621 geometry at 60 keV), per stage, with 1 and 2 integration threads; frame -> result latency through the
+// AnalysisPool; and the run-level RunAnalyser::compute() on a 391-frame ramp.
+// Usage: bench_pipeline DIR FORM_FACTOR_FILE [NREP]   (DIR holds frame.npy and bench.poni)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "analysis/pipeline/frame_pipeline.hpp"
+#include "daemon/analysis_pool.hpp"
+
+namespace {
+
+using namespace insitu;
+using Clock = std::chrono::steady_clock;
+
+// Minimal .npy reader for C-ordered little-endian float32 2-D arrays.
+detector::Frame read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  char magic[8];
+  in.read(magic, 8);
+  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path + ": not a .npy file");
+  std::uint32_t header_len = 0;
+  if (magic[6] == 1) {
+    std::uint16_t h;
+    in.read(reinterpret_cast<char*>(&h), 2);
+    header_len = h;
+  } else {
+    in.read(reinterpret_cast<char*>(&header_len), 4);
+  }
+  std::string header(header_len, '\0');
+  in.read(header.data(), header_len);
+  if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
+    throw std::runtime_error(path + ": expected C-ordered '<f4'");
+  std::size_t height = 0, width = 0;
+  const auto open = header.find('(', header.find("'shape'"));
+  if (std::sscanf(header.c_str() + open, "(%zu, %zu)", &height, &width) != 2)
+    throw std::runtime_error(path + ": expected a 2-D shape");
+  std::vector<float> pixels(height * width);
+  in.read(reinterpret_cast<char*>(pixels.data()), static_cast<std::streamsize>(pixels.size() * 4));
+  if (!in) throw std::runtime_error(path + ": truncated data");
+  return detector::make_frame(height, width, std::move(pixels));
+}
+
+double quantile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(k, v.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: bench_pipeline DIR FORM_FACTOR_FILE [NREP]\n";
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const int nrep = argc > 3 ? std::stoi(argv[3]) : 20;
+  const auto frame = read_npy(dir + "/frame.npy");
+  auto geometry = analysis::read_poni(dir + "/bench.poni");
+  geometry.height = frame.height;
+  geometry.width = frame.width;
+  const auto& pixels = std::get<std::vector<float>>(frame.pixels);
+  const analysis::ImageView<float> view{pixels, frame.height, frame.width};
+  const std::vector<float> dark(pixels.size(), 100.0f);
+
+  analysis::PipelineSettings settings;
+  settings.form_factor_file = argv[2];
+  // The detector corner reaches 22.8 1/A at 0.30 m; the paper's qmax is lower anyway.
+  settings.apply("qmaxinst=22");
+  settings.apply("qmax=21");
+  settings.apply("npt=3000");
+
+  for (const std::size_t threads : {1u, 2u}) {
+    settings.integration_threads = threads;
+    const auto t0 = Clock::now();
+    analysis::FramePipeline pipeline(geometry, settings);
+    const double setup_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::vector<double> total, integrate, reduce, s_eq;
+    for (int i = 0; i < nrep + 2; ++i) {
+      const auto a = pipeline.analyse(view, dark, static_cast<std::uint64_t>(i), 300.0);
+      if (i < 2) continue;  // first frames: caches (filtered-line response) and page faults
+      total.push_back(a.analysis_time_s * 1e3);
+      integrate.push_back(pipeline.last_stage_times().integrate_s * 1e3);
+      reduce.push_back(pipeline.last_stage_times().reduce_s * 1e3);
+      s_eq.push_back(pipeline.last_stage_times().s_eq_s * 1e3);
+    }
+    std::printf("insitu frame->S_eq threads %zu median_ms %.1f p99_ms %.1f | integrate %.1f reduce %.1f rho0+g+S_eq %.2f"
+                " (medians, ms) | setup_s %.2f | nQ %zu nr %zu\n",
+                threads, quantile(total, 0.5), quantile(total, 0.99), quantile(integrate, 0.5), quantile(reduce, 0.5),
+                quantile(s_eq, 0.5), setup_s, settings.npt, pipeline.axes().r_angstrom.size());
+  }
+
+  // Frame -> result through the pool (1 worker, 1 integration thread: the daemon's layout on 2 cores), frames
+  // submitted every 50 ms (faster than the pipeline: some queue, as after a stall).
+  {
+    settings.integration_threads = 1;
+    const daemon::PipelineWorkers workers(geometry, settings, 1);
+    std::mutex mutex;
+    std::vector<double> latency;
+    daemon::AnalysisPool pool({1, 64}, workers.analyser(), [&](daemon::AnalysisResult&& r) {
+      std::lock_guard lock(mutex);
+      latency.push_back(r.latency_s * 1e3);
+    });
+    auto shared = std::make_shared<const detector::Frame>(frame);
+    auto shared_dark = std::make_shared<const std::vector<float>>(dark);
+    std::vector<double> submit_us;
+    for (int i = 0; i < nrep; ++i) {
+      const auto t0 = Clock::now();
+      pool.submit({static_cast<std::uint64_t>(i), 12.0 * i, 300.0, shared, shared_dark});
+      submit_us.push_back(std::chrono::duration<double>(Clock::now() - t0).count() * 1e6);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    pool.wait_idle();
+    const auto s = pool.stats();
+    std::printf("insitu pool 1 worker: frame->result median_ms %.1f p99_ms %.1f (pool stats median %.1f p99 %.1f) "
+                "max_queue %zu | submit median_us %.1f max_us %.1f\n",
+                quantile(latency, 0.5), quantile(latency, 0.99), s.median_latency_s * 1e3, s.p99_latency_s * 1e3,
+                s.max_queue_depth, quantile(submit_us, 0.5), quantile(submit_us, 1.0));
+  }
+
+  // Run level: 391 frames of a 10 K/min ramp (2 K apart), recomputed as after every frame.
+  {
+    analysis::RunAnalyser run(settings);
+    for (int i = 0; i < 391; ++i) {
+      const double T = 93.15 + 2.0 * i;
+      run.add({12.0 * i, T, -30.0 + 0.004 * (T - 709) + (T > 709 ? 0.016 * (T - 709) : 0.0) + 0.01 * std::sin(i)});
+    }
+    std::vector<double> ms;
+    for (int i = 0; i < 20; ++i) {
+      const auto t0 = Clock::now();
+      const auto r = run.compute();
+      ms.push_back(std::chrono::duration<double>(Clock::now() - t0).count() * 1e3);
+      if (!std::isfinite(r.glass_transition_K)) throw std::runtime_error("run analysis found no T_g");
+    }
+    std::printf("insitu run analysis (391 frames) median_ms %.2f max_ms %.2f\n", quantile(ms, 0.5), quantile(ms, 1.0));
+  }
+}

@@ -1,0 +1,148 @@
+#include "daemon/analysis_pool.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace insitu::daemon {
+namespace {
+
+double wall_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double quantile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  const auto it = v.begin() + static_cast<std::ptrdiff_t>(std::min(k, v.size() - 1));
+  std::nth_element(v.begin(), it, v.end());
+  return *it;
+}
+
+}  // namespace
+
+std::size_t AnalysisPool::default_workers() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 1 ? n - 1 : 1;
+}
+
+AnalysisPool::AnalysisPool(AnalysisPoolOptions options, Analyse analyse, Deliver deliver)
+    : analyse_(std::move(analyse)), deliver_(std::move(deliver)), capacity_(std::max<std::size_t>(1, options.queue_capacity)) {
+  const std::size_t n = options.workers ? options.workers : default_workers();
+  stats_.workers = n;
+  latencies_.reserve(latency_window);
+  threads_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { run_worker(i); });
+}
+
+AnalysisPool::~AnalysisPool() { shutdown(true); }
+
+bool AnalysisPool::submit(AnalysisJob job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= capacity_) {
+      ++stats_.backlogged;
+      return false;
+    }
+    queue_.push_back({std::move(job), wall_s()});
+    ++stats_.submitted;
+    stats_.max_queue_depth = std::max(stats_.max_queue_depth, queue_.size());
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void AnalysisPool::wait_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && stats_.in_flight == 0; });
+}
+
+void AnalysisPool::shutdown(bool finish_queued) {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    if (!finish_queued) drop_queued_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+AnalysisPoolStats AnalysisPool::stats() const {
+  std::lock_guard lock(mutex_);
+  AnalysisPoolStats s = stats_;
+  s.queue_depth = queue_.size();
+  s.median_latency_s = quantile(latencies_, 0.5);
+  s.p99_latency_s = quantile(latencies_, 0.99);
+  return s;
+}
+
+void AnalysisPool::run_worker(std::size_t index) {
+  for (;;) {
+    Queued item;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (drop_queued_) queue_.clear();
+      if (queue_.empty()) {
+        idle_.notify_all();
+        return;  // stopping and nothing left
+      }
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      ++stats_.in_flight;
+    }
+    AnalysisResult result;
+    try {
+      result.analysis = analyse_(index, item.job);
+    } catch (const std::exception& e) {
+      result.error = e.what();
+    }
+    result.latency_s = wall_s() - item.submitted_wall_s;
+    result.job = std::move(item.job);
+    const bool failed = !result.analysis.has_value();
+    const double latency = result.latency_s;
+    deliver_(std::move(result));
+    {
+      std::lock_guard lock(mutex_);
+      --stats_.in_flight;
+      ++stats_.completed;
+      if (failed) ++stats_.failed;
+      stats_.max_latency_s = std::max(stats_.max_latency_s, latency);
+      if (latencies_.size() < latency_window) latencies_.push_back(latency);
+      else latencies_[latency_next_] = latency;
+      latency_next_ = (latency_next_ + 1) % latency_window;
+      if (queue_.empty() && stats_.in_flight == 0) idle_.notify_all();
+    }
+  }
+}
+
+PipelineWorkers::PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
+                                 std::size_t workers)
+    : pipelines_(std::make_shared<std::vector<std::unique_ptr<analysis::FramePipeline>>>()) {
+  settings.validate();
+  const auto table = analysis::FormFactorTable::load(settings.form_factor_file);
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
+    pipelines_->push_back(std::make_unique<analysis::FramePipeline>(geometry, settings, table));
+}
+
+AnalysisPool::Analyse PipelineWorkers::analyser() const {
+  return [pipelines = pipelines_](std::size_t worker, const AnalysisJob& job) {
+    if (!job.frame) throw std::invalid_argument("analysis job " + std::to_string(job.sequence) + " has no frame");
+    auto& pipeline = *pipelines->at(worker);
+    const std::span<const float> dark = job.dark ? std::span<const float>(*job.dark) : std::span<const float>();
+    return with_image_view(*job.frame, [&](const auto& view) {
+      return pipeline.analyse(view, dark, job.sequence, job.temperature_K);
+    });
+  };
+}
+
+analysis::AnalysisAxes PipelineWorkers::axes() const {
+  for (const auto& p : *pipelines_) {
+    auto a = p->axes();
+    if (!a.q_inv_angstrom.empty()) return a;
+  }
+  return {};
+}
+
+}  // namespace insitu::daemon

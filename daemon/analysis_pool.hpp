@@ -1,0 +1,126 @@
+#pragma once
+// The daemon's analysis workers: N threads, each with its own FramePipeline (an integrator is not re-entrant),
+// behind a BOUNDED queue. submit() never blocks the Asio loop: when the queue is full it refuses the job and counts
+// it as backlogged. The caller still owns the raw frame (it is in the run file), so a refused frame is not lost: the
+// daemon resubmits refused frames when the queue has room, or analyses them after the run (`insitu reprocess`).
+// Results come back through a callback invoked on the worker thread; the daemon posts them to its loop.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analysis/pipeline/frame_pipeline.hpp"
+#include "drivers/detector/frame_files.hpp"
+
+namespace insitu::daemon {
+
+struct AnalysisJob {
+  std::uint64_t sequence = 0;
+  double time_s = 0;         // run time of the frame (for the run-level analysis)
+  double temperature_K = 0;  // time-weighted mean stage temperature over the exposure
+  std::shared_ptr<const detector::Frame> frame;
+  std::shared_ptr<const std::vector<float>> dark;  // null or empty: no dark subtraction
+};
+
+struct AnalysisResult {
+  AnalysisJob job;
+  std::optional<analysis::FrameAnalysis> analysis;  // unset when the analysis threw
+  std::string error;                                // what it threw
+  double latency_s = 0;                             // wall time from submit() to the end of the analysis
+};
+
+struct AnalysisPoolOptions {
+  std::size_t workers = 0;         // 0: hardware_concurrency - 1, at least 1
+  std::size_t queue_capacity = 8;  // jobs waiting (not counting the ones being analysed)
+};
+
+struct AnalysisPoolStats {
+  std::size_t workers = 0;
+  std::size_t queue_depth = 0;      // waiting now
+  std::size_t max_queue_depth = 0;  // since start
+  std::size_t in_flight = 0;        // being analysed now
+  std::uint64_t submitted = 0;      // accepted
+  std::uint64_t backlogged = 0;     // refused because the queue was full
+  std::uint64_t completed = 0;      // results delivered, including failures
+  std::uint64_t failed = 0;
+  double median_latency_s = 0;  // over the last latency_window results; 0 before the first
+  double p99_latency_s = 0;
+  double max_latency_s = 0;
+};
+
+class AnalysisPool {
+ public:
+  // Analyses one job on worker `worker` (0..workers-1); may throw (the result then carries the error).
+  using Analyse = std::function<analysis::FrameAnalysis(std::size_t worker, const AnalysisJob&)>;
+  using Deliver = std::function<void(AnalysisResult&&)>;  // runs on a worker thread; must not throw
+  static constexpr std::size_t latency_window = 4096;
+
+  AnalysisPool(AnalysisPoolOptions options, Analyse analyse, Deliver deliver);
+  ~AnalysisPool();  // shutdown(): finishes queued jobs
+  AnalysisPool(const AnalysisPool&) = delete;
+  AnalysisPool& operator=(const AnalysisPool&) = delete;
+
+  // Never blocks on analysis: takes the lock for a push only. False (and backlogged + 1) when the queue is full or
+  // the pool is shutting down.
+  bool submit(AnalysisJob job);
+  // Blocks until the queue is empty and no job is in flight (the end of a run; never on the Asio loop).
+  void wait_idle();
+  // Stops accepting jobs; finishes the queued ones (or drops them if !finish_queued) and joins the workers.
+  void shutdown(bool finish_queued = true);
+  AnalysisPoolStats stats() const;
+  std::size_t workers() const { return threads_.size(); }
+
+  static std::size_t default_workers();
+
+ private:
+  struct Queued {
+    AnalysisJob job;
+    double submitted_wall_s;
+  };
+  void run_worker(std::size_t index);
+
+  Analyse analyse_;
+  Deliver deliver_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_, idle_;
+  std::deque<Queued> queue_;
+  bool stopping_ = false, drop_queued_ = false;
+  AnalysisPoolStats stats_;
+  std::vector<double> latencies_;  // ring of the last latency_window
+  std::size_t latency_next_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+// One FramePipeline per worker over the same geometry and settings (the form-factor table is loaded once);
+// analyser() is the pool's Analyse, sharing ownership of the pipelines.
+class PipelineWorkers {
+ public:
+  PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings, std::size_t workers);
+  AnalysisPool::Analyse analyser() const;
+  // The run's grids, from a pipeline that has analysed a frame (empty before); call when the pool is idle.
+  analysis::AnalysisAxes axes() const;
+  std::size_t size() const { return pipelines_->size(); }
+
+ private:
+  std::shared_ptr<std::vector<std::unique_ptr<analysis::FramePipeline>>> pipelines_;
+};
+
+// The frame's pixels as the integrator's view of its own pixel type, passed to `fn`.
+template <class Fn>
+decltype(auto) with_image_view(const detector::Frame& frame, Fn&& fn) {
+  return std::visit(
+      [&](const auto& pixels) {
+        using T = typename std::decay_t<decltype(pixels)>::value_type;
+        return fn(analysis::ImageView<T>{std::span<const T>(pixels), frame.height, frame.width});
+      },
+      frame.pixels);
+}
+
+}  // namespace insitu::daemon

@@ -1,0 +1,443 @@
+#include "daemon/reprocess_command.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "analysis/pipeline/frame_pipeline.hpp"
+#include "daemon/analysis_pool.hpp"
+#include "daemon/storage/h5.hpp"
+
+namespace insitu::daemon {
+namespace h5 = storage::h5;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* usage =
+    "usage: insitu reprocess RUN.h5 --poni FILE --form-factors FILE [--set key=value ...] [-o OUT.h5]\n"
+    "       insitu reprocess --frames DIR --poni FILE --form-factors FILE --temperatures CSV --composition FORMULA [--background FILE]\n"
+    "                        [--dark FILE] [--frame-period S] [--workers N] [--set key=value ...] -o OUT.h5";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("cannot open " + path.string());
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// ---- run-file frame source (our own readers over h5.hpp: the run file has no frame API yet) -----
+
+constexpr const char* detector_path = "/entry/instrument/detector";
+
+struct RunFrames {
+  h5::Handle file, data;
+  std::size_t frames = 0, height = 0, width = 0;
+  std::vector<double> t_mean_K, time_s;
+  std::vector<std::int32_t> image_key;  // NeXus: 0 data, 2 dark
+  std::vector<float> dark_median;       // empty: none
+
+  static RunFrames open(const fs::path& path) {
+    RunFrames r;
+    r.file = h5::open_file(path, h5::Access::read);
+    const std::string det = detector_path;
+    for (const auto* name : {"/data", "/frame_temperature/T_mean"})
+      if (!h5::exists(r.file, det + name))
+        throw std::runtime_error(path.string() + ": no " + det + name + " (not a run file with stored frames)");
+    r.data = h5::open_dataset(r.file, det + "/data");
+    h5::Handle space(h5::check(H5Dget_space(r.data.get()), "H5Dget_space"));
+    if (H5Sget_simple_extent_ndims(space.get()) != 3)
+      throw std::runtime_error(path.string() + ": " + det + "/data is not [frames, height, width]");
+    hsize_t dims[3];
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    r.frames = dims[0], r.height = dims[1], r.width = dims[2];
+    r.t_mean_K = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/T_mean"));
+    if (h5::exists(r.file, det + "/frame_temperature/time"))
+      r.time_s = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/time"));
+    if (h5::exists(r.file, det + "/image_key"))
+      r.image_key = h5::read_1d<std::int32_t>(h5::open_dataset(r.file, det + "/image_key"));
+    if (h5::exists(r.file, det + "/dark_median")) {
+      auto darks = h5::read_1d<float>(h5::open_dataset(r.file, det + "/dark_median"));
+      const std::size_t n = r.height * r.width;
+      if (darks.size() < n || darks.size() % n != 0)
+        throw std::runtime_error(path.string() + ": " + det + "/dark_median does not hold whole frames");
+      r.dark_median.assign(darks.end() - static_cast<std::ptrdiff_t>(n), darks.end());  // the newest dark
+    }
+    // Readers trust rows < len(T_mean) (written last per frame).
+    r.frames = std::min(r.frames, r.t_mean_K.size());
+    return r;
+  }
+
+  detector::Frame read(std::size_t index) const {
+    h5::Handle file_space(h5::check(H5Dget_space(data.get()), "H5Dget_space"));
+    const hsize_t start[3] = {index, 0, 0}, count[3] = {1, height, width};
+    h5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "select frame");
+    h5::Handle memory_space(h5::check(H5Screate_simple(3, count, nullptr), "H5Screate_simple"));
+    std::vector<float> pixels(height * width);
+    h5::check(H5Dread(data.get(), H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT, pixels.data()),
+              "read frame " + std::to_string(index));
+    return detector::make_frame(height, width, std::move(pixels));
+  }
+};
+
+std::vector<float> to_float(const detector::Frame& frame) {
+  return std::visit([](const auto& p) { return std::vector<float>(p.begin(), p.end()); }, frame.pixels);
+}
+
+// ---- output ------------------------------------------------------------------------------------
+
+void write_rows(const h5::Handle& group, const std::string& name, const std::vector<std::vector<double>>& rows,
+                const std::string& units) {
+  const std::size_t width = rows.empty() ? 0 : rows.front().size();
+  h5::ExtendableSpec spec{h5::dtype_of<float>(), {width}, 16, h5::Filter::none, 1};
+  if (width == 0) spec.tail_shape.clear();
+  auto ds = h5::create_extendable(group, name, spec);
+  std::vector<float> flat;
+  flat.reserve(rows.size() * width);
+  for (const auto& row : rows) {
+    if (row.size() != width) throw std::logic_error(name + ": rows of different lengths");
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  if (!rows.empty()) h5::append<float>(ds, flat, rows.size());
+  if (!units.empty()) h5::set_attribute(ds, "units", units);
+}
+
+void write_vector(const h5::Handle& group, const std::string& name, const std::vector<double>& v,
+                  const std::string& units) {
+  auto ds = h5::create_extendable(group, name, {h5::dtype_of<double>(), {}, 1024, h5::Filter::none, 1});
+  if (!v.empty()) h5::append<double>(ds, v);
+  if (!units.empty()) h5::set_attribute(ds, "units", units);
+}
+
+void write_analysis(const h5::Handle& parent, const std::string& name, const std::vector<analysis::FrameAnalysis>& frames,
+                    const analysis::AnalysisAxes& axes, const analysis::RunAnalysis& run, const std::string& source) {
+  auto g = h5::create_group(parent, name, "NXprocess");
+  h5::write_string(g, "program", "insitu reprocess");
+  h5::write_string(g, "source", source);
+  auto params = h5::create_group(g, "parameters", "NXcollection");
+  for (const auto& [key, value] : run.parameters) h5::write_string(params, key, value);
+
+  write_vector(g, "q", axes.q_inv_angstrom, "1/angstrom");
+  write_vector(g, "q_reduced", axes.q_reduced_inv_angstrom, "1/angstrom");
+  write_vector(g, "r", axes.r_angstrom, "angstrom");
+  std::vector<double> sequence, temperature, rho0_fit, rho0_nominal, s_k_B, s_J, time;
+  std::vector<std::vector<double>> intensity, sigma, s_q, f_q, g_r, pair;
+  for (const auto& f : frames) {
+    sequence.push_back(static_cast<double>(f.sequence));
+    temperature.push_back(f.temperature_K);
+    rho0_fit.push_back(f.rho0_fit_per_cubic_angstrom);
+    rho0_nominal.push_back(f.rho0_nominal_per_cubic_angstrom);
+    s_k_B.push_back(f.s_eq_k_B);
+    s_J.push_back(f.s_eq_J_per_mol_K);
+    time.push_back(f.analysis_time_s);
+    intensity.push_back(f.intensity);
+    sigma.push_back(f.intensity_sigma);
+    s_q.push_back(f.structure_factor);
+    f_q.push_back(f.reduced_structure_factor);
+    g_r.push_back(f.reduced_pdf);
+    pair.push_back(f.pair_distribution);
+  }
+  write_vector(g, "sequence", sequence, "");
+  write_vector(g, "temperature", temperature, "K");
+  write_vector(g, "rho0_fit", rho0_fit, "1/angstrom^3");
+  write_vector(g, "rho0_nominal", rho0_nominal, "1/angstrom^3");
+  write_vector(g, "s_eq_k_B", s_k_B, "k_B/atom");
+  write_vector(g, "s_eq", s_J, "J/(mol K)");
+  write_vector(g, "analysis_time", time, "s");
+  write_rows(g, "intensity", intensity, "");
+  write_rows(g, "intensity_sigma", sigma, "");
+  write_rows(g, "structure_factor", s_q, "");
+  write_rows(g, "reduced_structure_factor", f_q, "1/angstrom");
+  write_rows(g, "reduced_pdf", g_r, "1/angstrom^2");
+  write_rows(g, "pair_distribution", pair, "");
+
+  auto r = h5::create_group(g, "run", "NXcollection");
+  write_vector(r, "temperature", run.temperature_K, "K");
+  write_vector(r, "s_eq_smoothed", run.s_eq_smoothed_J_per_mol_K, "J/(mol K)");
+  write_vector(r, "ds_eq_dT", run.ds_eq_dT_J_per_mol_K2, "J/(mol K^2)");
+  write_vector(r, "delta_phi", run.delta_phi_W_per_mol, "W/mol");
+  h5::write_scalar(r, "heating_rate", run.heating_rate_K_per_s, "K/s");
+  h5::write_scalar(r, "glass_transition", run.glass_transition_K, "K");
+  h5::write_scalar(r, "glass_transition_low", run.glass_transition_low_K, "K");
+  h5::write_scalar(r, "glass_transition_high", run.glass_transition_high_K, "K");
+  std::vector<std::string> kinds;
+  std::vector<double> feature_T, feature_reduced, feature_value;
+  for (const auto& f : run.features) {
+    kinds.push_back(f.kind);
+    feature_T.push_back(f.temperature_K);
+    feature_reduced.push_back(f.reduced_temperature);
+    feature_value.push_back(f.value);
+  }
+  auto kind_ds = h5::create_extendable(r, "feature_kind", {h5::Dtype::fixed_string(16), {}, 64, h5::Filter::none, 1});
+  if (!kinds.empty()) h5::append_strings(kind_ds, kinds);
+  write_vector(r, "feature_temperature", feature_T, "K");
+  write_vector(r, "feature_reduced_temperature", feature_reduced, "");
+  write_vector(r, "feature_value", feature_value, "W/mol");
+}
+
+struct Collected {
+  std::mutex mutex;
+  std::map<std::uint64_t, analysis::FrameAnalysis> frames;
+  std::vector<std::string> errors;
+};
+
+// Runs the frames through an AnalysisPool; a refused submit waits for room (this is not the Asio loop).
+template <class NextJob>
+analysis::AnalysisAxes analyse_all(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings, std::size_t workers,
+                 std::size_t count, NextJob&& next_job, Collected& collected) {
+  const std::size_t n = workers ? workers : AnalysisPool::default_workers();
+  const PipelineWorkers pipelines(geometry, settings, n);
+  AnalysisPool pool({n, 2 * n}, pipelines.analyser(), [&](AnalysisResult&& r) {
+    std::lock_guard lock(collected.mutex);
+    if (r.analysis) collected.frames.emplace(r.job.sequence, std::move(*r.analysis));
+    else collected.errors.push_back("frame " + std::to_string(r.job.sequence) + ": " + r.error);
+  });
+  for (std::size_t i = 0; i < count; ++i) {
+    auto job = next_job(i);
+    if (!job) continue;
+    while (!pool.submit(*job)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  pool.wait_idle();
+  return pipelines.axes();
+}
+
+std::string next_group_name(const h5::Handle& file) {
+  for (int i = 1;; ++i) {
+    const std::string name = "reprocessed_" + std::to_string(i);
+    if (!h5::exists(file, "/entry/" + name)) return name;
+  }
+}
+
+void summarise(std::ostream& out, const std::vector<analysis::FrameAnalysis>& frames, const analysis::RunAnalysis& run,
+               const std::string& where) {
+  out << "frames analysed: " << frames.size() << "\n";
+  if (!frames.empty()) {
+    const auto [lo, hi] = std::minmax_element(frames.begin(), frames.end(), [](const auto& a, const auto& b) {
+      return a.temperature_K < b.temperature_K;
+    });
+    out << std::fixed << std::setprecision(1) << "T range: " << lo->temperature_K << " - " << hi->temperature_K
+        << " K; heating part " << run.temperature_K.size() << " frames at "
+        << run.heating_rate_K_per_s * 60.0 << " K/min\n";
+  }
+  if (std::isfinite(run.glass_transition_K))
+    out << std::fixed << std::setprecision(1) << "T_g = " << run.glass_transition_K << " +/- "
+        << (run.glass_transition_high_K - run.glass_transition_low_K) / (2 * 1.959964) << " K (95 % interval "
+        << run.glass_transition_low_K << " - " << run.glass_transition_high_K << " K)\n";
+  else
+    out << "T_g: not determined (" << (run.parameters.count("tg_status") ? run.parameters.at("tg_status") : "no heating part")
+        << ")\n";
+  out << "written: " << where << "\n";
+}
+
+analysis::PipelineSettings settings_from(const ReprocessOptions& o) {
+  analysis::PipelineSettings s;
+  if (!o.composition.empty()) s.apply("composition", o.composition);
+  if (!o.background_file.empty()) s.apply("background_file", o.background_file.string());
+  if (!o.form_factor_file.empty()) s.apply("form_factor_file", o.form_factor_file.string());
+  for (const auto& kv : o.overrides) s.apply(kv);
+  s.validate();
+  return s;
+}
+
+int reprocess(const ReprocessOptions& o, std::ostream& out) {
+  auto settings = settings_from(o);
+  if (o.poni.empty()) throw std::invalid_argument("--poni FILE is required");
+  Collected collected;
+  analysis::RunAnalyser run_analyser(settings);
+  std::string source;
+  analysis::AnalysisAxes axes;
+
+  if (!o.run_file.empty()) {
+    const auto frames = RunFrames::open(o.run_file);
+    auto geometry = analysis::read_poni(o.poni);
+    geometry.height = frames.height, geometry.width = frames.width;
+    auto dark = std::make_shared<const std::vector<float>>(frames.dark_median);
+    std::vector<double> times(frames.frames);
+    for (std::size_t i = 0; i < frames.frames; ++i)
+      times[i] = i < frames.time_s.size() ? frames.time_s[i] : static_cast<double>(i) * o.frame_period_s;
+    axes = analyse_all(geometry, settings, o.workers, frames.frames, [&](std::size_t i) -> std::optional<AnalysisJob> {
+      if (i < frames.image_key.size() && frames.image_key[i] != 0) return std::nullopt;  // darks, flats
+      return AnalysisJob{i, times[i], frames.t_mean_K[i], std::make_shared<detector::Frame>(frames.read(i)), dark};
+    }, collected);
+    for (const auto& [seq, f] : collected.frames) run_analyser.add({times[seq], f.temperature_K, f.s_eq_J_per_mol_K});
+    source = o.run_file.string();
+  } else {
+    const auto table = parse_temperature_csv(read_text(o.temperatures_csv), o.temperatures_csv.string());
+    std::vector<fs::path> paths;
+    for (const auto& row : table) {
+      const auto p = o.frames_dir / row.file;
+      if (!fs::exists(p))
+        throw std::runtime_error(o.temperatures_csv.string() + ":" + std::to_string(row.line) + ": frame file " +
+                                 p.string() + " does not exist");
+      paths.push_back(p);
+    }
+    if (paths.empty()) throw std::runtime_error(o.temperatures_csv.string() + ": no frames listed");
+    const auto first = detector::read_frame(paths.front());
+    auto geometry = analysis::read_poni(o.poni);
+    geometry.height = first.height, geometry.width = first.width;
+    std::shared_ptr<const std::vector<float>> dark;
+    if (!o.dark_file.empty()) dark = std::make_shared<const std::vector<float>>(to_float(detector::read_frame(o.dark_file)));
+    std::vector<double> times(table.size());
+    for (std::size_t i = 0; i < table.size(); ++i)
+      times[i] = table[i].time_s.value_or(static_cast<double>(i) * o.frame_period_s);
+    axes = analyse_all(geometry, settings, o.workers, table.size(), [&](std::size_t i) -> std::optional<AnalysisJob> {
+      auto frame = std::make_shared<detector::Frame>(detector::read_frame(paths[i]));
+      if (frame->height != geometry.height || frame->width != geometry.width)
+        throw std::runtime_error(paths[i].string() + ": frame is " + std::to_string(frame->height) + "x" +
+                                 std::to_string(frame->width) + ", the first was " + std::to_string(geometry.height) +
+                                 "x" + std::to_string(geometry.width));
+      return AnalysisJob{i, times[i], 0.5 * (table[i].T_start_K + table[i].T_end_K), std::move(frame), dark};
+    }, collected);
+    for (const auto& [seq, f] : collected.frames) run_analyser.add({times[seq], f.temperature_K, f.s_eq_J_per_mol_K});
+    source = o.frames_dir.string();
+  }
+
+  if (!collected.errors.empty()) {
+    std::string all;
+    for (const auto& e : collected.errors) all += "\n  " + e;
+    throw std::runtime_error(std::to_string(collected.errors.size()) + " frame(s) failed:" + all);
+  }
+  std::vector<analysis::FrameAnalysis> results;
+  for (auto& [seq, f] : collected.frames) results.push_back(std::move(f));
+  const auto run = run_analyser.compute();
+  std::string where;
+  if (!o.output.empty()) {
+    auto file = h5::create_file(o.output);
+    auto entry = h5::create_group(file, "entry", "NXentry");
+    write_analysis(entry, "analysis", results, axes, run, source);
+    where = o.output.string() + ":/entry/analysis";
+  } else {
+    auto file = h5::open_file(o.run_file, h5::Access::read_write);
+    auto entry = h5::open_group(file, "/entry");
+    const auto name = next_group_name(file);
+    write_analysis(entry, name, results, axes, run, source);
+    where = o.run_file.string() + ":/entry/" + name;
+  }
+  summarise(out, results, run, where);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<FrameTemperature> parse_temperature_csv(const std::string& text, const std::string& source_name) {
+  std::vector<FrameTemperature> rows;
+  std::istringstream in(text);
+  std::string line;
+  int number = 0;
+  auto fail = [&](const std::string& why) {
+    throw std::invalid_argument(source_name + ":" + std::to_string(number) + ": " + why);
+  };
+  auto parse = [&](const std::string& field, const char* what) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(field, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != field.size() || !std::isfinite(v)) fail(std::string(what) + " '" + field + "' is not a number");
+    return v;
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, ',');) fields.push_back(trim(f));
+    if (rows.empty() && fields.size() >= 3 && fields[1].find_first_not_of("0123456789.+-eE") != std::string::npos)
+      continue;  // header
+    if (fields.size() < 3 || fields.size() > 4)
+      fail("expected file,T_start_K,T_end_K[,time_s] but found " + std::to_string(fields.size()) + " fields");
+    if (fields[0].empty()) fail("empty file name");
+    FrameTemperature row{fields[0], parse(fields[1], "T_start_K"), parse(fields[2], "T_end_K"), std::nullopt, number};
+    if (!(row.T_start_K > 0) || !(row.T_end_K > 0)) fail("temperatures must be positive kelvin");
+    if (fields.size() == 4) row.time_s = parse(fields[3], "time_s");
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+ReprocessOptions parse_reprocess_args(const std::vector<std::string>& args) {
+  ReprocessOptions o;
+  auto value = [&](std::size_t& i) -> const std::string& {
+    if (i + 1 >= args.size()) throw std::invalid_argument(args[i] + " needs a value\n" + usage);
+    return args[++i];
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--frames") o.frames_dir = value(i);
+    else if (a == "--poni") o.poni = value(i);
+    else if (a == "--temperatures") o.temperatures_csv = value(i);
+    else if (a == "--composition") o.composition = value(i);
+    else if (a == "--background") o.background_file = value(i);
+    else if (a == "--dark") o.dark_file = value(i);
+    else if (a == "--form-factors") o.form_factor_file = value(i);
+    else if (a == "-o" || a == "--output") o.output = value(i);
+    else if (a == "--set") o.overrides.push_back(value(i));
+    else if (a == "--frame-period") {
+      const auto& v = value(i);
+      try {
+        o.frame_period_s = std::stod(v);
+      } catch (const std::exception&) {
+        throw std::invalid_argument("--frame-period: '" + v + "' is not a number");
+      }
+    } else if (a == "--workers") {
+      const auto& v = value(i);
+      try {
+        o.workers = static_cast<std::size_t>(std::stoul(v));
+      } catch (const std::exception&) {
+        throw std::invalid_argument("--workers: '" + v + "' is not a count");
+      }
+    } else if (!a.empty() && a[0] == '-') throw std::invalid_argument("unknown option " + a + "\n" + usage);
+    else if (o.run_file.empty()) o.run_file = a;
+    else throw std::invalid_argument("unexpected argument " + a + "\n" + usage);
+  }
+  if (o.run_file.empty() == o.frames_dir.empty())
+    throw std::invalid_argument(std::string("give either RUN.h5 or --frames DIR\n") + usage);
+  if (!o.frames_dir.empty()) {
+    if (o.temperatures_csv.empty()) throw std::invalid_argument(std::string("--frames needs --temperatures CSV\n") + usage);
+    if (o.composition.empty()) throw std::invalid_argument(std::string("--frames needs --composition FORMULA\n") + usage);
+    if (o.output.empty()) throw std::invalid_argument(std::string("--frames needs -o OUT.h5\n") + usage);
+  }
+  if (o.poni.empty()) throw std::invalid_argument(std::string("--poni FILE is required\n") + usage);
+  return o;
+}
+
+int run_reprocess(const ReprocessOptions& options, std::ostream& out, std::ostream& err) {
+  try {
+    return reprocess(options, out);
+  } catch (const std::exception& e) {
+    err << "insitu reprocess: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_reprocess(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  ReprocessOptions options;
+  try {
+    options = parse_reprocess_args(args);
+  } catch (const std::exception& e) {
+    err << "insitu reprocess: " << e.what() << "\n";
+    return 2;
+  }
+  return run_reprocess(options, out, err);
+}
+
+}  // namespace insitu::daemon

@@ -1,0 +1,51 @@
+#pragma once
+// `insitu reprocess`: re-runs the frame and run analysis offline.
+//   insitu reprocess RUN.h5 --poni FILE [--set key=value ...] [-o OUT.h5]
+//       raw frames of a run file (/entry/instrument/detector/{data, image_key, dark_median,
+//       frame_temperature/T_mean, frame_temperature/time}); without -o a new /entry/reprocessed_<n> group is added
+//       to RUN.h5 (raw data untouched).
+//   insitu reprocess --frames DIR --poni FILE --temperatures CSV --composition FORMULA [--background FILE]
+//       [--dark FILE] [--frame-period S] [--set key=value ...] -o OUT.h5
+//       TIFF frames taken elsewhere; the CSV has `file,T_start_K,T_end_K[,time_s]` rows (a header line is allowed);
+//       without a time column frame i is at i * frame-period (default 12 s, the paper's exposure).
+// Both modes take --form-factors FILE (DABAX f0_WaasKirf.dat) and --workers N.
+// Prints a short summary (frames, T range, T_g with its 95 % interval) on `out`; errors on `err`; exit code 1 for a
+// failed run, 2 for bad arguments.
+#include <cstddef>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace insitu::daemon {
+
+struct ReprocessOptions {
+  std::filesystem::path run_file;  // run-file mode when set
+  std::filesystem::path frames_dir, temperatures_csv, dark_file;  // --frames mode
+  std::string composition;
+  std::filesystem::path poni, background_file, output;
+  std::filesystem::path form_factor_file;  // --form-factors: DABAX f0_WaasKirf.dat (or --set form_factor_file=)
+  std::vector<std::string> overrides;  // key=value, applied in order after the defaults
+  double frame_period_s = 12.0;
+  std::size_t workers = 0;  // 0: AnalysisPool::default_workers()
+};
+
+// Parses the arguments after `reprocess`; throws std::invalid_argument with a usage hint on bad arguments.
+ReprocessOptions parse_reprocess_args(const std::vector<std::string>& args);
+
+// Runs it; returns the process exit code (0 ok, 1 error, message on err).
+int run_reprocess(const ReprocessOptions& options, std::ostream& out, std::ostream& err);
+// Convenience for main.cpp: parse + run.
+int run_reprocess(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+struct FrameTemperature {
+  std::string file;
+  double T_start_K = 0, T_end_K = 0;
+  std::optional<double> time_s;
+  int line = 0;
+};
+// The --temperatures CSV; errors name "path:line: why".
+std::vector<FrameTemperature> parse_temperature_csv(const std::string& text, const std::string& source_name);
+
+}  // namespace insitu::daemon

@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "analysis/pipeline/frame_pipeline.hpp"
+
+namespace insitu::analysis {
+namespace {
+
+// A cryogenic run as the daemon sees it: a 10-frame hold at 93 K, the 10 K/min ramp (one 12 s frame = 2 K),
+// a hold at the top and cooling. S_eq(T) has a kink at 709 K (glass -> supercooled liquid) and a crystallisation
+// drop at 780 K (outside the T_g fit range).
+std::vector<RunPoint> cryo_run(double noise, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> n(0.0, noise);
+  std::uniform_real_distribution<double> jitter(-0.2, 0.2);
+  auto s_eq = [](double T) {
+    double s = -30.0 + 0.004 * (T - 709.0) + (T > 709.0 ? 0.016 * (T - 709.0) : 0.0);
+    if (T > 780.0) s -= 1.5;
+    return s;
+  };
+  std::vector<RunPoint> pts;
+  double t = 0;
+  for (int i = 0; i < 10; ++i, t += 12) pts.push_back({t, 93.15 + jitter(rng), s_eq(93.15) + n(rng)});
+  for (double T = 95.15; T <= 873.15; T += 2.0, t += 12) {
+    const double Tm = T + jitter(rng);
+    pts.push_back({t, Tm, s_eq(Tm) + n(rng)});
+  }
+  for (int i = 0; i < 10; ++i, t += 12) pts.push_back({t, 873.15 + jitter(rng), s_eq(873.15) + n(rng)});
+  for (double T = 871.15; T >= 300.0; T -= 4.0, t += 12) pts.push_back({t, T, s_eq(T) + n(rng)});
+  return pts;
+}
+
+TEST(RunAnalyser, RecoversGlassTransitionAndHeatingRate) {
+  PipelineSettings settings;
+  RunAnalyser analyser(settings);
+  auto pts = cryo_run(0.01, 42);
+  std::shuffle(pts.begin(), pts.end(), std::mt19937(1));  // results arrive out of order from the pool
+  for (const auto& p : pts) analyser.add(p);
+  EXPECT_EQ(analyser.size(), pts.size());
+
+  const auto run = analyser.compute();
+  // Heating part: the ramp only (holds and cooling excluded); the first ramp frame joins its predecessor pair.
+  EXPECT_GE(run.temperature_K.size(), 389u);
+  EXPECT_LE(run.temperature_K.size(), 391u);
+  EXPECT_LT(run.temperature_K.front(), 97.0);
+  EXPECT_GT(run.temperature_K.back(), 870.0);
+  EXPECT_NEAR(run.heating_rate_K_per_s, 10.0 / 60.0, 0.002);
+  EXPECT_NEAR(run.glass_transition_K, 709.0, 5.0);
+  EXPECT_LT(run.glass_transition_low_K, 709.0);
+  EXPECT_GT(run.glass_transition_high_K, 709.0);
+  EXPECT_LT(run.glass_transition_high_K - run.glass_transition_low_K, 20.0);
+
+  ASSERT_EQ(run.s_eq_smoothed_J_per_mol_K.size(), run.temperature_K.size());
+  ASSERT_EQ(run.delta_phi_W_per_mol.size(), run.temperature_K.size());
+  // Well inside the segments dS/dT is the model's slope and Delta phi = T dS/dT beta_h.
+  for (std::size_t i = 0; i < run.temperature_K.size(); ++i) {
+    const double T = run.temperature_K[i];
+    if (T > 300 && T < 650) {
+      EXPECT_NEAR(run.ds_eq_dT_J_per_mol_K2[i], 0.004, 0.0015) << T;
+    }
+    if (T > 730 && T < 760) {
+      EXPECT_NEAR(run.ds_eq_dT_J_per_mol_K2[i], 0.020, 0.0015) << T;
+    }
+    EXPECT_NEAR(run.delta_phi_W_per_mol[i], T * run.ds_eq_dT_J_per_mol_K2[i] * run.heating_rate_K_per_s, 1e-9);
+  }
+  // The crystallisation drop shows as a heat-flow feature above T_g, reported on the T/T_g axis.
+  bool found = false;
+  for (const auto& f : run.features)
+    if (std::abs(f.temperature_K - 780.0) < 20.0) {
+      found = true;
+      EXPECT_NEAR(f.reduced_temperature, f.temperature_K / run.glass_transition_K, 1e-12);
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(run.parameters.at("tg_fit_min"), "600");
+  EXPECT_EQ(run.parameters.at("smoothing_window"), "30");
+}
+
+TEST(RunAnalyser, EarlyInARunItReportsWhatItCan) {
+  PipelineSettings settings;
+  RunAnalyser analyser(settings);
+  EXPECT_TRUE(std::isnan(analyser.compute().glass_transition_K));
+  const auto pts = cryo_run(0.0, 3);
+  for (std::size_t i = 0; i < 12; ++i) analyser.add(pts[i]);  // the hold and 2 ramp frames
+  const auto run = analyser.compute();
+  EXPECT_NEAR(run.heating_rate_K_per_s, 10.0 / 60.0, 0.01);
+  EXPECT_TRUE(run.s_eq_smoothed_J_per_mol_K.empty());  // a 30 K window holds too few frames yet
+  EXPECT_TRUE(std::isnan(run.glass_transition_K));
+  EXPECT_EQ(run.parameters.count("smoothing_status"), 1u);
+  EXPECT_EQ(run.parameters.count("tg_status"), 1u);
+}
+
+}  // namespace
+}  // namespace insitu::analysis
