@@ -2,6 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <iostream>
+
+#include "daemon/dma_command.hpp"
+#include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/summary.hpp"
 #include "drivers/io/serial_ports.hpp"
@@ -62,6 +66,19 @@ int main(int argc, char** argv) {
   auto* summary_cmd = app.add_subcommand("summary", "print a short summary of a run file");
   summary_cmd->add_option("run_file", summary_path, "run.h5")->required()->check(CLI::ExistingFile);
 
+  insitu::daemon::DmaOptions dma;
+  double dma_tg_K = 0;
+  auto* dma_cmd = app.add_subcommand("dma", "fit TA DHR-3 TRIOS exports (Cole-Cole, Arrhenius) into an HDF5 file");
+  dma_cmd->add_option("exports", dma.exports, "TRIOS exports (LIMS text, plain text, CSV, JSON)")->required();
+  dma_cmd->add_option("-o,--output", dma.output, "output HDF5 file (never overwritten)")->required();
+  auto* tg_option = dma_cmd->add_option("--tg", dma_tg_K, "glass transition in K, for the T/T_g overlay");
+
+  auto* reprocess_cmd = app.add_subcommand(
+      "reprocess", "re-run the analysis on a run file's raw frames, or on frames taken elsewhere (see --help)");
+  reprocess_cmd->allow_extras();
+  reprocess_cmd->prefix_command();
+  reprocess_cmd->set_help_flag();  // run_reprocess prints its own usage
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) {
@@ -76,5 +93,10 @@ int main(int argc, char** argv) {
   if (*check_cmd) return check_recipe(check_path);
   if (*ports_cmd) return list_ports();
   if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
+  if (*dma_cmd) {
+    if (*tg_option) dma.glass_transition_K = dma_tg_K;
+    return insitu::daemon::run_dma(dma, std::cout, std::cerr);
+  }
+  if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
   return 2;
 }
