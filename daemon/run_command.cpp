@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <deque>
+#include <fstream>
 #include <mutex>
 #include <cstdio>
 
@@ -13,7 +16,17 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/acquisition.hpp"
+#include "daemon/analysis_pool.hpp"
+#include "daemon/storage/dma_entry.hpp"
 #include "daemon/storage/run_file.hpp"
+#include "daemon/xrd_setup.hpp"
+#include "drivers/detector/sim/detector_simulator.hpp"
+#include "drivers/dhr3/export_watcher.hpp"
+#include "drivers/dhr3/simulator.hpp"
+#include "drivers/linkam/sim/temperature_history.hpp"
+#include "drivers/trigger/driver.hpp"
+#include "drivers/trigger/sim/background_trigger.hpp"
 #include "drivers/io/clock.hpp"
 #include "drivers/linkam/driver.hpp"
 #include "drivers/linkam/sim/background_stage.hpp"
@@ -51,12 +64,16 @@ class StatusAwareConsoleSink final : public spdlog::sinks::base_sink<std::mutex>
 };
 
 // Samples and events go to the run file (its own thread) as they happen.
+// The stage log is also kept in memory (on the loop) for the exposure windows.
 class RunRecorder final : public program::RunObserver {
  public:
-  explicit RunRecorder(storage::RunFile& file) : file_(file) {}
+  RunRecorder(storage::RunFile& file, StageLog& log) : file_(file), log_(log) {}
   void on_sample(const program::StageSample& s) override {
     file_.append(storage::TemperatureSample{s.time_s, s.temperature_K, s.setpoint_K, s.status_byte, s.error_byte,
                                             s.pump_byte});
+    log_.time_s.push_back(s.time_s);
+    log_.value_K.push_back(s.temperature_K);
+    log_.setpoint_K.push_back(s.setpoint_K);
   }
   void on_event(const program::ProgramEvent& e) override {
     file_.append(storage::RunEvent{e.time_s, e.kind, e.message});
@@ -67,7 +84,81 @@ class RunRecorder final : public program::RunObserver {
 
  private:
   storage::RunFile& file_;
+  StageLog& log_;
 };
+
+// The simulated detector side: a BNC 575 behind a pty whose channel-A pulses read out the simulated XRD1621,
+// which renders on its own thread (≈150 ms a full frame) into a folder the daemon watches like a real share.
+class SimulatedDetector {
+ public:
+  SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& run_dir,
+                    linkam::sim::BackgroundStage& stage)
+      : stage_(stage), frames_dir_(run_dir / "detector-sim"), trigger_link_(run_dir / "ttyBNC-sim") {
+    std::filesystem::create_directories(frames_dir_);
+    stage.with_model([this](auto& model) {
+      model.set_recorder(&history_);
+      return 0;
+    });
+    const auto& d = *recipe.detector;
+    detector::sim::DetectorSimConfig config;
+    config.poni_path = *d.geometry;
+    config.form_factor_path = form_factor_table_path();
+    config.binning = static_cast<std::size_t>(d.settings.binning);
+    config.subframes = d.settings.subframes;
+    detector_ = std::make_unique<detector::sim::DetectorSimulator>(
+        config, frames_dir_, d.frames.pattern, [this](double t0, double t1) { return history_.mean_K(t0, t1); },
+        1.7e9, d.frames.first_index);
+    detector_->arm(0.0);
+    trigger_ = std::make_unique<trigger::sim::BackgroundTrigger>(
+        clock, trigger_link_, trigger::EmulatorConfig{}, [this](const trigger::PulseEvent& pulse) {
+          // Channel B is the shutter line (closed = inverted polarity); channel A reads a frame out.
+          asio::post(render_thread_, [this, pulse] {
+            if (pulse.channel == 2) detector_->set_shutter_open(pulse.polarity == trigger::Polarity::normal);
+            if (pulse.channel == 1) detector_->on_pulse(pulse.edge_s);
+          });
+        });
+  }
+  ~SimulatedDetector() {
+    trigger_.reset();
+    render_thread_.join();
+    stage_.with_model([](auto& model) {
+      model.set_recorder(nullptr);
+      return 0;
+    });
+  }
+  std::string trigger_url() const { return "pty:" + trigger_link_.string(); }
+  const std::filesystem::path& frames_dir() const { return frames_dir_; }
+
+ private:
+  linkam::sim::BackgroundStage& stage_;
+  std::filesystem::path frames_dir_, trigger_link_;
+  linkam::sim::TemperatureHistory history_;
+  asio::thread_pool render_thread_{1};
+  std::unique_ptr<detector::sim::DetectorSimulator> detector_;
+  std::unique_ptr<trigger::sim::BackgroundTrigger> trigger_;
+};
+
+// Early in a run the smoothing and T_g have too few points and come back empty; the file's run-level curves keep
+// one value per frame all the same (NaN until they can be computed).
+analysis::RunAnalysis aligned(analysis::RunAnalysis run) {
+  const auto n = run.temperature_K.size();
+  for (auto* curve : {&run.s_eq_smoothed_J_per_mol_K, &run.ds_eq_dT_J_per_mol_K2, &run.delta_phi_W_per_mol})
+    if (curve->size() != n) curve->assign(n, std::nan(""));
+  return run;
+}
+
+// The analysis grids are known once a pipeline has seen a frame; a blank one is enough to set them.
+analysis::AnalysisAxes analysis_axes(PipelineWorkers& workers, const analysis::Geometry& geometry) {
+  AnalysisJob job;
+  job.frame = std::make_shared<detector::Frame>(detector::make_frame(
+      geometry.height, geometry.width, std::vector<float>(geometry.height * geometry.width, 1000.0f)));
+  try {
+    workers.analyser()(0, job);
+  } catch (const std::exception&) {
+    // A flat frame may not reduce to a sensible PDF; the grids are set all the same.
+  }
+  return workers.axes();
+}
 
 std::string format_duration(double s) {
   const auto total = static_cast<long>(std::max(0.0, s));
@@ -127,6 +218,31 @@ int run_recipe(const RunOptions& options) {
   }
   driver_settings.limits = {recipe.stage.min_K, recipe.stage.max_K, recipe.stage.max_rate_K_per_min};
 
+  // The detector side: everything the run file must know before SWMR starts, and the analysis workers.
+  const bool exposures = recipe.detector && recipe.exposures;
+  const bool analysing = exposures && recipe.analysis && recipe.analysis->enabled;
+  storage::RunFileLayout layout;
+  std::optional<analysis::Geometry> geometry;
+  std::unique_ptr<PipelineWorkers> pipelines;
+  std::optional<analysis::PipelineSettings> analysis_settings;
+  constexpr std::size_t kAnalysisWorkers = 1;  // the other core renders (simulation) and writes frames
+  try {
+    if (exposures) {
+      geometry = detector_geometry(*recipe.detector);
+      layout.detector = detector_layout(*recipe.detector, *geometry);
+    }
+    if (analysing) {
+      analysis_settings = pipeline_settings(recipe);
+      pipelines = std::make_unique<PipelineWorkers>(*geometry, *analysis_settings, kAnalysisWorkers);
+      layout.analysis = storage::AnalysisLayout{analysis_axes(*pipelines, *geometry), analysis_settings->describe()};
+    }
+  } catch (const std::exception& e) {
+    log->error("cannot prepare the detector side: {}", e.what());
+    return 2;
+  }
+  std::unique_ptr<SimulatedDetector> simulated_detector;
+  if (exposures && options.simulate) simulated_detector = std::make_unique<SimulatedDetector>(clock, recipe, run_dir, *simulator);
+
   storage::RunMetadata meta;
   meta.program_version = INSITU_VERSION;
   meta.recipe_name = recipe.name;
@@ -143,7 +259,7 @@ int run_recipe(const RunOptions& options) {
   meta.stage_connection = url_text;
   std::unique_ptr<storage::RunFile> run_file;
   try {
-    run_file = storage::RunFile::create(run_dir / "run.h5", meta);
+    run_file = storage::RunFile::create(run_dir / "run.h5", meta, {}, layout);
   } catch (const std::exception& e) {
     log->error("cannot create the run file: {}", e.what());
     return 2;
@@ -152,10 +268,100 @@ int run_recipe(const RunOptions& options) {
 
   asio::io_context io;
   linkam::Driver stage(io.get_executor(), clock, driver_settings, make_logger("insitu.linkam"));
-  RunRecorder recorder(*run_file);
-  stage.set_event_handler([&](double t, const std::string& kind, const std::string& message) {
+  StageLog stage_log;
+  RunRecorder recorder(*run_file, stage_log);
+  const auto driver_event = [&](double t, const std::string& kind, const std::string& message) {
     recorder.on_driver_event(t, kind, message);
-  });
+  };
+  stage.set_event_handler(driver_event);
+
+  std::unique_ptr<trigger::Driver> trigger_driver;
+  std::unique_ptr<Acquisition> acquisition;
+  if (exposures) {
+    trigger::DriverSettings t;
+    try {
+      t.url = io::parse_connection_url(simulated_detector ? simulated_detector->trigger_url()
+                                                          : recipe.detector->trigger.connection);
+    } catch (const std::invalid_argument& e) {
+      log->error("{}", e.what());
+      return 2;
+    }
+    const auto& spec = recipe.detector->trigger;
+    t.detector.channel = spec.channel - 'A' + 1;
+    t.detector.width_s = spec.pulse_width_s;
+    t.detector.polarity = spec.polarity == recipe::Polarity::inverted ? trigger::Polarity::inverted
+                                                                      : trigger::Polarity::normal;
+    if (spec.shutter_channel) t.shutter_channel = *spec.shutter_channel - 'A' + 1;
+    t.trigger_latency_s = spec.latency_s;
+    trigger_driver = std::make_unique<trigger::Driver>(io.get_executor(), clock, t, make_logger("insitu.trigger"));
+    trigger_driver->set_event_handler(driver_event);
+    const auto frames_dir = simulated_detector ? simulated_detector->frames_dir()
+                                               : std::filesystem::path(recipe.detector->frames.folder);
+    acquisition = std::make_unique<Acquisition>(io, clock, *trigger_driver, *run_file, stage_log,
+                                                acquisition_plan(recipe, frames_dir), make_logger("insitu.frames"));
+  }
+
+  // Frames are analysed on the pool as they come in; a full queue keeps them in a backlog, never the loop.
+  std::unique_ptr<analysis::RunAnalyser> run_analyser;
+  std::unique_ptr<AnalysisPool> pool;
+  std::deque<AnalysisJob> backlog;
+  std::size_t analysis_failures = 0;
+  if (analysing) {
+    run_analyser = std::make_unique<analysis::RunAnalyser>(*analysis_settings);
+    pool = std::make_unique<AnalysisPool>(
+        AnalysisPoolOptions{kAnalysisWorkers, 8}, pipelines->analyser(), [&](AnalysisResult&& result) {
+          std::string error = result.error;
+          if (result.analysis) {
+            try {
+              run_file->append(*result.analysis);
+              run_analyser->add({result.job.time_s, result.job.temperature_K, result.analysis->s_eq_J_per_mol_K});
+              run_file->update(aligned(run_analyser->compute()));
+            } catch (const std::exception& e) {
+              error = e.what();
+            }
+          }
+          asio::post(io, [&, sequence = result.job.sequence, error] {
+            if (!error.empty()) {
+              ++analysis_failures;
+              recorder.on_driver_event(clock.now_s(), "warning",
+                                       fmt::format("analysis of frame {} failed: {}", sequence, error));
+            }
+            while (!backlog.empty() && pool->submit(backlog.front())) backlog.pop_front();
+          });
+        });
+    acquisition->set_frame_handler([&](AcquiredFrame frame) {
+      AnalysisJob job{frame.record.sequence, 0.5 * (frame.record.start_s + frame.record.stop_s),
+                      frame.record.temperature.mean_K, frame.frame, frame.dark_median};
+      if (!backlog.empty() || !pool->submit(job)) backlog.push_back(std::move(job));
+    });
+  }
+
+  std::unique_ptr<dhr3::ExportWatcher> dma_watcher;
+  if (recipe.dma) {
+    dhr3::ExportWatcherSettings d;
+    d.folder = recipe.dma->folder;
+    if (options.simulate) {
+      // The simulated DHR-3 has already measured the sweep: its TRIOS exports wait in the folder.
+      d.folder = run_dir / "dhr3-sim";
+      d.include_existing = true;
+      std::filesystem::create_directories(d.folder);
+      const auto sweep = dhr3::simulate_sweep(dhr3::paper_sweep(recipe.dma->geometry == recipe::DmaGeometry::torsion
+                                                                    ? dhr3::SimGeometry::torsion
+                                                                    : dhr3::SimGeometry::three_point_bending));
+      std::ofstream(d.folder / "dma_sweep_lims.txt", std::ios::binary) << dhr3::write_lims(sweep);
+      std::ofstream(run_dir / "dhr3-sim-truth.json", std::ios::binary) << dhr3::ground_truth_json(sweep);
+    }
+    d.analysis = dma::cu_zr_glass_settings();
+    try {
+      dma_watcher = std::make_unique<dhr3::ExportWatcher>(io.get_executor(), clock, d, make_logger("insitu.dma"));
+    } catch (const std::exception& e) {
+      log->error("cannot watch the DMA export folder: {}", e.what());
+      return 2;
+    }
+    dma_watcher->on_event([&](dhr3::ExportEventKind kind, const std::string& message) {
+      recorder.on_driver_event(clock.now_s(), kind == dhr3::ExportEventKind::ingested ? "info" : "warning", message);
+    });
+  }
   program::Engine engine(clock, stage, recipe, recorder, log);
 
   // SIGINT/SIGTERM abort (the engine secures the stage first); SIGUSR1 pauses, SIGUSR2 resumes.
@@ -173,16 +379,60 @@ int run_recipe(const RunOptions& options) {
 
   program::RunState outcome = program::RunState::failed;
   bool finished = false;
+  bool program_over = false;
+  bool acquisition_done = !acquisition;
+  // Exposures follow the program: on while it is in a segment the recipe exposes.
+  const auto exposing = [&] {
+    const auto p = engine.progress();
+    return p.state == program::RunState::running && p.segment_index < recipe.program.size() &&
+           recipe.program[p.segment_index].exposed;
+  };
+  const auto stop_requested = [&] {
+    const auto state = engine.progress().state;
+    return state == program::RunState::aborted || state == program::RunState::failed ||
+           (program_over && outcome != program::RunState::completed);
+  };
   asio::co_spawn(
       io,
       [&]() -> awaitable<void> {
         try {
           co_await stage.connect();
+          if (trigger_driver) {
+            co_await trigger_driver->connect();
+            asio::co_spawn(io, acquisition->run(exposing, [&] { return program_over; }, stop_requested),
+                           [&](std::exception_ptr error) {
+                             if (error) {
+                               try {
+                                 std::rethrow_exception(error);
+                               } catch (const std::exception& e) {
+                                 recorder.on_driver_event(clock.now_s(), "fault",
+                                                          fmt::format("acquisition stopped: {}", e.what()));
+                                 engine.abort("acquisition stopped");
+                               }
+                             }
+                             acquisition_done = true;
+                           });
+          }
+          if (dma_watcher) asio::co_spawn(io, dma_watcher->run(), asio::detached);
           outcome = co_await engine.run();
+          program_over = true;
+          // Darks after the program still need the stage temperature over their windows: keep logging it.
+          while (!acquisition_done) {
+            if (auto reading = co_await stage.read_status()) {
+              const auto& st = reading->status;
+              recorder.on_sample({reading->time_s, st.temperature_K, std::nan(""), st.status_byte, st.error_byte,
+                                  st.pump_byte});
+            }
+            co_await clock.sleep_for(recipe.stage.poll_interval_s);
+          }
+          if (trigger_driver) co_await trigger_driver->shutdown();
         } catch (const std::exception& e) {
           log->error("{}", e.what());
           run_file->append(storage::RunEvent{clock.now_s(), "fault", e.what()});
+          engine.abort(e.what());
         }
+        program_over = true;
+        if (dma_watcher) dma_watcher->stop();
         finished = true;
         signals.cancel();
       },
@@ -211,6 +461,37 @@ int run_recipe(const RunOptions& options) {
   io.run();
   if (live_status) fmt::print("\n");
   stage.close();
+  if (trigger_driver) trigger_driver->close();
+
+  std::optional<double> glass_transition_K;
+  if (pool) {
+    pool->shutdown(true);
+    for (auto& job : backlog) {
+      // Frames the pool could not take during the run are analysed now, before the file closes.
+      auto result = pipelines->analyser()(0, job);
+      run_file->append(result);
+      run_analyser->add({job.time_s, job.temperature_K, result.s_eq_J_per_mol_K});
+    }
+    const auto final_analysis = aligned(run_analyser->compute());
+    run_file->update(final_analysis);
+    if (std::isfinite(final_analysis.glass_transition_K)) glass_transition_K = final_analysis.glass_transition_K;
+    log->info("analysis: {} frames, T_g {}", run_analyser->size(),
+              glass_transition_K ? fmt::format("{:.1f} K ({:.1f}..{:.1f} K)", *glass_transition_K,
+                                               final_analysis.glass_transition_low_K,
+                                               final_analysis.glass_transition_high_K)
+                                 : std::string("not found"));
+  }
+  if (dma_watcher && !dma_watcher->ingested().empty()) {
+    run_file->at_finish([exports = dma_watcher->ingested(), glass_transition_K](const storage::h5::Handle& file) {
+      storage::write_dma_entry(file, exports, glass_transition_K);
+    });
+  }
+  if (acquisition) {
+    const auto a = acquisition->stats();
+    log->info("frames: {} data, {} dark, {} missing, {} unreadable, {} discarded, {} orphans; {} triggers ({} uncertain)",
+              a.data_frames, a.dark_frames, a.missing, a.truncated, a.discarded, a.orphans, a.boundaries,
+              a.uncertain_boundaries);
+  }
 
   const std::string status{program::to_string(outcome)};
   run_file->finish(clock.now_s(), status);

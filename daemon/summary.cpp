@@ -88,6 +88,31 @@ int print_summary(const std::filesystem::path& run_file) {
     fmt::print("  {}\n    t {:.0f}..{:.0f} s, T {:.2f} -> {:.2f} K, rms {:.3f} K, max {:.3f} K\n", w.label, w.begin_s,
                w.end_s, first_K, last_K, count ? std::sqrt(sum_sq / count) : NAN, max_abs);
   }
+  if (h5::exists(entry, "instrument/detector/sequence_number")) {
+    const auto detector = h5::open_group(entry, "instrument/detector");
+    const auto keys = h5::read_1d<std::int32_t>(h5::open_dataset(detector, "image_key"));
+    const auto flags = h5::read_1d<std::uint32_t>(h5::open_dataset(detector, "flags"));
+    const std::size_t frames = h5::rows(h5::open_dataset(detector, "sequence_number"));
+    std::size_t darks = 0, flagged = 0;
+    for (std::size_t i = 0; i < std::min({frames, keys.size(), flags.size()}); ++i) {
+      darks += keys[i] == 2;
+      flagged += flags[i] != 0;
+    }
+    fmt::print("frames     {} recorded: {} data, {} dark, {} flagged\n", frames, frames - darks, darks, flagged);
+  }
+  if (h5::exists(entry, "analysis/run/T_g")) {
+    const auto run = h5::open_group(entry, "analysis/run");
+    const auto tg = h5::read_1d<double>(h5::open_dataset(run, "T_g"));
+    const auto tg_low = h5::read_1d<double>(h5::open_dataset(run, "T_g_low"));
+    const auto tg_high = h5::read_1d<double>(h5::open_dataset(run, "T_g_high"));
+    const std::size_t analysed = h5::rows(h5::open_dataset(entry, "analysis/sequence_number"));
+    if (!tg.empty() && std::isfinite(tg[0]))
+      fmt::print("analysis   {} frames to S_eq; T_g {:.1f} K (95 % interval {:.1f}..{:.1f} K); default plot S_eq(T)\n",
+                 analysed, tg[0], tg_low[0], tg_high[0]);
+    else
+      fmt::print("analysis   {} frames to S_eq; T_g not determined\n", analysed);
+  }
+  if (h5::exists(file, "/entry_dma")) fmt::print("dma        /entry_dma holds the fitted TRIOS exports\n");
   fmt::print("events     {} in all: {} warnings, {} faults\n", n_events, warnings, faults);
   for (std::size_t i = 0; i < n_events; ++i)
     if (event_kind[i] == "warning" || event_kind[i] == "fault")

@@ -8,7 +8,7 @@ insitu_packages=(
   libboost-dev libserialport-dev libyaml-cpp-dev libhdf5-dev hdf5-tools
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev libssl-dev
   libeigen3-dev libfftw3-dev libtiff-dev nlohmann-json3-dev
-  python3-h5py python3-numpy
+  python3-h5py python3-numpy python3-periodictable
 )
 
 ensure_packages() {

@@ -500,9 +500,26 @@ RunAnalysis RunAnalyser::compute() const {
 
   // T_g: the hinge on S_eq itself (docs/analysis.md §4) within [tg_fit_min, tg_fit_max], which excludes the
   // crystallisation step that would otherwise dominate the fit.
+  // Crystallisation ends the supercooled liquid: S_eq, rising through T_g, falls from its onset on. When the
+  // smoothed S_eq peaks inside the range, the fit stops just below that peak and spans kTgFitSpan_K under it,
+  // so neither the crystallisation step nor the relaxation of the glass well below T_g bends the two lines.
+  constexpr double kTgFitSpan_K = 140.0, kCrystallisationMargin_K = 6.0;
+  double fit_min_K = settings_.tg_fit_min_K, fit_max_K = settings_.tg_fit_max_K;
+  if (!out.s_eq_smoothed_J_per_mol_K.empty()) {
+    std::optional<std::size_t> peak;
+    for (std::size_t i = 0; i < out.temperature_K.size(); ++i)
+      if (out.temperature_K[i] >= settings_.tg_fit_min_K &&
+          (!peak || out.s_eq_smoothed_J_per_mol_K[i] > out.s_eq_smoothed_J_per_mol_K[*peak]))
+        peak = i;
+    if (peak && out.temperature_K[*peak] < out.temperature_K.back() - settings_.smoothing_window_K) {
+      fit_max_K = out.temperature_K[*peak] - kCrystallisationMargin_K;
+      fit_min_K = std::max(settings_.tg_fit_min_K, fit_max_K - kTgFitSpan_K);
+    }
+  }
+  out.parameters["tg_fit_range_K"] = std::to_string(fit_min_K) + " " + std::to_string(fit_max_K);
   std::vector<double> t_fit, s_fit;
   for (std::size_t i = 0; i < out.temperature_K.size(); ++i)
-    if (out.temperature_K[i] >= settings_.tg_fit_min_K && out.temperature_K[i] <= settings_.tg_fit_max_K) {
+    if (out.temperature_K[i] >= fit_min_K && out.temperature_K[i] <= fit_max_K) {
       t_fit.push_back(out.temperature_K[i]);
       s_fit.push_back(s_eq[i]);
     }

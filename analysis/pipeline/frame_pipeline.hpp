@@ -60,7 +60,7 @@ struct PipelineSettings {
   int smoothing_order = 2;
   double heating_min_rate_K_per_min = 1.0;  // consecutive frames faster than this belong to a heating ramp
   double tg_fit_min_K = 600.0;              // hinge fit range: glass + supercooled liquid, below crystallisation
-  double tg_fit_max_K = 750.0;
+  double tg_fit_max_K = 750.0;  // replaced by the crystallisation onset when S_eq shows one (see compute())
   double feature_peak_prominence_W_per_mol = 0.05;
   double feature_curvature_prominence_W_per_mol_K2 = 1e-3;
 

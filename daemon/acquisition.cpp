@@ -1,0 +1,334 @@
+#include "daemon/acquisition.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "drivers/io/folder_watcher.hpp"
+
+namespace insitu::daemon {
+namespace {
+
+// NXdetector pixel_mask bits.
+constexpr std::uint32_t kDeadPixel = 1u << 1;
+constexpr std::uint32_t kOverResponding = 1u << 3;  // hot, or saturated in the darks
+
+enum class FrameKind { discarded, dark, data };
+
+std::vector<std::uint8_t> raw_bytes(const detector::Frame& frame) {
+  return std::visit(
+      [](const auto& pixels) {
+        std::vector<std::uint8_t> bytes(pixels.size() * sizeof(pixels[0]));
+        std::memcpy(bytes.data(), pixels.data(), bytes.size());
+        return bytes;
+      },
+      frame.pixels);
+}
+
+std::uint32_t exposure_flags(unsigned pairing_flags) {
+  using detector::FrameFlag;
+  namespace f = detector::exposure_flag;
+  std::uint32_t out = 0;
+  if (pairing_flags & unsigned(FrameFlag::missing)) out |= f::missing;
+  if (pairing_flags & unsigned(FrameFlag::late)) out |= f::late;
+  if (pairing_flags & unsigned(FrameFlag::duplicate)) out |= f::duplicate;
+  if (pairing_flags & unsigned(FrameFlag::truncated)) out |= f::truncated;
+  if (pairing_flags & unsigned(FrameFlag::trigger_uncertain)) out |= f::trigger_uncertain;
+  if (pairing_flags & unsigned(FrameFlag::clock_skew)) out |= f::clock_skew;
+  return out;
+}
+
+}  // namespace
+
+DarkSet combine_darks(const std::vector<std::shared_ptr<const detector::Frame>>& darks) {
+  DarkSet set;
+  if (darks.empty()) return set;
+  const std::size_t n_pixels = darks.front()->height * darks.front()->width;
+  set.median.resize(n_pixels);
+  set.mask.assign(n_pixels, 0);
+  std::vector<double> values(darks.size());
+  double saturation = 0;
+  std::visit([&](const auto& p) { saturation = double(std::numeric_limits<std::decay_t<decltype(p[0])>>::max()); },
+             darks.front()->pixels);
+  std::vector<float> spread(n_pixels);
+  for (std::size_t i = 0; i < n_pixels; ++i) {
+    for (std::size_t k = 0; k < darks.size(); ++k)
+      values[k] = std::visit([i](const auto& p) { return double(p[i]); }, darks[k]->pixels);
+    auto mid = values.begin() + static_cast<long>(values.size() / 2);
+    std::nth_element(values.begin(), mid, values.end());
+    set.median[i] = static_cast<float>(*mid);
+    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+    spread[i] = static_cast<float>(*hi - *lo);
+    if (*hi >= 0.95 * saturation) set.mask[i] |= kOverResponding;
+  }
+  // Hot and dead relative to the whole detector's dark level: robust statistics over the medians.
+  std::vector<float> sorted = set.median;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(n_pixels / 2), sorted.end());
+  const float level = sorted[n_pixels / 2];
+  for (auto& v : sorted) v = std::abs(v - level);
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(n_pixels / 2), sorted.end());
+  const float mad = std::max(1.0f, sorted[n_pixels / 2]);
+  for (std::size_t i = 0; i < n_pixels; ++i) {
+    if (set.median[i] > level + 6.0f * 1.4826f * mad) set.mask[i] |= kOverResponding;
+    if (set.median[i] <= 0.0f || (darks.size() > 2 && spread[i] == 0.0f && set.median[i] < level / 2))
+      set.mask[i] |= kDeadPixel;
+  }
+  return set;
+}
+
+struct Acquisition::Impl {
+  asio::io_context& io;
+  const io::RunClock& clock;
+  trigger::Driver& trigger;
+  storage::RunFile& run_file;
+  const StageLog& stage_log;
+  AcquisitionPlan plan;
+  std::shared_ptr<spdlog::logger> log;
+  Acquisition& owner;
+
+  detector::FramePairer pairer;
+  std::vector<FrameKind> kind_of_frame{FrameKind::discarded};  // by frame index k; k = 0 is pre-trigger
+  std::vector<double> boundary_uncertainty_s;
+  std::vector<bool> recorded;
+  std::uint64_t next_sequence = 0;
+  std::size_t pending_reads = 0;
+  asio::thread_pool readers{1};
+
+  std::vector<std::shared_ptr<const detector::Frame>> darks_before;
+  std::shared_ptr<const std::vector<float>> dark_median;
+  bool darks_combined = false;
+
+  Impl(asio::io_context& i, const io::RunClock& c, trigger::Driver& t, storage::RunFile& f, const StageLog& s,
+       AcquisitionPlan p, std::shared_ptr<spdlog::logger> l, Acquisition& o)
+      : io(i), clock(c), trigger(t), run_file(f), stage_log(s), plan(std::move(p)), log(std::move(l)), owner(o),
+        pairer(plan.pairing) {}
+
+  ~Impl() { readers.join(); }
+
+  void event(const std::string& kind, const std::string& message) {
+    if (kind == "fault") log->error(message);
+    else if (kind == "warning") log->warn(message);
+    else log->info(message);
+    run_file.append(storage::RunEvent{clock.now_s(), kind, message});
+  }
+
+  // One frame boundary; `kind` is what the frame that this boundary closes was exposed as.
+  awaitable<void> boundary(FrameKind kind) {
+    const auto stamp = co_await trigger.fire();
+    ++owner.stats_.boundaries;
+    if (stamp.uncertain) ++owner.stats_.uncertain_boundaries;  // the driver has recorded why
+    const bool first_ever = boundary_uncertainty_s.empty();
+    pairer.boundary(stamp.t_trigger_s, stamp.uncertain);
+    boundary_uncertainty_s.push_back(stamp.uncertainty_s);
+    if (!first_ever) kind_of_frame.push_back(kind);
+    recorded.resize(kind_of_frame.size(), false);
+  }
+
+  // A series of `frames` exposures at the period; the first boundary opens it and its frame (the gap since the
+  // previous series) is discarded. `frames` < 0: as long as `go_on()` says so.
+  awaitable<void> series(FrameKind kind, int frames, std::function<bool()> go_on,
+                         std::function<bool()> stop_requested) {
+    co_await boundary(FrameKind::discarded);
+    double next_s = clock.now_s();
+    for (int taken = 0; frames < 0 || taken < frames; ++taken) {
+      next_s += plan.period_s;
+      co_await clock.sleep_until(next_s);
+      if (stop_requested() || (frames < 0 && !go_on())) {
+        // The open exposure still ends with a boundary so that its file can be paired.
+        co_await boundary(kind);
+        co_return;
+      }
+      co_await boundary(kind);
+    }
+  }
+
+  void record_ready() {
+    for (const auto& r : pairer.take_changed()) {
+      const auto k = static_cast<std::size_t>(r.frame);
+      if (k >= kind_of_frame.size() || recorded[k]) continue;
+      const bool has_file = r.file && r.file->complete;
+      if (!has_file && !r.has(detector::FrameFlag::missing) && !r.has(detector::FrameFlag::truncated)) continue;
+      recorded[k] = true;
+      if (kind_of_frame[k] == FrameKind::discarded || r.has(detector::FrameFlag::pre_trigger)) {
+        ++owner.stats_.discarded;
+        continue;
+      }
+      detector::ExposureRecord record;
+      record.sequence = next_sequence++;
+      record.image_key = kind_of_frame[k] == FrameKind::dark ? detector::image_dark : detector::image_data;
+      record.start_s = r.start_s;
+      record.stop_s = r.end_s;
+      record.start_uncertainty_s = boundary_uncertainty_s[k - 1];
+      record.stop_uncertainty_s = boundary_uncertainty_s[k];
+      record.temperature = detector::window_temperature(stage_log.view(), r.start_s, r.end_s);
+      record.flags = exposure_flags(r.flags);
+      if (!record.temperature.covered) record.flags |= detector::exposure_flag::no_temperature;
+      if (!has_file) {
+        ++owner.stats_.missing;
+        event("warning", fmt::format("frame {} ({:.1f}..{:.1f} s) missing: {}", record.sequence, r.start_s, r.end_s,
+                                     detector::describe_flags(r.flags)));
+        run_file.append(record, {});
+        continue;
+      }
+      record.file_name = std::filesystem::path(r.file->path).filename().string();
+      read_and_store(std::move(record), r.file->path);
+    }
+  }
+
+  // Reading a frame file (8 MiB at full size) happens on the reader thread, never on the loop.
+  void read_and_store(detector::ExposureRecord record, std::string path) {
+    ++pending_reads;
+    asio::post(readers, [this, record = std::move(record), path = std::move(path)]() mutable {
+      std::shared_ptr<const detector::Frame> frame;
+      std::string problem;
+      try {
+        frame = std::make_shared<detector::Frame>(detector::read_frame(path));
+        if (frame->height != plan.height || frame->width != plan.width)
+          problem = fmt::format("{}x{} pixels, the run expects {}x{}", frame->height, frame->width, plan.height,
+                                plan.width);
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+      if (!problem.empty()) {
+        record.flags |= detector::exposure_flag::truncated;
+        run_file.append(record, {});
+        asio::post(io, [this, record, problem] {
+          ++owner.stats_.truncated;
+          event("warning", fmt::format("frame {} file {} unreadable: {}", record.sequence, record.file_name, problem));
+          --pending_reads;
+        });
+        return;
+      }
+      const auto bytes = plan.store_frames ? raw_bytes(*frame) : std::vector<std::uint8_t>{};
+      run_file.append(record, bytes);
+      asio::post(io, [this, record = std::move(record), frame]() mutable {
+        --pending_reads;
+        if (record.image_key == detector::image_dark) {
+          ++owner.stats_.dark_frames;
+          if (!darks_combined) darks_before.push_back(frame);
+          return;
+        }
+        ++owner.stats_.data_frames;
+        if (owner.on_data_frame_) owner.on_data_frame_(AcquiredFrame{std::move(record), frame, dark_median});
+      });
+    });
+  }
+
+  awaitable<void> combine_darks_before() {
+    if (darks_combined) co_return;
+    darks_combined = true;
+    if (darks_before.empty()) co_return;
+    auto set = std::make_shared<DarkSet>();
+    auto done = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+    asio::post(readers, [this, set, done, frames = darks_before] {
+      *set = combine_darks(frames);
+      asio::post(io, [done] { done->cancel(); });
+    });
+    boost::system::error_code ec;
+    co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t masked = 0;
+    for (auto m : set->mask) masked += m != 0;
+    run_file.set_dark_median(set->median);
+    run_file.set_pixel_mask(set->mask);
+    dark_median = std::make_shared<const std::vector<float>>(std::move(set->median));
+    event("info", fmt::format("dark median from {} frames; {} pixels masked", darks_before.size(), masked));
+  }
+
+  // Files until stop; each one paired as it completes.
+  awaitable<void> intake(io::FolderWatcher& watcher) {
+    while (auto file = co_await watcher.next()) {
+      const auto name = file->path.filename().string();
+      const auto parsed = detector::parse_frame_name(name, plan.pattern);
+      detector::FileArrival arrival;
+      arrival.path = file->path.string();
+      if (parsed && !parsed->dark) arrival.index = parsed->index;
+      arrival.arrival_s = file->ready_s;
+      arrival.complete = file->verdict == io::FileVerdict::complete;
+      pairer.file(arrival);
+      record_ready();
+    }
+  }
+
+  bool all_recorded() const {
+    return std::all_of(recorded.begin() + 1, recorded.end(), [](bool r) { return r; }) && pending_reads == 0;
+  }
+
+  awaitable<void> take_series(std::function<bool()> exposing, std::function<bool()> program_over,
+                              std::function<bool()> stop_requested) {
+    const std::function<bool()> never = [] { return false; };
+    if (plan.darks_before > 0 && !stop_requested()) {
+      co_await trigger.set_shutter(true);
+      co_await series(FrameKind::dark, plan.darks_before, never, stop_requested);
+      co_await trigger.set_shutter(false);
+      // Data frames are corrected with these darks: wait until they are all in (or given up).
+      while (!all_recorded() && !stop_requested()) co_await clock.sleep_for(std::min(1.0, plan.period_s / 4));
+      co_await combine_darks_before();
+    }
+    darks_combined = true;
+
+    // Wait for the first exposed segment, then expose while the program stays in exposed segments.
+    while (!stop_requested() && !exposing() && !program_over()) co_await clock.sleep_for(0.5);
+    if (exposing() && !stop_requested()) {
+      event("info", fmt::format("exposures start: {:g} s frames", plan.period_s));
+      co_await series(FrameKind::data, -1, [&] { return exposing() && !program_over(); }, stop_requested);
+    }
+    if (plan.darks_after > 0 && !stop_requested()) {
+      co_await trigger.set_shutter(true);
+      co_await series(FrameKind::dark, plan.darks_after, never, stop_requested);
+    }
+  }
+
+  // Deadlines pass on the run clock: frames whose file never came become missing.
+  awaitable<void> wait_for_files(std::function<bool()> until) {
+    while (!until()) {
+      pairer.advance(clock.now_s());
+      record_ready();
+      co_await clock.sleep_for(std::min(1.0, plan.period_s / 4));
+    }
+  }
+};
+
+Acquisition::Acquisition(asio::io_context& io, const io::RunClock& clock, trigger::Driver& trigger,
+                         storage::RunFile& run_file, const StageLog& stage_log, AcquisitionPlan plan,
+                         std::shared_ptr<spdlog::logger> logger)
+    : impl_(std::make_unique<Impl>(io, clock, trigger, run_file, stage_log, std::move(plan), std::move(logger), *this)) {}
+
+Acquisition::~Acquisition() = default;
+
+awaitable<void> Acquisition::run(std::function<bool()> exposing, std::function<bool()> program_over,
+                                 std::function<bool()> stop_requested) {
+  auto& m = *impl_;
+  io::FolderWatchSettings watch;
+  watch.folder = m.plan.folder;
+  watch.filter = m.plan.pattern + "-*" + m.plan.extension;
+  watch.poll_interval_s = std::min(0.5, m.plan.period_s / 8);
+  if (m.plan.sidecar) watch.sidecar_suffix = ".metadata";
+  io::FolderWatcher watcher(m.io.get_executor(), m.clock, watch, m.log);
+
+  // File intake and deadlines run beside the series; both end before this frame does, whatever happens.
+  bool series_over = false, intake_done = false, deadlines_done = false;
+  asio::co_spawn(m.io, m.intake(watcher), [&](std::exception_ptr) { intake_done = true; });
+  asio::co_spawn(
+      m.io, m.wait_for_files([&] { return (series_over && m.all_recorded()) || intake_done; }),
+      [&](std::exception_ptr) { deadlines_done = true; });
+
+  std::exception_ptr failure;
+  try {
+    co_await m.take_series(exposing, program_over, stop_requested);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  series_over = true;
+  while (!deadlines_done) co_await m.clock.sleep_for(0.5);
+  watcher.stop();
+  while (!intake_done) co_await m.clock.sleep_for(0.05);
+  stats_.orphans = m.pairer.orphans().size();
+  for (const auto& orphan : m.pairer.orphans())
+    m.event("warning", fmt::format("unexpected file kept as orphan: {}", orphan.path));
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace insitu::daemon

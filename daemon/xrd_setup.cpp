@@ -1,0 +1,98 @@
+#include "daemon/xrd_setup.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace insitu::daemon {
+
+std::filesystem::path form_factor_table_path() {
+  if (const char* path = std::getenv("INSITU_FORM_FACTORS")) return path;
+  const std::filesystem::path debian = "/usr/lib/python3/dist-packages/periodictable/xsf/f0_WaasKirf.dat";
+  if (std::filesystem::exists(debian)) return debian;
+  throw std::runtime_error(
+      "no X-ray form-factor table: install python3-periodictable or set INSITU_FORM_FACTORS to f0_WaasKirf.dat");
+}
+
+analysis::Geometry detector_geometry(const recipe::DetectorSpec& detector) {
+  if (!detector.geometry) throw std::runtime_error("the recipe's detector has no geometry (PONI) file");
+  auto geometry = analysis::read_poni(*detector.geometry);
+  const auto binning = static_cast<double>(detector.settings.binning);
+  geometry.pixel1_m *= binning;
+  geometry.pixel2_m *= binning;
+  geometry.height = static_cast<std::size_t>(detector.height_px());
+  geometry.width = static_cast<std::size_t>(detector.width_px());
+  return geometry;
+}
+
+storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, const analysis::Geometry& geometry) {
+  storage::DetectorLayout layout;
+  layout.height = geometry.height;
+  layout.width = geometry.width;
+  layout.pixel_type = detector.settings.subframes > 1 ? storage::PixelType::u32 : storage::PixelType::u16;
+  layout.store_frames = detector.store_frames;
+  layout.x_pixel_size_m = geometry.pixel2_m;
+  layout.y_pixel_size_m = geometry.pixel1_m;
+  layout.distance_m = geometry.distance_m;
+  layout.settings_key = fmt::format("timing {} gain {} pF binning {} subframes {}", detector.settings.timing_mode,
+                                    detector.settings.gain_pF, detector.settings.binning, detector.settings.subframes);
+  return layout;
+}
+
+analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
+  const auto& a = *recipe.analysis;
+  analysis::PipelineSettings s;
+  s.npt = static_cast<std::size_t>(a.integration.npt);
+  s.split = a.integration.split == recipe::PixelSplitting::bbox ? analysis::PixelSplit::bbox : analysis::PixelSplit::none;
+  s.polarization_factor = a.integration.polarization;
+  if (a.integration.q_range_inv_angstrom) {
+    s.integration_qmin_inv_angstrom = a.integration.q_range_inv_angstrom->first;
+    s.integration_qmax_inv_angstrom = a.integration.q_range_inv_angstrom->second;
+  }
+  s.qmin_inv_angstrom = a.reduction.qmin_inv_angstrom;
+  s.qmax_inv_angstrom = a.reduction.qmax_inv_angstrom;
+  s.qmaxinst_inv_angstrom = a.reduction.qmaxinst_inv_angstrom;
+  s.rpoly_angstrom = a.reduction.rpoly_angstrom;
+  s.rmin_angstrom = a.reduction.r_min_angstrom;
+  s.rstep_angstrom = a.reduction.r_step_angstrom;
+  s.rmax_angstrom = a.reduction.r_max_angstrom;
+  s.bgscale = a.reduction.bgscale;
+  if (a.reduction.background) s.background_file = *a.reduction.background;
+  s.composition = recipe.sample.composition;
+  s.form_factor_file = form_factor_table_path().string();
+  s.rho0_fit_rmin_angstrom = a.density.fit_range_angstrom.first;
+  s.rho0_fit_rmax_angstrom = a.density.fit_range_angstrom.second;
+  if (a.density.nominal_per_cubic_m) s.rho0_nominal_per_cubic_angstrom = *a.density.nominal_per_cubic_m * 1e-30;
+  s.s_eq_density = a.density.use == recipe::DensityChoice::nominal ? analysis::PipelineSettings::Density::nominal
+                                                                   : analysis::PipelineSettings::Density::fit;
+  s.s_eq_rmax_angstrom = a.entropy.r_max_angstrom;
+  s.smoothing_window_K = a.run.smoothing_window_K;
+  if (a.run.expected_tg_K) {
+    s.tg_fit_min_K = *a.run.expected_tg_K - 100.0;
+    s.tg_fit_max_K = *a.run.expected_tg_K + 50.0;
+  }
+  s.validate();
+  return s;
+}
+
+AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder) {
+  const auto& d = *recipe.detector;
+  const auto& e = *recipe.exposures;
+  AcquisitionPlan plan;
+  plan.period_s = e.period_s;
+  plan.darks_before = e.darks_before;
+  plan.darks_after = e.darks_after;
+  plan.folder = frames_folder;
+  plan.pattern = d.frames.pattern;
+  plan.extension = d.frames.format == recipe::FrameFormat::edf ? ".edf" : ".tif";
+  plan.sidecar = d.frames.sidecar;
+  plan.pairing.first_file_index = d.frames.first_index;
+  plan.pairing.file_deadline_after_boundary_s = d.frames.readout_s + d.frames.deadline_margin_s;
+  plan.height = static_cast<std::size_t>(d.height_px());
+  plan.width = static_cast<std::size_t>(d.width_px());
+  plan.store_frames = d.store_frames;
+  return plan;
+}
+
+}  // namespace insitu::daemon
