@@ -1,0 +1,118 @@
+// The paper's whole experiment against the simulators: stage, delay generator, detector and rheometer behind
+// their real wire protocols and files, small (512²) frames, every frame analysed to S_eq while the run goes.
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/run_command.hpp"
+#include "tests/daemon/run_file_reader.hpp"
+#include "tests/stage/sim_fixture.hpp"
+
+namespace insitu::testing {
+namespace {
+
+namespace h5 = storage::h5;
+
+struct Truth {
+  double mean_T_K, s_eq_k_B;
+  bool dark;
+};
+
+std::map<std::string, Truth> read_truth(const std::filesystem::path& folder) {
+  std::map<std::string, Truth> truth;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (!entry.path().filename().string().ends_with("-truth.jsonl")) continue;
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      truth[j.at("file")] = {j.at("mean_T_K"), j.at("S_eq_k_B"), j.at("dark")};
+    }
+  }
+  return truth;
+}
+
+double correlation(const std::vector<double>& a, const std::vector<double>& b) {
+  const auto n = static_cast<double>(a.size());
+  double ma = 0, mb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) ma += a[i] / n, mb += b[i] / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
+  const auto dir = fresh_temp_dir("xrd");
+  // The cryogenic recipe as it is, but binned 4x4 so the test renders and analyses 512² frames.
+  std::ifstream in(INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text = std::regex_replace(text, std::regex("binning: 1\\}"), "binning: 4}");
+  text = std::regex_replace(text, std::regex("\\.\\./instruments/"), INSITU_SOURCE_DIR "/config/instruments/");
+  std::ofstream(dir / "cryo-binned.yaml") << text;
+
+  daemon::RunOptions options;
+  options.recipe_path = dir / "cryo-binned.yaml";
+  options.simulate = true;
+  options.speed = 100.0;
+  options.output = dir / "runs";
+  options.live_status = false;
+  ASSERT_EQ(daemon::run_recipe(options), 0);
+
+  const auto run_file = only_run_file(dir / "runs");
+  const auto truth = read_truth(run_file.parent_path() / "detector-sim");
+  const auto f = h5::open_file(run_file, h5::Access::read);
+  const auto detector = h5::open_group(f, "/entry/instrument/detector");
+  const auto names = h5::read_strings(h5::open_dataset(detector, "file_name"));
+  const auto keys = h5::read_1d<std::int32_t>(h5::open_dataset(detector, "image_key"));
+  const auto sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(detector, "sequence_number"));
+  const auto t_mean = h5::read_1d<double>(h5::open_dataset(detector, "frame_temperature/T_mean"));
+  ASSERT_EQ(names.size(), sequence.size());
+
+  // 390 heating + 57 cooling frames (the boundary between the two exposed segments adds one) and 5 + 5 darks.
+  std::size_t darks = 0;
+  for (auto k : keys) darks += k == 2;
+  EXPECT_EQ(darks, 10u);
+  EXPECT_GE(names.size() - darks, 445u);
+  EXPECT_LE(names.size() - darks, 450u);
+
+  double max_dT = 0;
+  std::map<std::uint64_t, std::string> file_of;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE(truth.contains(names[i])) << names[i];
+    EXPECT_EQ(truth.at(names[i]).dark, keys[i] == 2) << names[i];
+    file_of[sequence[i]] = names[i];
+    if (keys[i] == 0) max_dT = std::max(max_dT, std::abs(t_mean[i] - truth.at(names[i]).mean_T_K));
+  }
+  EXPECT_LE(max_dT, 0.5) << "frame T_mean against the simulated stage's true mean over the window";
+  RecordProperty("max_frame_T_mean_error_K", std::to_string(max_dT));
+
+  const auto analysis = h5::open_group(f, "/entry/analysis");
+  const auto analysed = h5::read_1d<std::uint64_t>(h5::open_dataset(analysis, "sequence_number"));
+  const auto s_eq = h5::read_1d<double>(h5::open_dataset(analysis, "S_eq_k_B"));
+  std::vector<double> measured, expected;
+  for (std::size_t j = 0; j < analysed.size(); ++j) {
+    measured.push_back(s_eq[j]);
+    expected.push_back(truth.at(file_of.at(analysed[j])).s_eq_k_B);
+  }
+  EXPECT_EQ(analysed.size(), names.size() - darks);
+  const double r = correlation(measured, expected);
+  EXPECT_GE(r, 0.99) << "S_eq(T) against the simulated glass";
+  RecordProperty("s_eq_correlation", std::to_string(r));
+
+  const double tg_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g")).at(0);
+  EXPECT_NEAR(tg_K, 709.0, 3.0) << "the simulated glass transition";
+  RecordProperty("glass_transition_K", std::to_string(tg_K));
+  EXPECT_EQ(h5::read_string_attribute(h5::open_group(f, "/entry"), "default"), "entropy");
+  EXPECT_TRUE(h5::exists(f, "/entry_dma"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace insitu::testing
