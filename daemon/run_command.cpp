@@ -297,8 +297,13 @@ int run_recipe(const RunOptions& options) {
     trigger_driver->set_event_handler(driver_event);
     const auto frames_dir = simulated_detector ? simulated_detector->frames_dir()
                                                : std::filesystem::path(recipe.detector->frames.folder);
-    acquisition = std::make_unique<Acquisition>(io, clock, *trigger_driver, *run_file, stage_log,
-                                                acquisition_plan(recipe, frames_dir), make_logger("insitu.frames"));
+    auto plan = acquisition_plan(recipe, frames_dir);
+    // Reading out and saving a frame takes the detector computer wall time that no run clock accelerates.
+    constexpr double kFileWriteWall_s = 2.0;
+    plan.pairing.file_deadline_after_boundary_s =
+        std::max(plan.pairing.file_deadline_after_boundary_s, kFileWriteWall_s * clock.speed());
+    acquisition = std::make_unique<Acquisition>(io, clock, *trigger_driver, *run_file, stage_log, std::move(plan),
+                                                make_logger("insitu.frames"));
   }
 
   // Frames are analysed on the pool as they come in; a full queue keeps them in a backlog, never the loop.
