@@ -68,8 +68,8 @@ bool wait_for_readings(const std::filesystem::path& output, std::size_t rows, st
 
 TEST(InsituCli, SigtermAbortsTheRunSecuresTheStageAndClosesTheFile) {
   const auto dir = fresh_temp_dir("sigterm");
-  auto child = Child::spawn({"run", INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml", "--simulate", "--speed",
-                             "100", "--output", (dir / "out").string()},
+  auto child = Child::spawn({"run", stage_only_cryo_recipe(dir).string(), "--simulate", "--speed", "100", "--output",
+                             (dir / "out").string()},
                             dir / "stderr.txt");
   ASSERT_GT(child.pid, 0);
   ASSERT_TRUE(wait_for_readings(dir / "out", 30, std::chrono::seconds(60))) << child.stderr_text();
@@ -84,8 +84,8 @@ TEST(InsituCli, SigtermAbortsTheRunSecuresTheStageAndClosesTheFile) {
 
 TEST(InsituCli, KillNineLosesAtMostTheLastFlushInterval) {
   const auto dir = fresh_temp_dir("kill9");
-  auto child = Child::spawn({"run", INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml", "--simulate", "--speed",
-                             "100", "--output", (dir / "out").string()},
+  auto child = Child::spawn({"run", stage_only_cryo_recipe(dir).string(), "--simulate", "--speed", "100", "--output",
+                             (dir / "out").string()},
                             dir / "stderr.txt");
   ASSERT_GT(child.pid, 0);
   ASSERT_TRUE(wait_for_readings(dir / "out", 100, std::chrono::seconds(60))) << child.stderr_text();

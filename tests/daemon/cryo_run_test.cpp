@@ -13,14 +13,14 @@ namespace {
 TEST(CryoRecipe, RunsEndToEndAndTheRunFileShowsTheProtocol) {
   const auto output = fresh_temp_dir("cryo");
   daemon::RunOptions options;
-  options.recipe_path = INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml";
+  options.recipe_path = stage_only_cryo_recipe(output);
   options.simulate = true;
   options.speed = 300.0;
-  options.output = output;
+  options.output = output / "runs";
   options.live_status = false;
   ASSERT_EQ(daemon::run_recipe(options), 0);
 
-  const auto run_file = only_run_file(output);
+  const auto run_file = only_run_file(output / "runs");
   EXPECT_TRUE(std::filesystem::exists(run_file.parent_path() / "run.log"));
   const auto r = RunRecord::read(run_file);
   EXPECT_EQ(r.exit_status, "completed");

@@ -2,6 +2,7 @@
 // Reads back what a run left in its run.h5, for assertions.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ struct RunRecord {
     return NAN;
   }
 };
+
+// The cryogenic recipe without its detector, exposure, analysis and DMA sections: the stage program alone.
+inline std::filesystem::path stage_only_cryo_recipe(const std::filesystem::path& dir) {
+  std::ifstream in(INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.resize(text.find("\ndetector:") + 1);
+  const auto path = dir / "cryo-stage-only.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
 
 // The single run directory an output folder holds after one run.
 inline std::filesystem::path only_run_file(const std::filesystem::path& output) {
