@@ -50,3 +50,17 @@ TEST(GlassModel, CrystallisationDropsTheEntropySharply) {
   EXPECT_LT(after, before - 5.0);
   EXPECT_GT(model().state(795.0).g[289], model().state(770.0).g[289]);  // bcc nearest neighbours, 2.89 A
 }
+
+namespace insitu::detector::sim {
+namespace {
+
+TEST(GlassModel, CrystallisationStaysOnCooling) {
+  const GlassModel model;
+  EXPECT_EQ(model.state(300.0).crystal_fraction, 0.0);
+  const auto cooled = model.state(300.0, 873.15);  // heated to 873 K, then cooled back
+  EXPECT_GT(cooled.crystal_fraction, 0.99);
+  EXPECT_LT(model.pair_entropy_k_B(cooled), model.pair_entropy_k_B(300.0) - 5.0);
+}
+
+}  // namespace
+}  // namespace insitu::detector::sim

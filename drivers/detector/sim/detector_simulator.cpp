@@ -240,7 +240,8 @@ void DetectorSimulator::on_pulse(double edge_s) {
   truth.mean_T_K = mean_temperature_(start_s, edge_s);
   truth.dark = !shutter_open_;
   truth.pre_trigger = (k == 0);
-  const GlassState state = model_.state(truth.mean_T_K);
+  hottest_K_ = std::max(hottest_K_, truth.mean_T_K);
+  const GlassState state = model_.state(truth.mean_T_K, hottest_K_);
   truth.S_eq_k_B = model_.pair_entropy_k_B(state);
 
   Pending pending;

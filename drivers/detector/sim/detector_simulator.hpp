@@ -142,6 +142,7 @@ class DetectorSimulator {
   std::filesystem::path output_dir_;
   std::string pattern_;
   MeanTemperature mean_temperature_;
+  double hottest_K_ = 0.0;  // the sample's thermal history, for irreversible crystallisation
   double epoch_unix_s_;
   std::int64_t first_file_index_;
   GlassModel model_;

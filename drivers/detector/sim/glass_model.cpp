@@ -142,11 +142,13 @@ std::vector<double> GlassModel::glass_g(double T_K) const {
   return g;
 }
 
-GlassState GlassModel::state(double T_K) const {
+GlassState GlassModel::state(double T_K) const { return state(T_K, T_K); }
+
+GlassState GlassModel::state(double T_K, double hottest_K) const {
   if (!std::isfinite(T_K) || T_K <= 0.0) throw std::invalid_argument("glass model: temperature must be positive");
   GlassState out;
   out.T_K = T_K;
-  out.crystal_fraction = crystal_fraction(T_K);
+  out.crystal_fraction = crystal_fraction(std::max(T_K, hottest_K));
   out.first_shell_sigma_angstrom = std::sqrt(first_shell_sigma2_angstrom2(T_K));
   out.g = glass_g(T_K);
   const double x = out.crystal_fraction;

@@ -51,6 +51,9 @@ class GlassModel {
   // sigma^2 of the first shell at T (the other shells scale with it).
   double first_shell_sigma2_angstrom2(double T_K) const;
   GlassState state(double T_K) const;
+  // Crystallisation does not undo itself on cooling: the crystal fraction follows the hottest temperature the
+  // sample has been at, the glass part the present one.
+  GlassState state(double T_K, double hottest_K) const;
   // S_eq / (N k_B) of g(r; T) by analysis::pair_entropy up to config().entropy_r_max_angstrom.
   double pair_entropy_k_B(double T_K) const;
   double pair_entropy_k_B(const GlassState& state) const;
