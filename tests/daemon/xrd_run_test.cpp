@@ -90,7 +90,7 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
     file_of[sequence[i]] = names[i];
     if (keys[i] == 0) max_dT = std::max(max_dT, std::abs(t_mean[i] - truth.at(names[i]).mean_T_K));
   }
-  EXPECT_LE(max_dT, 0.5) << "frame T_mean against the simulated stage's true mean over the window";
+  EXPECT_LE(max_dT, 0.3) << "frame T_mean against the simulated stage's true mean over the window";
   RecordProperty("max_frame_T_mean_error_K", std::to_string(max_dT));
 
   const auto analysis = h5::open_group(f, "/entry/analysis");
