@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "drivers/io/folder_watcher.hpp"
+#include "drivers/io/run_events.hpp"
 
 namespace insitu::daemon {
 namespace {
@@ -109,9 +110,7 @@ struct Acquisition::Impl {
   ~Impl() { readers.join(); }
 
   void event(const std::string& kind, const std::string& message) {
-    if (kind == "fault") log->error(message);
-    else if (kind == "warning") log->warn(message);
-    else log->info(message);
+    io::log_run_event(*log, kind, message);
     run_file.append(storage::RunEvent{clock.now_s(), kind, message});
   }
 

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/io/run_events.hpp"
+
 namespace insitu::trigger {
 namespace {
 
@@ -55,9 +57,7 @@ Driver::Driver(asio::any_io_executor executor, const io::RunClock& clock, Driver
 Driver::~Driver() = default;
 
 void Driver::emit(const std::string& kind, const std::string& message) {
-  if (kind == "fault") log_->error(message);
-  else if (kind == "warning") log_->warn(message);
-  else log_->info(message);
+  io::log_run_event(*log_, kind, message);
   if (on_event_) on_event_(clock_.now_s(), kind, message);
 }
 

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/io/run_events.hpp"
+
 namespace insitu::program {
 namespace {
 
@@ -90,9 +92,7 @@ struct Engine::Impl {
         plan(recipe::estimate_plan(r)) {}
 
   void emit(const std::string& kind, const std::string& message) {
-    if (kind == "fault") log->error(message);
-    else if (kind == "warning") log->warn(message);
-    else log->info(message);
+    io::log_run_event(*log, kind, message);
     observer.on_event({clock.now_s(), kind, message});
   }
 
