@@ -7,21 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "drivers/io/pty.hpp"
 #include "drivers/io/serial_ports.hpp"
 
 namespace insitu::io {
 namespace {
-
-speed_t termios_speed(int baud) {
-  switch (baud) {
-    case 9600: return B9600;
-    case 19200: return B19200;
-    case 38400: return B38400;
-    case 57600: return B57600;
-    case 115200: return B115200;
-    default: throw std::invalid_argument(fmt::format("unsupported baud rate {}", baud));
-  }
-}
 
 // A pseudo-terminal opened with termios: raw mode, the port's speed recorded for symmetry with real ports.
 int open_pty(const std::string& path, const SerialSettings& settings) {

@@ -1,8 +1,7 @@
 #include "drivers/linkam/sim/pty_server.hpp"
 
-#include <fcntl.h>
-#include <pty.h>
-#include <termios.h>
+#include "drivers/io/pty.hpp"
+
 #include <unistd.h>
 
 #include <array>
@@ -16,10 +15,6 @@
 namespace insitu::linkam::sim {
 
 namespace {
-
-std::system_error sys_error(const std::string& what) {
-  return std::system_error(errno, std::generic_category(), what);
-}
 
 std::string printable(std::string_view bytes) {
   std::string out;
@@ -68,31 +63,11 @@ PtyServer::~PtyServer() {
 }
 
 void PtyServer::plug() {
-  int master_fd = -1;
-  int slave_fd = -1;
-  std::array<char, 128> name{};
-  if (::openpty(&master_fd, &slave_fd, name.data(), nullptr, nullptr) != 0) throw sys_error("openpty");
+  const auto pty = io::publish_pty(link_, 19200);
   auto link = std::make_shared<Link>(io_);
-  link->slave_fd = slave_fd;
-  link->slave_path = name.data();
-  link->master.assign(master_fd);
-
-  termios tio{};
-  if (::tcgetattr(slave_fd, &tio) != 0) throw sys_error("tcgetattr " + link->slave_path);
-  ::cfmakeraw(&tio);
-  ::cfsetspeed(&tio, B19200);
-  if (::tcsetattr(slave_fd, TCSANOW, &tio) != 0) throw sys_error("tcsetattr " + link->slave_path);
-  // Non-blocking on both ends: a writer must never stall on a pty nobody reads.
-  for (const int fd : {master_fd, slave_fd}) {
-    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) throw sys_error("fcntl O_NONBLOCK");
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-
-  // Re-point the symlink atomically: a driver never sees a half-made link.
-  const std::filesystem::path tmp = link_.string() + ".new";
-  std::filesystem::remove(tmp);
-  std::filesystem::create_symlink(link->slave_path, tmp);
-  std::filesystem::rename(tmp, link_);
+  link->slave_fd = pty.slave_fd;
+  link->slave_path = pty.slave_path;
+  link->master.assign(pty.master_fd);
 
   emulator_.reset_link();
   current_ = link;

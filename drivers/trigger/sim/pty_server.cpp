@@ -1,8 +1,7 @@
 #include "drivers/trigger/sim/pty_server.hpp"
 
-#include <fcntl.h>
-#include <pty.h>
-#include <termios.h>
+#include "drivers/io/pty.hpp"
+
 #include <unistd.h>
 
 #include <array>
@@ -20,10 +19,6 @@ using steady = std::chrono::steady_clock;
 // While the unit is running (armed, or a latency/rate-generator pulse is due) the emulator is advanced this
 // often, so pulses that no command reveals are still delivered close to their time.
 constexpr auto generator_poll = std::chrono::microseconds(200);
-
-std::system_error sys_error(const std::string& what) {
-  return std::system_error(errno, std::generic_category(), what);
-}
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -77,30 +72,11 @@ PtyServer::~PtyServer() {
 }
 
 void PtyServer::plug() {
-  int master_fd = -1;
-  int slave_fd = -1;
-  std::array<char, 128> name{};
-  if (::openpty(&master_fd, &slave_fd, name.data(), nullptr, nullptr) != 0) throw sys_error("openpty");
+  const auto pty = io::publish_pty(link_, 38400);
   auto link = std::make_shared<Link>(io_);
-  link->slave_fd = slave_fd;
-  link->slave_path = name.data();
-  link->master.assign(master_fd);
-
-  termios tio{};
-  if (::tcgetattr(slave_fd, &tio) != 0) throw sys_error("tcgetattr " + link->slave_path);
-  ::cfmakeraw(&tio);
-  ::cfsetspeed(&tio, B38400);
-  if (::tcsetattr(slave_fd, TCSANOW, &tio) != 0) throw sys_error("tcsetattr " + link->slave_path);
-  for (const int fd : {master_fd, slave_fd}) {
-    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) throw sys_error("fcntl O_NONBLOCK");
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-
-  // Re-point the symlink atomically: a driver never sees a half-made link.
-  const std::filesystem::path tmp = link_.string() + ".new";
-  std::filesystem::remove(tmp);
-  std::filesystem::create_symlink(link->slave_path, tmp);
-  std::filesystem::rename(tmp, link_);
+  link->slave_fd = pty.slave_fd;
+  link->slave_path = pty.slave_path;
+  link->master.assign(pty.master_fd);
 
   partial_line_.clear();
   current_ = link;
