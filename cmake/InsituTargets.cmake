@@ -23,10 +23,15 @@ function(insitu_executable name)
   insitu_warnings(${name})
 endfunction()
 
-# insitu_test(NAME LABEL unit|sim|slow SOURCES ... [DEPS ...])
-# One GoogleTest binary per area; every TEST becomes its own ctest with the label.
+# insitu_test(NAME LABEL unit|sim|slow SOURCES ... [DEPS ...] [SERIAL])
+# One GoogleTest binary per area; every TEST becomes its own ctest with the label. SERIAL: ctest runs nothing
+# beside it (a whole experiment at accelerated time, whose timing a second busy test would distort).
 function(insitu_test name)
-  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  set(run_serial FALSE)
+  if(ARG_SERIAL)
+    set(run_serial TRUE)
+  endif()
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
@@ -39,6 +44,6 @@ function(insitu_test name)
     INSITU_BINARY_DIR="${PROJECT_BINARY_DIR}")
   insitu_warnings(${name})
   gtest_discover_tests(${name}
-    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${run_serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()

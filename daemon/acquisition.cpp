@@ -109,6 +109,9 @@ struct Acquisition::Impl {
 
   ~Impl() { readers.join(); }
 
+  // Folder polls and re-reads of a file found still in writing.
+  double poll_interval_s() const { return std::min(0.5, plan.period_s / 8); }
+
   void event(const std::string& kind, const std::string& message) {
     io::log_run_event(*log, kind, message);
     run_file.append(storage::RunEvent{clock.now_s(), kind, message});
@@ -162,7 +165,8 @@ struct Acquisition::Impl {
       record.stop_s = r.end_s;
       record.start_uncertainty_s = boundary_uncertainty_s[k - 1];
       record.stop_uncertainty_s = boundary_uncertainty_s[k];
-      record.temperature = detector::window_temperature(stage_log.view(), r.start_s, r.end_s);
+      record.temperature = detector::window_temperature(stage_log.view(), r.start_s, r.end_s,
+                                                        record.start_uncertainty_s, record.stop_uncertainty_s);
       record.flags = exposure_flags(r.flags);
       if (!record.temperature.covered) record.flags |= detector::exposure_flag::no_temperature;
       if (!has_file) {
@@ -188,6 +192,21 @@ struct Acquisition::Impl {
         if (frame->height != plan.height || frame->width != plan.width)
           problem = fmt::format("{}x{} pixels, the run expects {}x{}", frame->height, frame->width, plan.height,
                                 plan.width);
+      } catch (const detector::FrameFileError& e) {
+        // A writer that stalled mid-file looks finished to the size check: read again until the frame's deadline.
+        if (e.kind() == detector::FrameFileError::Kind::incomplete &&
+            clock.now_s() < record.stop_s + plan.pairing.file_deadline_after_boundary_s) {
+          asio::post(io, [this, record = std::move(record), path = std::move(path)]() mutable {
+            // pending_reads stays counted until the retry has been handed on.
+            auto retry = std::make_shared<asio::steady_timer>(io, clock.wall_duration(poll_interval_s()));
+            retry->async_wait([this, retry, record = std::move(record), path = std::move(path)](auto) mutable {
+              --pending_reads;
+              read_and_store(std::move(record), std::move(path));
+            });
+          });
+          return;
+        }
+        problem = e.what();
       } catch (const std::exception& e) {
         problem = e.what();
       }
@@ -303,7 +322,7 @@ awaitable<void> Acquisition::run(std::function<bool()> exposing, std::function<b
   io::FolderWatchSettings watch;
   watch.folder = m.plan.folder;
   watch.filter = m.plan.pattern + "-*" + m.plan.extension;
-  watch.poll_interval_s = std::min(0.5, m.plan.period_s / 8);
+  watch.poll_interval_s = m.poll_interval_s();
   if (m.plan.sidecar) watch.sidecar_suffix = ".metadata";
   io::FolderWatcher watcher(m.io.get_executor(), m.clock, watch, m.log);
 

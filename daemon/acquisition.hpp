@@ -21,8 +21,8 @@ namespace insitu::daemon {
 
 // The stage temperature log so far, kept on the loop beside the run file for exposure windows.
 struct StageLog {
-  std::vector<double> time_s, value_K, setpoint_K;
-  detector::TemperatureLogView view() const { return {time_s, value_K, setpoint_K}; }
+  std::vector<double> time_s, value_K, setpoint_K, time_uncertainty_s;
+  detector::TemperatureLogView view() const { return {time_s, value_K, setpoint_K, time_uncertainty_s}; }
 };
 
 struct AcquisitionPlan {

@@ -69,9 +69,10 @@ class RunRecorder final : public program::RunObserver {
  public:
   RunRecorder(storage::RunFile& file, StageLog& log) : file_(file), log_(log) {}
   void on_sample(const program::StageSample& s) override {
-    file_.append(storage::TemperatureSample{s.time_s, s.temperature_K, s.setpoint_K, s.status_byte, s.error_byte,
-                                            s.pump_byte});
+    file_.append(storage::TemperatureSample{s.time_s, s.time_uncertainty_s, s.temperature_K, s.setpoint_K,
+                                            s.status_byte, s.error_byte, s.pump_byte});
     log_.time_s.push_back(s.time_s);
+    log_.time_uncertainty_s.push_back(s.time_uncertainty_s);
     log_.value_K.push_back(s.temperature_K);
     log_.setpoint_K.push_back(s.setpoint_K);
   }
@@ -425,8 +426,8 @@ int run_recipe(const RunOptions& options) {
           while (!acquisition_done) {
             if (auto reading = co_await stage.read_status()) {
               const auto& st = reading->status;
-              recorder.on_sample({reading->time_s, st.temperature_K, std::nan(""), st.status_byte, st.error_byte,
-                                  st.pump_byte});
+              recorder.on_sample({reading->time_s, reading->time_uncertainty_s, st.temperature_K, std::nan(""),
+                                  st.status_byte, st.error_byte, st.pump_byte});
             }
             co_await clock.sleep_for(recipe.stage.poll_interval_s);
           }

@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   std::vector<float> latency_us(records);
   for (std::size_t i = 0; i < records; ++i) {
     const auto before = clock_type::now();
-    run->append(st::TemperatureSample{0.01 * static_cast<double>(i), 300.0 + 1e-4 * static_cast<double>(i), 300.0,
-                                      0x10, 0x80, 0x80});
+    run->append(st::TemperatureSample{0.01 * static_cast<double>(i), 0.005, 300.0 + 1e-4 * static_cast<double>(i),
+                                      300.0, 0x10, 0x80, 0x80});
     latency_us[i] = std::chrono::duration<float, std::micro>(clock_type::now() - before).count();
     if (i % 100'000 == 0) run->append(st::RunEvent{0.01 * static_cast<double>(i), "info", "bench"});
   }

@@ -86,6 +86,10 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& lay
   t_end_ = column(temps, "T_end", f64, "K");
   t_mean_ = column(temps, "T_mean", f64, "K");
   set_attribute(t_mean_, "description", "time-weighted mean stage temperature over the exposure");
+  t_mean_uncertainty_ = column(temps, "T_mean_uncertainty", f64, "K");
+  set_attribute(t_mean_uncertainty_, "description",
+                "bound on the error of T_mean from the trigger and reading time stamps (the controller's 0.1 K "
+                "resolution and sensor noise come on top)");
   t_min_ = column(temps, "T_min", f64, "K");
   t_max_ = column(temps, "T_max", f64, "K");
   setpoint_mid_ = column(temps, "setpoint_mid", f64, "K");
@@ -142,6 +146,7 @@ void DetectorWriter::append(const detector::ExposureRecord& r, std::span<const s
   put(t_start_, r.temperature.start_K);
   put(t_end_, r.temperature.end_K);
   put(t_mean_, r.temperature.mean_K);
+  put(t_mean_uncertainty_, r.temperature.mean_uncertainty_K);
   put(t_min_, r.temperature.min_K);
   put(t_max_, r.temperature.max_K);
   put(setpoint_mid_, r.temperature.setpoint_mid_K);
@@ -167,9 +172,9 @@ void DetectorWriter::write_dark_median(std::span<const float> dark) {
 }
 
 void DetectorWriter::close() {
-  for (auto* d : {&data_, &start_time_, &stop_time_, &count_time_, &start_uncertainty_, &stop_uncertainty_,
-                  &image_key_, &flags_, &file_name_, &t_start_, &t_end_, &t_mean_, &t_min_, &t_max_, &setpoint_mid_,
-                  &pixel_mask_, &dark_median_, &sequence_number_})
+  for (auto* d : {&data_, &start_time_, &stop_time_, &count_time_, &start_uncertainty_, &stop_uncertainty_, &image_key_,
+                  &flags_, &file_name_, &t_start_, &t_end_, &t_mean_, &t_mean_uncertainty_, &t_min_, &t_max_,
+                  &setpoint_mid_, &pixel_mask_, &dark_median_, &sequence_number_})
     d->close();
 }
 

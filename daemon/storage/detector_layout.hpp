@@ -8,7 +8,8 @@
 //     start_time[N] @units=s @start=<run start ISO>, stop_time[N], count_time[N] @units=s,
 //     start_uncertainty[N], stop_uncertainty[N] @units=s, image_key[N] int32 (0 data, 2 dark),
 //     flags[N] uint32 @description, file_name[N] (256 B UTF-8),
-//     frame_temperature:NXcollection  T_start, T_end, T_mean, T_min, T_max, setpoint_mid [N] @units=K
+//     frame_temperature:NXcollection  T_start, T_end, T_mean, T_mean_uncertainty, T_min, T_max,
+//       setpoint_mid [N] @units=K
 //     pixel_mask[H,W] uint32 (NeXus bits, 0 = good), dark_median[H,W] float32: pre-created, written once known
 //       (never subtracted from data)
 //     sequence_number[N] uint64: appended and flushed LAST, the commit marker (readers trust rows < its length)
@@ -67,8 +68,8 @@ class DetectorWriter {
   h5::Filter filter_;
   std::uint64_t frames_ = 0;
   h5::Handle data_, start_time_, stop_time_, count_time_, start_uncertainty_, stop_uncertainty_, image_key_, flags_,
-      file_name_, t_start_, t_end_, t_mean_, t_min_, t_max_, setpoint_mid_, pixel_mask_, dark_median_,
-      sequence_number_;
+      file_name_, t_start_, t_end_, t_mean_, t_mean_uncertainty_, t_min_, t_max_, setpoint_mid_, pixel_mask_,
+      dark_median_, sequence_number_;
 };
 
 }  // namespace insitu::storage

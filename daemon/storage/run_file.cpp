@@ -78,7 +78,7 @@ std::chrono::system_clock::time_point parse_iso8601_utc(const std::string& text)
 
 // HDF5 state of the writer thread.
 struct RunFile::Writer {
-  h5::Handle log_time, log_value, log_setpoint, log_status, log_error, log_pump;
+  h5::Handle log_time, log_time_uncertainty, log_value, log_setpoint, log_status, log_error, log_pump;
   h5::Handle event_time, event_kind, event_message;
   std::optional<DetectorWriter> detector;
   std::optional<AnalysisWriter> analysis;
@@ -141,6 +141,9 @@ struct RunFile::Writer {
     log_time = column("time", h5::dtype_of<double>());
     set_attribute(log_time, "units", "s");
     set_attribute(log_time, "start", m.start_time_iso);
+    log_time_uncertainty = column("time_uncertainty", h5::dtype_of<double>());
+    set_attribute(log_time_uncertainty, "units", "s");
+    set_attribute(log_time_uncertainty, "description", "half the request-reply exchange the reading came from");
     log_value = column("value", h5::dtype_of<double>());
     set_attribute(log_value, "units", "K");
     log_setpoint = column("setpoint", h5::dtype_of<double>());
@@ -192,23 +195,26 @@ struct RunFile::Writer {
   std::size_t commit_samples() {
     const std::size_t n = pending_samples.size();
     if (n == 0) return 0;
-    std::vector<double> time(n), value(n), setpoint(n);
+    std::vector<double> time(n), time_uncertainty(n), value(n), setpoint(n);
     std::vector<std::uint8_t> status(n), error(n), pump(n);
     for (std::size_t i = 0; i < n; ++i) {
       const auto& s = pending_samples[i];
       time[i] = s.time_s;
+      time_uncertainty[i] = s.time_uncertainty_s;
       value[i] = s.value_K;
       setpoint[i] = s.setpoint_K;
       status[i] = s.status;
       error[i] = s.error;
       pump[i] = s.pump;
     }
+    h5::append<double>(log_time_uncertainty, time_uncertainty);
     h5::append<double>(log_value, value);
     h5::append<double>(log_setpoint, setpoint);
     h5::append<std::uint8_t>(log_status, status);
     h5::append<std::uint8_t>(log_error, error);
     h5::append<std::uint8_t>(log_pump, pump);
-    for (const auto* d : {&log_value, &log_setpoint, &log_status, &log_error, &log_pump}) h5::flush(*d);
+    for (const auto* d : {&log_time_uncertainty, &log_value, &log_setpoint, &log_status, &log_error, &log_pump})
+      h5::flush(*d);
     h5::append<double>(log_time, time);
     h5::flush(log_time);
     pending_samples.clear();
@@ -241,8 +247,8 @@ struct RunFile::Writer {
   void finalize(const std::filesystem::path& path, const RunMetadata& m, double end_time_s,
                 const std::string& exit_status, const std::vector<std::function<void(const h5::Handle&)>>& writers) {
     file.close();  // deferred by HDF5 until the last dataset closes; see the member order above
-    for (auto* d : {&log_time, &log_value, &log_setpoint, &log_status, &log_error, &log_pump, &event_time,
-                    &event_kind, &event_message})
+    for (auto* d : {&log_time, &log_time_uncertainty, &log_value, &log_setpoint, &log_status, &log_error, &log_pump,
+                    &event_time, &event_kind, &event_message})
       d->close();
     if (detector) detector->close();
     if (analysis) analysis->close();

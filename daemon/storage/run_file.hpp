@@ -53,6 +53,7 @@ struct RunMetadata {
 
 struct TemperatureSample {
   double time_s;
+  double time_uncertainty_s;  // the reading was taken within time_s +- this
   double value_K;
   double setpoint_K;
   std::uint8_t status, error, pump;  // raw Linkam T95 SB1, EB1, PB1 bytes

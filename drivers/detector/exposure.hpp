@@ -22,6 +22,9 @@ inline constexpr std::uint32_t no_temperature = 1u << 6;     // the stage log do
 struct WindowTemperature {
   double start_K = 0, end_K = 0;        // interpolated at the window edges
   double mean_K = 0;                    // time-weighted (trapezoid over the interpolated log)
+  // Bound on mean_K's error from time stamps alone: the window edges known to +-their trigger uncertainty, each
+  // reading to +-half its exchange. Excludes the controller's resolution and sensor noise.
+  double mean_uncertainty_K = 0;
   double min_K = 0, max_K = 0;          // over the window, edges included
   double setpoint_mid_K = 0;            // programmed temperature at mid-exposure (NaN if none)
   bool covered = false;                 // the log has readings on both sides of the window
@@ -37,11 +40,13 @@ struct ExposureRecord {
   std::string file_name;  // as the detector computer wrote it ("" when missing)
 };
 
-// Stage log rows as (time, value, setpoint) columns, sorted by time.
+// Stage log rows as (time, value, setpoint, time uncertainty) columns, sorted by time; an empty
+// time_uncertainty_s means readings stamped exactly.
 struct TemperatureLogView {
-  std::span<const double> time_s, value_K, setpoint_K;
+  std::span<const double> time_s, value_K, setpoint_K, time_uncertainty_s;
 };
 
-WindowTemperature window_temperature(const TemperatureLogView& log, double start_s, double stop_s);
+WindowTemperature window_temperature(const TemperatureLogView& log, double start_s, double stop_s,
+                                     double start_uncertainty_s = 0.0, double stop_uncertainty_s = 0.0);
 
 }  // namespace insitu::detector

@@ -136,7 +136,7 @@ awaitable<std::optional<Reading>> Driver::read_status() {
     if (ex.outcome == Outcome::ok) {
       const auto decoded = decode_status(ex.line);
       if (decoded.status && received_s - sent_s <= 2 * settings_.max_stamp_uncertainty_s)
-        co_return Reading{0.5 * (sent_s + received_s), *decoded.status};
+        co_return Reading{0.5 * (sent_s + received_s), 0.5 * (received_s - sent_s), *decoded.status};
       if (decoded.status) {
         ++restamped_readings_;
         log_->debug("reading took {:.3f} s of run time; asking again", received_s - sent_s);

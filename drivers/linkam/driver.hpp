@@ -35,7 +35,8 @@ struct DriverSettings {
 };
 
 struct Reading {
-  double time_s;  // run clock, midway between request and reply
+  double time_s;              // run clock, midway between request and reply
+  double time_uncertainty_s;  // half the exchange: the reading was taken somewhere within it
   Status status;
 };
 

@@ -104,7 +104,8 @@ struct Engine::Impl {
     last = reading;
     const auto& s = reading.status;
     const double setpoint_K = profile_active ? profile.at(reading.time_s) : std::nan("");
-    observer.on_sample({reading.time_s, s.temperature_K, setpoint_K, s.status_byte, s.error_byte, s.pump_byte});
+    observer.on_sample({reading.time_s, reading.time_uncertainty_s, s.temperature_K, setpoint_K, s.status_byte,
+                        s.error_byte, s.pump_byte});
     if (state != RunState::running && state != RunState::paused) return;
 
     const std::uint8_t rising = s.error_byte & ~last_error_byte;

@@ -16,6 +16,7 @@ namespace insitu::program {
 
 struct StageSample {
   double time_s;
+  double time_uncertainty_s;  // the reading was taken within time_s +- this
   double temperature_K;
   double setpoint_K;  // the programmed temperature at time_s; NaN while no program drives the stage
   std::uint8_t status_byte, error_byte, pump_byte;

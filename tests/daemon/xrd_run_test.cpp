@@ -5,6 +5,7 @@
 #include <map>
 #include <regex>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@ namespace h5 = storage::h5;
 struct Truth {
   double mean_T_K, s_eq_k_B;
   bool dark;
+  double start_s, stop_s;  // the window as the simulated detector saw its trigger pulses
 };
 
 std::map<std::string, Truth> read_truth(const std::filesystem::path& folder) {
@@ -29,7 +31,7 @@ std::map<std::string, Truth> read_truth(const std::filesystem::path& folder) {
     std::ifstream in(entry.path());
     for (std::string line; std::getline(in, line);) {
       const auto j = nlohmann::json::parse(line);
-      truth[j.at("file")] = {j.at("mean_T_K"), j.at("S_eq_k_B"), j.at("dark")};
+      truth[j.at("file")] = {j.at("mean_T_K"), j.at("S_eq_k_B"), j.at("dark"), j.at("start_s"), j.at("stop_s")};
     }
   }
   return truth;
@@ -82,16 +84,54 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   EXPECT_GE(names.size() - darks, 445u);
   EXPECT_LE(names.size() - darks, 450u);
 
-  double max_dT = 0;
+  const auto t_mean_uncertainty =
+      h5::read_1d<double>(h5::open_dataset(detector, "frame_temperature/T_mean_uncertainty"));
+  const auto start_s = h5::read_1d<double>(h5::open_dataset(detector, "start_time"));
+  const auto stop_s = h5::read_1d<double>(h5::open_dataset(detector, "stop_time"));
+  const auto start_uncertainty_s = h5::read_1d<double>(h5::open_dataset(detector, "start_uncertainty"));
+  const auto stop_uncertainty_s = h5::read_1d<double>(h5::open_dataset(detector, "stop_uncertainty"));
+
+  // Each frame's T_mean holds to the bound the run declares from its time stamps (which grows with the clock
+  // speed and the machine's load), plus the controller's 0.1 K display resolution and the simulated sensor noise.
+  // The bound presumes the window the run recorded is the one the detector integrated: the simulated delay
+  // generator, a thread of this process, may read a *TRG late on a loaded machine (a 100 ms stall is 10 s of run
+  // time at 100x), which real hardware never does. Such frames are counted, not compared.
+  constexpr double resolution_and_noise_K = 0.1, stamp_slack_s = 0.05;
+  double max_dT = 0, max_excess_K = -1, max_bound_K = 0;
+  std::size_t missing = 0, simulator_lagged = 0;
+  std::string worst;
   std::map<std::uint64_t, std::string> file_of;
   for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) {
+      ++missing;
+      continue;
+    }
     ASSERT_TRUE(truth.contains(names[i])) << names[i];
-    EXPECT_EQ(truth.at(names[i]).dark, keys[i] == 2) << names[i];
+    const auto& sim = truth.at(names[i]);
+    EXPECT_EQ(sim.dark, keys[i] == 2) << names[i];
     file_of[sequence[i]] = names[i];
-    if (keys[i] == 0) max_dT = std::max(max_dT, std::abs(t_mean[i] - truth.at(names[i]).mean_T_K));
+    if (keys[i] != 0) continue;
+    if (std::abs(start_s[i] - sim.start_s) > start_uncertainty_s[i] + stamp_slack_s ||
+        std::abs(stop_s[i] - sim.stop_s) > stop_uncertainty_s[i] + stamp_slack_s) {
+      ++simulator_lagged;
+      continue;
+    }
+    const double dT = std::abs(t_mean[i] - sim.mean_T_K);
+    max_dT = std::max(max_dT, dT);
+    max_bound_K = std::max(max_bound_K, t_mean_uncertainty[i]);
+    const double excess_K = dT - t_mean_uncertainty[i] - resolution_and_noise_K;
+    if (excess_K > max_excess_K) {
+      max_excess_K = excess_K;
+      worst = fmt::format("{} ({:.1f}..{:.1f} s): off by {:.3f} K, declared {:.3f} K", names[i], start_s[i], stop_s[i],
+                          dT, t_mean_uncertainty[i]);
+    }
   }
-  EXPECT_LE(max_dT, 0.3) << "frame T_mean against the simulated stage's true mean over the window";
+  EXPECT_EQ(missing, 0u) << "frames without a file";
+  EXPECT_LE(simulator_lagged, names.size() / 50) << "frames whose recorded window is not the simulator's";
+  RecordProperty("frames_with_lagging_simulator", std::to_string(simulator_lagged));
+  EXPECT_LE(max_excess_K, 0.0) << "frame T_mean against the simulated stage's true mean over the window: " << worst;
   RecordProperty("max_frame_T_mean_error_K", std::to_string(max_dT));
+  RecordProperty("max_frame_T_mean_uncertainty_K", std::to_string(max_bound_K));
 
   const auto analysis = h5::open_group(f, "/entry/analysis");
   const auto analysed = h5::read_1d<std::uint64_t>(h5::open_dataset(analysis, "sequence_number"));
@@ -118,7 +158,7 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   RecordProperty("glass_transition_K", std::to_string(tg_K));
   EXPECT_EQ(h5::read_string_attribute(h5::open_group(f, "/entry"), "default"), "entropy");
   EXPECT_TRUE(h5::exists(f, "/entry_dma"));
-  std::filesystem::remove_all(dir);
+  if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 
 }  // namespace

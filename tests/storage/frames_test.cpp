@@ -68,7 +68,7 @@ TEST(RunFileFrames, DetectorLayoutHasClassesUnitsAndDefaultPlot) {
   for (const char* name : {"start_time", "stop_time"}) EXPECT_EQ(attr(f, det + name, "start"), metadata.start_time_iso);
   for (const char* name : {"start_time", "stop_time", "count_time", "start_uncertainty", "stop_uncertainty"})
     EXPECT_EQ(attr(f, det + name, "units"), "s") << name;
-  for (const char* name : {"T_start", "T_end", "T_mean", "T_min", "T_max", "setpoint_mid"})
+  for (const char* name : {"T_start", "T_end", "T_mean", "T_mean_uncertainty", "T_min", "T_max", "setpoint_mid"})
     EXPECT_EQ(attr(f, det + "frame_temperature/" + name, "units"), "K") << name;
   EXPECT_THAT(attr(f, det + "flags", "description"), HasSubstr("0x40 no_temperature"));
   EXPECT_EQ(h5::shape(h5::open_dataset(f, det + "pixel_mask")), (std::vector<hsize_t>{frame_height, frame_width}));

@@ -17,6 +17,7 @@ namespace insitu::storage::testing {
 
 inline TemperatureSample sample_at(std::size_t i) {
   return {.time_s = 0.01 * static_cast<double>(i),
+          .time_uncertainty_s = 0.001 * static_cast<double>(i % 5),
           .value_K = 93.15 + 0.001 * static_cast<double>(i),
           .setpoint_K = 93.15 + 0.0011 * static_cast<double>(i),
           .status = static_cast<std::uint8_t>(i % 256),
@@ -67,18 +68,20 @@ class ScratchDir {
 inline std::size_t check_temperature_log(const h5::Handle& file) {
   const h5::Handle log = h5::open_group(file, "/entry/sample/temperature_log");
   const auto time = h5::read_1d<double>(h5::open_dataset(log, "time"));
+  const auto time_uncertainty = h5::read_1d<double>(h5::open_dataset(log, "time_uncertainty"));
   const auto value = h5::read_1d<double>(h5::open_dataset(log, "value"));
   const auto setpoint = h5::read_1d<double>(h5::open_dataset(log, "setpoint"));
   const auto status = h5::read_1d<std::uint8_t>(h5::open_dataset(log, "status"));
   const auto error = h5::read_1d<std::uint8_t>(h5::open_dataset(log, "error"));
   const auto pump = h5::read_1d<std::uint8_t>(h5::open_dataset(log, "pump"));
   const std::size_t n = time.size();
-  if (value.size() < n || setpoint.size() < n || status.size() < n || error.size() < n || pump.size() < n)
+  if (time_uncertainty.size() < n || value.size() < n || setpoint.size() < n || status.size() < n || error.size() < n ||
+      pump.size() < n)
     throw std::runtime_error("a column is shorter than time (" + std::to_string(n) + " rows)");
   for (std::size_t i = 0; i < n; ++i) {
     const auto s = sample_at(i);
-    if (time[i] != s.time_s || value[i] != s.value_K || setpoint[i] != s.setpoint_K || status[i] != s.status ||
-        error[i] != s.error || pump[i] != s.pump)
+    if (time[i] != s.time_s || time_uncertainty[i] != s.time_uncertainty_s || value[i] != s.value_K ||
+        setpoint[i] != s.setpoint_K || status[i] != s.status || error[i] != s.error || pump[i] != s.pump)
       throw std::runtime_error("row " + std::to_string(i) + " differs from what was appended");
   }
   return n;

@@ -53,6 +53,7 @@ TEST(RunFile, LayoutFollowsNexusWithUnitsAndClasses) {
   EXPECT_EQ(attr(f, "/entry/temperature/value", "units"), "K");  // through the soft link
   EXPECT_EQ(attr(f, "/entry/sample/temperature_log/time", "units"), "s");
   EXPECT_EQ(attr(f, "/entry/sample/temperature_log/time", "start"), metadata.start_time_iso);
+  EXPECT_EQ(attr(f, "/entry/sample/temperature_log/time_uncertainty", "units"), "s");
   EXPECT_EQ(attr(f, "/entry/sample/temperature_log/value", "units"), "K");
   EXPECT_EQ(attr(f, "/entry/sample/temperature_log/setpoint", "units"), "K");
   for (const char* raw : {"status", "error", "pump"})
