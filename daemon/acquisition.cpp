@@ -1,8 +1,10 @@
 #include "daemon/acquisition.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -94,6 +96,13 @@ struct Acquisition::Impl {
   std::vector<FrameKind> kind_of_frame{FrameKind::discarded};  // by frame index k; k = 0 is pre-trigger
   std::vector<double> boundary_uncertainty_s;
   std::vector<bool> recorded;
+  std::vector<std::size_t> duplicates_reported;  // by k: extra files for that index already told of
+  std::vector<bool> recorded_missing;            // by k: a file arriving now comes too late to be recorded
+  // Detector PC clock - run clock, fixed by the first frame whose sidecar came in (see detector_time_s).
+  std::optional<double> detector_clock_offset_s;
+  // Complete frame files whose sidecar is not written out yet (the watcher counts a file complete once its
+  // sidecar exists, which is before the sidecar has its content), with the run time they were first held.
+  std::vector<std::pair<detector::FileArrival, double>> awaiting_sidecar;
   std::uint64_t next_sequence = 0;
   std::size_t pending_reads = 0;
   asio::thread_pool readers{1};
@@ -127,6 +136,8 @@ struct Acquisition::Impl {
     boundary_uncertainty_s.push_back(stamp.uncertainty_s);
     if (!first_ever) kind_of_frame.push_back(kind);
     recorded.resize(kind_of_frame.size(), false);
+    duplicates_reported.resize(kind_of_frame.size(), 0);
+    recorded_missing.resize(kind_of_frame.size(), false);
   }
 
   // A series of `frames` exposures at the period; the first boundary opens it and its frame (the gap since the
@@ -144,13 +155,40 @@ struct Acquisition::Impl {
         co_return;
       }
       co_await boundary(kind);
+      // Catching up after a stall would fire boundaries back to back and make frames too short to use: a boundary
+      // more than half a period late restarts the schedule from itself.
+      if (const double late_s = clock.now_s() - next_s; late_s > plan.period_s / 2) {
+        event("warning", fmt::format("frame boundary {:.1f} s late; the frame schedule restarts from it", late_s));
+        next_s = clock.now_s();
+      }
     }
   }
+
+  // Files for a frame beyond the one it was recorded with: a second file for the index (kept, not recorded
+  // again) or the file of a frame already recorded missing.
+  void report_extra_files(const detector::FrameRecord& r) {
+    const auto k = static_cast<std::size_t>(r.frame);
+    for (std::size_t i = duplicates_reported[k]; i < r.duplicates.size(); ++i)
+      event("warning", fmt::format("frame file {}: a second file {} for the same index kept, not recorded",
+                                   name_of(r.file->path), name_of(r.duplicates[i].path)));
+    duplicates_reported[k] = r.duplicates.size();
+    if (recorded_missing[k] && r.file) {
+      event("warning", fmt::format("frame file {} came {:.1f} s after its deadline; its frame stays recorded missing",
+                                   name_of(r.file->path), r.file->arrival_s - r.deadline_s));
+      recorded_missing[k] = false;
+    }
+  }
+
+  static std::string name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
   void record_ready() {
     for (const auto& r : pairer.take_changed()) {
       const auto k = static_cast<std::size_t>(r.frame);
-      if (k >= kind_of_frame.size() || recorded[k]) continue;
+      if (k >= kind_of_frame.size()) continue;
+      if (recorded[k]) {
+        if (kind_of_frame[k] != FrameKind::discarded) report_extra_files(r);
+        continue;
+      }
       const bool has_file = r.file && r.file->complete;
       if (!has_file && !r.has(detector::FrameFlag::missing) && !r.has(detector::FrameFlag::truncated)) continue;
       recorded[k] = true;
@@ -174,9 +212,20 @@ struct Acquisition::Impl {
         event("warning", fmt::format("frame {} ({:.1f}..{:.1f} s) missing: {}", record.sequence, r.start_s, r.end_s,
                                      detector::describe_flags(r.flags)));
         run_file.append(record, {});
+        recorded_missing[k] = !r.file;
         continue;
       }
-      record.file_name = std::filesystem::path(r.file->path).filename().string();
+      record.file_name = name_of(r.file->path);
+      if (r.has(detector::FrameFlag::clock_skew)) {
+        const double skew_s = r.file->detector_time_s.value_or(std::nan("")) - r.end_s;
+        event("warning", fmt::format("frame {} file {}: detector time stamp {:+.3f} s from its trigger at {:.3f} s "
+                                     "(tolerance {:g} s): clock_skew",
+                                     record.sequence, record.file_name, skew_s, r.end_s, plan.pairing.max_clock_skew_s));
+      }
+      if (r.has(detector::FrameFlag::late))
+        event("warning", fmt::format("frame {} file {} came {:.1f} s after its deadline: late", record.sequence,
+                                     record.file_name, r.file->arrival_s - r.deadline_s));
+      report_extra_files(r);
       read_and_store(std::move(record), r.file->path);
     }
   }
@@ -255,6 +304,61 @@ struct Acquisition::Impl {
     event("info", fmt::format("dark median from {} frames; {} pixels masked", darks_before.size(), masked));
   }
 
+  // The QXRD sidecar's timeStamp on the run clock. It is the detector PC's Unix time when the image was processed,
+  // so it differs from the trigger t(k) by that PC's clock offset plus its readout and processing time. Both are
+  // constant over a run but unknown (the PCs need not share a time server), so the offset is measured on the
+  // first frame whose sidecar arrives (normally the discarded pre-trigger image) instead of assuming the run's
+  // start epoch: every later frame is then checked the moment it arrives, and a time stamp that moved by more than
+  // the tolerance against its trigger (a stalled detector PC, a clock step, a file from another window) is
+  // flagged. A skewed first frame shifts the reference and flags the frames after it: loud, never silent.
+  std::optional<double> detector_time_s(double stamp_s, std::int64_t index, const std::string& frame_path) {
+    if (!detector_clock_offset_s) {
+      const auto k = index - plan.pairing.first_file_index;
+      const auto& records = pairer.records();
+      if (k < 0 || k >= static_cast<std::int64_t>(records.size())) return std::nullopt;
+      detector_clock_offset_s = stamp_s - records[static_cast<std::size_t>(k)].end_s;
+      const double origin_unix_s = std::chrono::duration<double>(clock.utc_origin().time_since_epoch()).count();
+      event("info", fmt::format("detector clock: sidecar time stamps read {:+.3f} s from this computer's clock at "
+                                "the trigger (from {}); later frames are checked against that to {:g} s",
+                                *detector_clock_offset_s - origin_unix_s, name_of(frame_path),
+                                plan.pairing.max_clock_skew_s));
+    }
+    return stamp_s - *detector_clock_offset_s;
+  }
+
+  // The sidecar's timeStamp, or nullopt while there is none (no sidecar yet, or not written out yet). A sidecar is
+  // a few hundred bytes, read here on the loop like the folder listing.
+  std::optional<double> sidecar_time_stamp_s(const std::string& frame_path) const {
+    const auto sidecar = detector::qxrd_sidecar_path(frame_path);
+    try {
+      if (std::filesystem::exists(sidecar)) return detector::read_qxrd_metadata(sidecar).time_stamp_s();
+    } catch (const std::exception& e) {
+      log->debug("sidecar {} not readable yet: {}", sidecar.string(), e.what());
+    }
+    return std::nullopt;
+  }
+
+  // Pairs the held files whose sidecar now has its time stamp. One whose sidecar stays empty is paired without
+  // it after a grace time (the detector writes the sidecar right after the image: milliseconds of wall time,
+  // stretched by the run clock's speed), or at its deadline, whichever comes first.
+  void pair_awaiting_sidecar() {
+    constexpr double kSidecarGraceWall_s = 1.0;
+    const double grace_s = kSidecarGraceWall_s * clock.speed();
+    const double now_s = clock.now_s();
+    std::erase_if(awaiting_sidecar, [&](auto& held) {
+      auto& [arrival, held_since_s] = held;
+      const auto stamp_s = sidecar_time_stamp_s(arrival.path);
+      const auto k = *arrival.index - plan.pairing.first_file_index;
+      const auto& records = pairer.records();
+      const bool due = k >= 0 && k < static_cast<std::int64_t>(records.size()) &&
+                       now_s >= records[static_cast<std::size_t>(k)].deadline_s;
+      if (!stamp_s && now_s - held_since_s < grace_s && !due) return false;
+      if (stamp_s) arrival.detector_time_s = detector_time_s(*stamp_s, *arrival.index, arrival.path);
+      pairer.file(arrival);
+      return true;
+    });
+  }
+
   // Files until stop; each one paired as it completes.
   awaitable<void> intake(io::FolderWatcher& watcher) {
     while (auto file = co_await watcher.next()) {
@@ -265,13 +369,19 @@ struct Acquisition::Impl {
       if (parsed && !parsed->dark) arrival.index = parsed->index;
       arrival.arrival_s = file->ready_s;
       arrival.complete = file->verdict == io::FileVerdict::complete;
-      pairer.file(arrival);
+      if (plan.sidecar && arrival.complete && arrival.index) {
+        awaiting_sidecar.emplace_back(std::move(arrival), clock.now_s());
+        pair_awaiting_sidecar();
+      } else {
+        pairer.file(arrival);
+      }
       record_ready();
     }
   }
 
   bool all_recorded() const {
-    return std::all_of(recorded.begin() + 1, recorded.end(), [](bool r) { return r; }) && pending_reads == 0;
+    return std::all_of(recorded.begin() + 1, recorded.end(), [](bool r) { return r; }) && pending_reads == 0 &&
+           awaiting_sidecar.empty();
   }
 
   awaitable<void> take_series(std::function<bool()> exposing, std::function<bool()> program_over,
@@ -302,6 +412,7 @@ struct Acquisition::Impl {
   // Deadlines pass on the run clock: frames whose file never came become missing.
   awaitable<void> wait_for_files(std::function<bool()> until) {
     while (!until()) {
+      pair_awaiting_sidecar();
       pairer.advance(clock.now_s());
       record_ready();
       co_await clock.sleep_for(std::min(1.0, plan.period_s / 4));

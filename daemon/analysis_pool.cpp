@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "drivers/io/thread_priority.hpp"
+
 namespace insitu::daemon {
 namespace {
 
@@ -32,7 +34,11 @@ AnalysisPool::AnalysisPool(AnalysisPoolOptions options, Analyse analyse, Deliver
   stats_.workers = n;
   latencies_.reserve(latency_window);
   threads_.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { run_worker(i); });
+  for (std::size_t i = 0; i < n; ++i)
+    threads_.emplace_back([this, i] {
+      io::lower_this_thread_priority();  // the integrator's threads follow it (analysis::WorkerPool)
+      run_worker(i);
+    });
 }
 
 AnalysisPool::~AnalysisPool() { shutdown(true); }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <deque>
@@ -28,6 +29,7 @@
 #include "drivers/trigger/driver.hpp"
 #include "drivers/trigger/sim/background_trigger.hpp"
 #include "drivers/io/clock.hpp"
+#include "drivers/io/thread_priority.hpp"
 #include "drivers/linkam/driver.hpp"
 #include "drivers/linkam/sim/background_stage.hpp"
 #include "protocols/engine/engine.hpp"
@@ -88,14 +90,20 @@ class RunRecorder final : public program::RunObserver {
   StageLog& log_;
 };
 
+double unix_s(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 // The simulated detector side: a BNC 575 behind a pty whose channel-A pulses read out the simulated XRD1621,
 // which renders on its own thread (≈150 ms a full frame) into a folder the daemon watches like a real share.
 class SimulatedDetector {
  public:
   SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& run_dir,
-                    linkam::sim::BackgroundStage& stage)
+                    linkam::sim::BackgroundStage& stage, const std::vector<SimulatedFileFault>& faults)
       : stage_(stage), frames_dir_(run_dir / "detector-sim"), trigger_link_(run_dir / "ttyBNC-sim") {
     std::filesystem::create_directories(frames_dir_);
+    // Rendering is the heavy part of the simulation; the simulated delay generator must still answer at once.
+    asio::post(render_thread_, [] { io::lower_this_thread_priority(); });
     stage.with_model([this](auto& model) {
       model.set_recorder(&history_);
       return 0;
@@ -106,9 +114,11 @@ class SimulatedDetector {
     config.form_factor_path = form_factor_table_path();
     config.binning = static_cast<std::size_t>(d.settings.binning);
     config.subframes = d.settings.subframes;
+    // The simulated detector PC's clock is in step with this computer's: UTC origin + run time.
     detector_ = std::make_unique<detector::sim::DetectorSimulator>(
         config, frames_dir_, d.frames.pattern, [this](double t0, double t1) { return history_.mean_K(t0, t1); },
-        1.7e9, d.frames.first_index);
+        unix_s(clock.utc_origin()), d.frames.first_index);
+    for (const auto& f : faults) detector_->inject_fault(f.frame, f.fault, f.value_s);
     detector_->arm(0.0);
     trigger_ = std::make_unique<trigger::sim::BackgroundTrigger>(
         clock, trigger_link_, trigger::EmulatorConfig{}, [this](const trigger::PulseEvent& pulse) {
@@ -242,7 +252,9 @@ int run_recipe(const RunOptions& options) {
     return 2;
   }
   std::unique_ptr<SimulatedDetector> simulated_detector;
-  if (exposures && options.simulate) simulated_detector = std::make_unique<SimulatedDetector>(clock, recipe, run_dir, *simulator);
+  if (exposures && options.simulate)
+    simulated_detector =
+        std::make_unique<SimulatedDetector>(clock, recipe, run_dir, *simulator, options.detector_faults);
 
   storage::RunMetadata meta;
   meta.program_version = INSITU_VERSION;
@@ -303,6 +315,10 @@ int run_recipe(const RunOptions& options) {
     constexpr double kFileWriteWall_s = 2.0;
     plan.pairing.file_deadline_after_boundary_s =
         std::max(plan.pairing.file_deadline_after_boundary_s, kFileWriteWall_s * clock.speed());
+    // The trigger stamp and the simulated detector's time stamp of the same edge are taken on different
+    // threads; the wall-clock scheduling jitter between them grows with the run clock's speed.
+    constexpr double kStampJitterWall_s = 0.2;
+    plan.pairing.max_clock_skew_s = std::max(plan.pairing.max_clock_skew_s, kStampJitterWall_s * clock.speed());
     acquisition = std::make_unique<Acquisition>(io, clock, *trigger_driver, *run_file, stage_log, std::move(plan),
                                                 make_logger("insitu.frames"));
   }
@@ -472,20 +488,32 @@ int run_recipe(const RunOptions& options) {
   std::optional<double> glass_transition_K;
   if (pool) {
     pool->shutdown(true);
+    // Frames the pool could not take during the run are analysed now, before the file closes; a frame that fails
+    // is reported as during the run and the file still gets finished.
     for (auto& job : backlog) {
-      // Frames the pool could not take during the run are analysed now, before the file closes.
-      auto result = pipelines->analyser()(0, job);
-      run_file->append(result);
-      run_analyser->add({job.time_s, job.temperature_K, result.s_eq_J_per_mol_K});
+      try {
+        auto result = pipelines->analyser()(0, job);
+        run_file->append(result);
+        run_analyser->add({job.time_s, job.temperature_K, result.s_eq_J_per_mol_K});
+      } catch (const std::exception& e) {
+        ++analysis_failures;
+        recorder.on_driver_event(clock.now_s(), "warning",
+                                 fmt::format("analysis of frame {} failed: {}", job.sequence, e.what()));
+      }
     }
-    const auto final_analysis = aligned(run_analyser->compute());
-    run_file->update(final_analysis);
-    if (std::isfinite(final_analysis.glass_transition_K)) glass_transition_K = final_analysis.glass_transition_K;
-    log->info("analysis: {} frames, T_g {}", run_analyser->size(),
-              glass_transition_K ? fmt::format("{:.1f} K ({:.1f}..{:.1f} K)", *glass_transition_K,
-                                               final_analysis.glass_transition_low_K,
-                                               final_analysis.glass_transition_high_K)
-                                 : std::string("not found"));
+    try {
+      const auto final_analysis = aligned(run_analyser->compute());
+      run_file->update(final_analysis);
+      if (std::isfinite(final_analysis.glass_transition_K)) glass_transition_K = final_analysis.glass_transition_K;
+      log->info("analysis: {} frames ({} failed), T_g {}", run_analyser->size(), analysis_failures,
+                glass_transition_K ? fmt::format("{:.1f} K ({:.1f}..{:.1f} K)", *glass_transition_K,
+                                                 final_analysis.glass_transition_low_K,
+                                                 final_analysis.glass_transition_high_K)
+                                   : std::string("not found"));
+    } catch (const std::exception& e) {
+      recorder.on_driver_event(clock.now_s(), "error", fmt::format("run analysis failed: {}", e.what()));
+      log->error("run analysis failed: {}", e.what());
+    }
   }
   if (dma_watcher && !dma_watcher->ingested().empty()) {
     run_file->at_finish([exports = dma_watcher->ingested(), glass_transition_K](const storage::h5::Handle& file) {

@@ -43,6 +43,7 @@ class WorkerPool {
   bool stop_ = false;
   Trampoline fn_ = nullptr;
   void* task_ = nullptr;
+  int caller_nice_ = 0;
   std::vector<std::thread> threads_;
 };
 

@@ -265,7 +265,7 @@ awaitable<TriggerStamp> Driver::fire() {
   stamp.write_wall_s = seconds(wall_after - wall_before);
   stamp.t_trigger_s = stamp.t_after_s + settings_.trigger_latency_s;
   stamp.uncertainty_s =
-      0.5 * (stamp.t_after_s - stamp.t_before_s) + settings_.stamp_margin_wall_s * clock_.speed();
+      (stamp.t_after_s - stamp.t_before_s) + settings_.stamp_margin_wall_s * clock_.speed();
   if (stamp.write_wall_s > settings_.slow_write_wall_s)
     add_reason(stamp, fmt::format("write of *TRG took {:.1f} ms", stamp.write_wall_s * 1e3));
 

@@ -38,16 +38,17 @@ struct DriverSettings {
   // An `ok` to *TRG later than this (run time, but never less than 20 ms wall) flags the shot.
   double late_reply_s = 0.2;
   double slow_write_wall_s = 5e-3;    // write + drain of *TRG longer than this (wall) flags the shot
-  double stamp_margin_wall_s = 1e-3;  // added to the half-interval: UART shift-out / USB frame (wall)
+  double stamp_margin_wall_s = 1e-3;  // added to the interval: UART shift-out / USB frame (wall)
   int attempts_per_command = 3;       // for settings (arm, init, shutter) before the link counts as lost
   double max_backoff_s = 15.0;        // reconnect back-off ceiling (run time)
   double give_up_after_s = 60.0;      // a link down this long (run time) makes fire() throw
 };
 
 // When the frame boundary happened, on the run clock. t_trigger_s = t_after_s + trigger_latency_s.
-// uncertainty_s = (t_after_s - t_before_s)/2 + stamp_margin_wall_s (scaled to run time by the clock's speed):
-// the half-interval bounds when the last byte left the host; the margin covers the UART shift-out and the
-// USB frame that the drain cannot see. A failed shot still returns a stamp, with `uncertain` and `reason`.
+// uncertainty_s = (t_after_s - t_before_s) + stamp_margin_wall_s (scaled to run time by the clock's speed):
+// the last byte left the host somewhere in [t_before_s, t_after_s] (this thread may have been descheduled between
+// the drain and reading the clock), so the stamp at the end of that interval is known to its whole length; the
+// margin covers the UART shift-out and the USB frame that the drain cannot see. A failed shot still returns a stamp, with `uncertain` and `reason`.
 struct TriggerStamp {
   double t_before_s = 0.0;   // run clock just before writing *TRG
   double t_after_s = 0.0;    // run clock after the output queue drained

@@ -10,6 +10,7 @@
 
 #include "analysis/integration/azimuthal_integrator.hpp"
 #include "drivers/detector/frame_files.hpp"
+#include "drivers/detector/frame_pairing.hpp"
 
 namespace fs = std::filesystem;
 using namespace insitu;
@@ -149,6 +150,7 @@ TEST_F(DetectorSim, PulsesWriteFramesTruthAndFaults) {
   sim.inject_fault(4, FileFault::duplicate);
   sim.inject_fault(5, FileFault::clock_skew, 7.5);
   sim.inject_fault(6, FileFault::delayed, 30.0);
+  sim.inject_fault(1, FileFault::orphan);
   sim.on_pulse(0.0);  // before arming: ignored
   sim.arm(1.0);
   for (int k = 0; k <= 7; ++k) {
@@ -159,6 +161,9 @@ TEST_F(DetectorSim, PulsesWriteFramesTruthAndFaults) {
   EXPECT_TRUE(fs::exists(sim.frame_path(1)));  // pre-trigger image
   EXPECT_TRUE(sim.truth()[0].pre_trigger);
   EXPECT_FALSE(fs::exists(sim.frame_path(3)));  // missing
+  EXPECT_TRUE(fs::exists(sim.orphan_path(2)));  // beside image 2, which is written as usual
+  EXPECT_TRUE(fs::exists(detector::qxrd_sidecar_path(sim.frame_path(2))));
+  EXPECT_FALSE(detector::parse_frame_name(sim.orphan_path(2).filename().string(), "ramp"));
   EXPECT_THROW(detector::read_tiff(sim.frame_path(4)), detector::FrameFileError);
   EXPECT_FALSE(fs::exists(detector::qxrd_sidecar_path(sim.frame_path(4))));
   EXPECT_TRUE(fs::exists(sim.frame_path(5, true)));

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     flagged += stamps[i].uncertain;
   }
   std::printf("%d shots over a pty at %gx, %d flagged uncertain\n", shots, speed, flagged);
-  report("stamp uncertainty (half interval + 1 ms)", uncertainty);
+  report("stamp uncertainty (interval + 1 ms)", uncertainty);
   report("write + drain of *TRG (wall)", write);
   report("simulator's pulse edge - t_after (wall)", edge_after);
   return 0;

@@ -184,6 +184,7 @@ std::string_view to_string(FileFault fault) {
     case FileFault::truncated: return "truncated";
     case FileFault::duplicate: return "duplicate";
     case FileFault::clock_skew: return "clock_skew";
+    case FileFault::orphan: return "orphan";
   }
   return "?";
 }
@@ -212,6 +213,10 @@ DetectorSimulator::~DetectorSimulator() = default;
 
 std::filesystem::path DetectorSimulator::frame_path(std::int64_t file_index, bool uniquified) const {
   return output_dir_ / fmt::format("{}-{:05}{}.tif", pattern_, file_index, uniquified ? "-00001" : "");
+}
+
+std::filesystem::path DetectorSimulator::orphan_path(std::int64_t file_index) const {
+  return output_dir_ / fmt::format("{}-{:05}-test-shot.tif", pattern_, file_index);
 }
 
 void DetectorSimulator::arm(double run_s) {
@@ -313,12 +318,15 @@ void DetectorSimulator::flush() { advance_to(std::numeric_limits<double>::infini
 void DetectorSimulator::write(const Pending& pending) {
   const std::int64_t index = first_file_index_ + pending.frame;
   const auto path = frame_path(index);
-  bool truncated = false, duplicate = false;
+  bool truncated = false, duplicate = false, orphan = false;
   const auto [lo, hi] = faults_.equal_range(pending.frame);
   for (auto it = lo; it != hi; ++it) {
     truncated |= it->second.first == FileFault::truncated;
     duplicate |= it->second.first == FileFault::duplicate;
+    orphan |= it->second.first == FileFault::orphan;
   }
+  // Someone's test shot in the share: matches the frame pattern, names no frame.
+  if (orphan) write_qxrd_tiff(orphan_path(index), pending.image);
   // write_qxrd_tiff writes in place by scanline (as QXRD does), so a reader polling the folder can meet the
   // file partly written; the sidecar follows only once the TIFF is closed.
   write_qxrd_tiff(path, pending.image);

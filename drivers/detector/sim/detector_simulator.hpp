@@ -84,6 +84,7 @@ enum class FileFault {
   truncated,  // the TIFF is cut to half its size and no sidecar follows
   duplicate,  // a second copy arrives as QXRD's uniquified <pattern>-<index>-00001.tif
   clock_skew, // the sidecar timeStamp is off by `value` seconds
+  orphan,     // beside image k an unexpected file appears: <pattern>-<index>-test-shot.tif (no sidecar)
 };
 std::string_view to_string(FileFault fault);
 
@@ -128,6 +129,8 @@ class DetectorSimulator {
   const FrameRenderer& renderer() const { return *renderer_; }
   const GlassModel& model() const { return model_; }
   std::filesystem::path frame_path(std::int64_t file_index, bool uniquified = false) const;
+  // The unexpected file an `orphan` fault drops beside image `file_index`.
+  std::filesystem::path orphan_path(std::int64_t file_index) const;
 
  private:
   struct Pending {

@@ -1,0 +1,196 @@
+// Detector file faults through the whole daemon path: `run_recipe --simulate` with the simulated XRD1621 told to
+// lose, delay, truncate, duplicate and clock-skew single frames and to drop a stray file into the share, then the
+// run file checked frame by frame against the simulator's truth. Flags and pairings only, never timings: the
+// machine may be loaded.
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/run_command.hpp"
+#include "drivers/detector/exposure.hpp"
+#include "tests/daemon/run_file_reader.hpp"
+#include "tests/stage/sim_fixture.hpp"
+
+namespace insitu::testing {
+namespace {
+
+namespace h5 = storage::h5;
+namespace flag = detector::exposure_flag;
+using detector::sim::FileFault;
+
+constexpr double kPeriod_s = 6.0;
+
+// A 150 s ramp from ambient with 6 s frames of 512² pixels: about 25 frames, no darks, no analysis.
+std::filesystem::path short_recipe(const std::filesystem::path& dir) {
+  const auto path = dir / "faults.yaml";
+  std::ofstream(path) << R"(insitu_recipe: 1
+name: detector-faults
+sample:
+  name: detector-faults
+  composition: Cu50Zr50
+stage:
+  model: THMS600
+program:
+  - ramp: {to_K: 320, rate_K_per_min: 10}
+safe_state: stop
+output:
+  directory: runs
+detector:
+  trigger: {connection: "serial:///dev/ttyUSB1", channel: A, pulse_width_s: 1.0e-4, polarity: normal,
+            latency_s: 0.0, shutter_channel: B}
+  frames: {folder: /data/xrd1621/incoming, pattern: faults, first_index: 1, format: tiff, sidecar: true,
+           deadline_margin_s: 10, readout_s: 0.1332}
+  geometry: )" INSITU_SOURCE_DIR R"(/config/instruments/xrd1621-60keV.poni
+  settings: {subframes: 1, gain_pF: 0.5, timing_mode: 0, binning: 4}
+  store_frames: false
+exposures:
+  period_s: 6
+  during: [1]
+  darks: {before: 0, after: 0}
+)";
+  return path;
+}
+
+struct TruthFrame {
+  std::int64_t frame = 0;
+  std::string file;  // "" when the simulator never wrote it
+  double stop_s = 0;
+  bool pre_trigger = false;
+  std::set<std::string> faults;
+};
+
+std::vector<TruthFrame> read_truth(const std::filesystem::path& path) {
+  std::vector<TruthFrame> truth;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    TruthFrame t{j.at("frame"), j.at("file"), j.at("stop_s"), j.at("pre_trigger"), {}};
+    for (const auto& f : j.at("faults")) t.faults.insert(f.get<std::string>());
+    truth.push_back(std::move(t));
+  }
+  return truth;
+}
+
+struct Recorded {
+  double stop_s;
+  std::uint32_t flags;
+  std::string file_name;
+};
+
+TEST(DetectorFaults, EveryFrameKeepsItsOwnFileWhateverTheDetectorComputerDoes) {
+  const auto dir = fresh_temp_dir("faults");
+  daemon::RunOptions options;
+  options.recipe_path = short_recipe(dir);
+  options.simulate = true;
+  options.speed = 20.0;  // a 40 s file deadline (2 s of wall time at this speed): 6 frames
+  options.output = dir / "runs";
+  options.live_status = false;
+  // Frame k = 0 is the pre-trigger image; the data frames are k = 1 ... ~25.
+  options.detector_faults = {
+      {3, FileFault::missing, 0.0},       {4, FileFault::orphan, 0.0},
+      {5, FileFault::delayed, 8.0},       // two frames late, well inside its deadline
+      {7, FileFault::truncated, 0.0},     {9, FileFault::duplicate, 0.0},
+      {11, FileFault::clock_skew, 30.0},  // the tolerance is 4 s at 20x
+      {12, FileFault::delayed, 50.0},     // past its 40 s deadline
+  };
+  ASSERT_EQ(daemon::run_recipe(options), 0);
+
+  const auto run_file = only_run_file(dir / "runs");
+  const auto frames_dir = run_file.parent_path() / "detector-sim";
+  const auto truth = read_truth(frames_dir / "faults-truth.jsonl");
+  const auto f = h5::open_file(run_file, h5::Access::read);
+  const auto det = h5::open_group(f, "/entry/instrument/detector");
+  const auto stop = h5::read_1d<double>(h5::open_dataset(det, "stop_time"));
+  const auto flags = h5::read_1d<std::uint32_t>(h5::open_dataset(det, "flags"));
+  const auto names = h5::read_strings(h5::open_dataset(det, "file_name"));
+  const auto keys = h5::read_1d<std::int32_t>(h5::open_dataset(det, "image_key"));
+  ASSERT_EQ(stop.size(), names.size());
+  ASSERT_EQ(flags.size(), names.size());
+  const auto run = RunRecord::read(run_file);
+  EXPECT_EQ(run.exit_status, "completed");
+
+  // The records of each simulated exposure window: a frame one period off would be another window. Half a
+  // period is 150 ms of wall time at 20x for the trigger stamp and the simulated edge to disagree.
+  std::map<std::int64_t, std::vector<Recorded>> by_frame;
+  std::size_t matched = 0;
+  double max_stamp_to_edge_s = 0;  // trigger stamp vs the simulated edge: what the clock-skew tolerance absorbs
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(keys[i], 0) << "no darks in this recipe";
+    for (const auto& t : truth) {
+      if (std::abs(stop[i] - t.stop_s) < kPeriod_s / 2) {
+        by_frame[t.frame].push_back({stop[i], flags[i], names[i]});
+        max_stamp_to_edge_s = std::max(max_stamp_to_edge_s, std::abs(stop[i] - t.stop_s));
+        ++matched;
+      }
+    }
+  }
+  RecordProperty("max_trigger_stamp_to_edge_run_s", std::to_string(max_stamp_to_edge_s));
+  EXPECT_EQ(matched, names.size()) << "every record belongs to exactly one simulated window";
+  ASSERT_GE(truth.size(), 20u);
+  EXPECT_EQ(names.size(), truth.size() - 1) << "one record per data window (all but the pre-trigger image)";
+
+  constexpr std::uint32_t pairing_flags =
+      flag::missing | flag::late | flag::duplicate | flag::truncated | flag::clock_skew;
+  const auto faulted = [](const TruthFrame& t, const std::string& fault) { return t.faults.contains(fault); };
+  for (const auto& t : truth) {
+    if (t.pre_trigger) continue;
+    const auto it = by_frame.find(t.frame);
+    ASSERT_TRUE(it != by_frame.end() && it->second.size() == 1) << "frame " << t.frame << " recorded once";
+    const Recorded& r = it->second.front();
+    SCOPED_TRACE("frame " + std::to_string(t.frame) + " " + r.file_name);
+    const auto copy = t.file.empty() ? std::string() : t.file.substr(0, t.file.size() - 4) + "-00001.tif";
+    if (faulted(t, "missing")) {
+      EXPECT_TRUE(r.flags & flag::missing);
+      EXPECT_EQ(r.file_name, "");
+    } else if (faulted(t, "delayed")) {
+      // Paired with its own window (late if past its deadline), or given up as missing: never another window's.
+      const bool own = r.file_name == t.file && !(r.flags & flag::missing);
+      const bool given_up = r.file_name.empty() && (r.flags & flag::missing);
+      EXPECT_TRUE(own || given_up);
+    } else if (faulted(t, "truncated")) {
+      EXPECT_TRUE(r.flags & flag::truncated);
+      EXPECT_EQ(r.file_name, t.file);
+      EXPECT_EQ(run.count_events("warning", t.file + " unreadable"), 1);
+    } else if (faulted(t, "duplicate")) {
+      EXPECT_TRUE(r.file_name == t.file || r.file_name == copy);
+      const auto other = r.file_name == t.file ? copy : t.file;
+      EXPECT_TRUE((r.flags & flag::duplicate) || run.count_events("warning", "second file " + other) == 1);
+    } else if (faulted(t, "clock_skew")) {
+      EXPECT_EQ(r.file_name, t.file);
+      EXPECT_EQ(r.flags & pairing_flags, flag::clock_skew);
+      EXPECT_EQ(run.count_events("warning", t.file + ": detector time stamp +"), 1);
+    } else {
+      // Neighbours of every fault, and the frames after the orphan, pair as if nothing had happened.
+      EXPECT_EQ(r.file_name, t.file);
+      EXPECT_EQ(r.flags & pairing_flags, 0u);
+    }
+  }
+  // The 8 s delay is inside the deadline: that frame has its file. The frames delayed past it are either late
+  // or missing, and a file coming after its frame was given up is reported.
+  EXPECT_EQ(by_frame.at(5).front().file_name, truth.at(5).file);
+  const auto& given_up = by_frame.at(12).front();
+  if (!given_up.file_name.empty()) {
+    EXPECT_TRUE(given_up.flags & flag::late);
+  } else if (std::filesystem::exists(frames_dir / truth.at(12).file)) {
+    EXPECT_EQ(run.count_events("warning", truth.at(12).file + " came"), 1);
+  }
+
+  // The stray file is reported once, kept in the folder, and no frame took it.
+  const auto orphan = std::string("faults-00005-test-shot.tif");
+  EXPECT_EQ(run.count_events("warning", "orphan: " + (frames_dir / orphan).string()), 1);
+  EXPECT_EQ(run.count_events("warning", "orphan"), 1);
+  EXPECT_TRUE(std::filesystem::exists(frames_dir / orphan));
+  for (const auto& name : names) EXPECT_NE(name, orphan);
+  // The missing frame is told of, the run went on past it, and the detector clock offset was measured.
+  EXPECT_EQ(run.count_events("warning", ") missing:"), 1 + (given_up.file_name.empty() ? 1 : 0));
+  EXPECT_EQ(run.count_events("info", "detector clock"), 1);
+  EXPECT_EQ(run.count_events("warning", "clock_skew"), 1);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace insitu::testing
