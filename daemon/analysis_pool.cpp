@@ -125,9 +125,12 @@ void AnalysisPool::run_worker(std::size_t index) {
 
 PipelineWorkers::PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
                                  std::size_t workers)
+    : PipelineWorkers(geometry, settings, (settings.validate(), analysis::FormFactorTable::load(settings.form_factor_file)),
+                      workers) {}
+
+PipelineWorkers::PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
+                                 const analysis::FormFactorTable& table, std::size_t workers)
     : pipelines_(std::make_shared<std::vector<std::unique_ptr<analysis::FramePipeline>>>()) {
-  settings.validate();
-  const auto table = analysis::FormFactorTable::load(settings.form_factor_file);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
     pipelines_->push_back(std::make_unique<analysis::FramePipeline>(geometry, settings, table));
 }

@@ -103,6 +103,9 @@ class AnalysisPool {
 class PipelineWorkers {
  public:
   PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings, std::size_t workers);
+  // With a form-factor table from elsewhere (a run file's record) instead of settings.form_factor_file.
+  PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
+                  const analysis::FormFactorTable& table, std::size_t workers);
   AnalysisPool::Analyse analyser() const;
   // The run's grids, from a pipeline that has analysed a frame (empty before); call when the pool is idle.
   analysis::AnalysisAxes axes() const;

@@ -15,6 +15,7 @@
 #include "analysis/pipeline/frame_pipeline.hpp"
 #include "daemon/analysis_pool.hpp"
 #include "daemon/storage/h5.hpp"
+#include "drivers/detector/exposure.hpp"
 
 namespace insitu::daemon {
 namespace h5 = storage::h5;
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* usage =
-    "usage: insitu reprocess RUN.h5 --poni FILE --form-factors FILE [--set key=value ...] [-o OUT.h5]\n"
+    "usage: insitu reprocess RUN.h5 [--poni FILE] [--form-factors FILE] [--workers N] [--set key=value ...] [-o OUT.h5]\n"
     "       insitu reprocess --frames DIR --poni FILE --form-factors FILE --temperatures CSV --composition FORMULA [--background FILE]\n"
     "                        [--dark FILE] [--frame-period S] [--workers N] [--set key=value ...] -o OUT.h5";
 
@@ -49,8 +50,10 @@ constexpr const char* detector_path = "/entry/instrument/detector";
 struct RunFrames {
   h5::Handle file, data;
   std::size_t frames = 0, height = 0, width = 0;
-  std::vector<double> t_mean_K, time_s;
+  std::vector<double> t_mean_K, time_s;  // time_s: mid-exposure run time, as the live analysis has it
+  std::vector<std::uint64_t> sequence;  // the run's frame numbers (empty: the row index)
   std::vector<std::int32_t> image_key;  // NeXus: 0 data, 2 dark
+  std::vector<std::uint32_t> flags;     // exposure_flag bits; missing and unreadable frames have no pixels
   std::vector<float> dark_median;       // empty: none
 
   static RunFrames open(const fs::path& path) {
@@ -68,10 +71,19 @@ struct RunFrames {
     H5Sget_simple_extent_dims(space.get(), dims, nullptr);
     r.frames = dims[0], r.height = dims[1], r.width = dims[2];
     r.t_mean_K = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/T_mean"));
-    if (h5::exists(r.file, det + "/frame_temperature/time"))
+    if (h5::exists(r.file, det + "/start_time") && h5::exists(r.file, det + "/stop_time")) {
+      const auto start = h5::read_1d<double>(h5::open_dataset(r.file, det + "/start_time"));
+      const auto stop = h5::read_1d<double>(h5::open_dataset(r.file, det + "/stop_time"));
+      for (std::size_t i = 0; i < std::min(start.size(), stop.size()); ++i) r.time_s.push_back(0.5 * (start[i] + stop[i]));
+    } else if (h5::exists(r.file, det + "/frame_temperature/time")) {
       r.time_s = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/time"));
+    }
+    if (h5::exists(r.file, det + "/sequence_number"))
+      r.sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(r.file, det + "/sequence_number"));
     if (h5::exists(r.file, det + "/image_key"))
       r.image_key = h5::read_1d<std::int32_t>(h5::open_dataset(r.file, det + "/image_key"));
+    if (h5::exists(r.file, det + "/flags"))
+      r.flags = h5::read_1d<std::uint32_t>(h5::open_dataset(r.file, det + "/flags"));
     if (h5::exists(r.file, det + "/dark_median")) {
       auto darks = h5::read_1d<float>(h5::open_dataset(r.file, det + "/dark_median"));
       const std::size_t n = r.height * r.width;
@@ -95,6 +107,96 @@ struct RunFrames {
     return detector::make_frame(height, width, std::move(pixels));
   }
 };
+
+// ---- what a run file records for its own reprocessing (detector_layout.hpp, analysis_layout.hpp) -----
+
+constexpr const char* geometry_path = "/entry/instrument/detector/geometry";
+constexpr const char* parameters_path = "/entry/analysis/parameters";
+constexpr const char* form_factors_path = "/entry/analysis/form_factors";
+constexpr const char* background_path = "/entry/analysis/background";
+
+double read_scalar(const h5::Handle& group, const std::string& name) {
+  const auto v = h5::read_1d<double>(h5::open_dataset(group, name));
+  if (v.size() != 1) throw std::runtime_error(name + " holds " + std::to_string(v.size()) + " values, not one");
+  return v.front();
+}
+
+std::optional<analysis::Geometry> stored_geometry(const h5::Handle& file) {
+  if (!h5::exists(file, geometry_path)) return std::nullopt;
+  const auto g = h5::open_group(file, geometry_path);
+  analysis::Geometry out;
+  out.distance_m = read_scalar(g, "distance");
+  out.poni1_m = read_scalar(g, "poni1");
+  out.poni2_m = read_scalar(g, "poni2");
+  out.rot1_rad = read_scalar(g, "rot1");
+  out.rot2_rad = read_scalar(g, "rot2");
+  out.rot3_rad = read_scalar(g, "rot3");
+  out.wavelength_m = read_scalar(g, "wavelength");
+  out.pixel1_m = read_scalar(g, "pixel1");
+  out.pixel2_m = read_scalar(g, "pixel2");
+  out.detector = h5::read_string(g, "detector");
+  return out;
+}
+
+std::map<std::string, std::string> stored_parameters(const h5::Handle& file) {
+  std::map<std::string, std::string> out;
+  if (!h5::exists(file, parameters_path)) return out;
+  const auto g = h5::open_group(file, parameters_path);
+  H5G_info_t info;
+  h5::check(H5Gget_info(g.get(), &info), "H5Gget_info " + std::string(parameters_path));
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const auto name_of = [&](char* buffer, std::size_t size) {
+      return h5::check(H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buffer, size, H5P_DEFAULT),
+                       "H5Lget_name_by_idx " + std::string(parameters_path));
+    };
+    std::vector<char> name(static_cast<std::size_t>(name_of(nullptr, 0)) + 1);
+    name_of(name.data(), name.size());
+    out[name.data()] = h5::read_string(g, name.data());
+  }
+  return out;
+}
+
+struct StoredFormFactors {
+  analysis::FormFactorTable table;
+  std::vector<std::string> elements;
+};
+
+std::optional<StoredFormFactors> stored_form_factors(const h5::Handle& file) {
+  if (!h5::exists(file, form_factors_path)) return std::nullopt;
+  const auto g = h5::open_group(file, form_factors_path);
+  const auto elements = h5::read_strings(h5::open_dataset(g, "element"));
+  const auto z = h5::read_1d<std::int64_t>(h5::open_dataset(g, "atomic_number"));
+  const auto a = h5::read_1d<double>(h5::open_dataset(g, "a"));
+  const auto c = h5::read_1d<double>(h5::open_dataset(g, "c"));
+  const auto b = h5::read_1d<double>(h5::open_dataset(g, "b"));
+  const std::size_t n = elements.size();
+  if (z.size() != n || c.size() != n || a.size() != 5 * n || b.size() != 5 * n)
+    throw std::runtime_error(std::string(form_factors_path) + ": element, atomic_number, a[n,5], c, b[n,5] disagree in n");
+  std::vector<std::pair<std::string, analysis::WaasKirfCoefficients>> entries;
+  for (std::size_t i = 0; i < n; ++i) {
+    analysis::WaasKirfCoefficients k;
+    k.atomic_number = static_cast<int>(z[i]);
+    k.c = c[i];
+    for (std::size_t j = 0; j < 5; ++j) k.a[j] = a[5 * i + j], k.b[j] = b[5 * i + j];
+    entries.emplace_back(elements[i], k);
+  }
+  return StoredFormFactors{analysis::FormFactorTable::from_coefficients(entries), elements};
+}
+
+// A PONI of the whole detector applied to binned frames: the pixels grow by the binning factor.
+analysis::Geometry fit_to_frames(analysis::Geometry g, std::size_t height, std::size_t width, const fs::path& poni) {
+  if (g.height != 0 && g.width != 0 && (g.height != height || g.width != width)) {
+    if (g.height % height != 0 || g.width % width != 0 || g.height / height != g.width / width)
+      throw std::runtime_error(poni.string() + ": the PONI's detector is " + std::to_string(g.height) + "x" +
+                               std::to_string(g.width) + " pixels, the frames " + std::to_string(height) + "x" +
+                               std::to_string(width) + " (not a binning of it)");
+    const auto binning = static_cast<double>(g.height / height);
+    g.pixel1_m *= binning;
+    g.pixel2_m *= binning;
+  }
+  g.height = height, g.width = width;
+  return g;
+}
 
 std::vector<float> to_float(const detector::Frame& frame) {
   return std::visit([](const auto& p) { return std::vector<float>(p.begin(), p.end()); }, frame.pixels);
@@ -194,17 +296,20 @@ void write_analysis(const h5::Handle& parent, const std::string& name, const std
 struct Collected {
   std::mutex mutex;
   std::map<std::uint64_t, analysis::FrameAnalysis> frames;
+  std::map<std::uint64_t, double> time_s;  // each frame's run time, for the run-level analysis
   std::vector<std::string> errors;
 };
 
 // Runs the frames through an AnalysisPool; a refused submit waits for room (this is not the Asio loop).
 template <class NextJob>
-analysis::AnalysisAxes analyse_all(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings, std::size_t workers,
-                 std::size_t count, NextJob&& next_job, Collected& collected) {
+analysis::AnalysisAxes analyse_all(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
+                                   const analysis::FormFactorTable& table, std::size_t workers, std::size_t count,
+                                   NextJob&& next_job, Collected& collected) {
   const std::size_t n = workers ? workers : AnalysisPool::default_workers();
-  const PipelineWorkers pipelines(geometry, settings, n);
+  const PipelineWorkers pipelines(geometry, settings, table, n);
   AnalysisPool pool({n, 2 * n}, pipelines.analyser(), [&](AnalysisResult&& r) {
     std::lock_guard lock(collected.mutex);
+    collected.time_s[r.job.sequence] = r.job.time_s;
     if (r.analysis) collected.frames.emplace(r.job.sequence, std::move(*r.analysis));
     else collected.errors.push_back("frame " + std::to_string(r.job.sequence) + ": " + r.error);
   });
@@ -245,8 +350,14 @@ void summarise(std::ostream& out, const std::vector<analysis::FrameAnalysis>& fr
   out << "written: " << where << "\n";
 }
 
-analysis::PipelineSettings settings_from(const ReprocessOptions& o) {
-  analysis::PipelineSettings s;
+bool overrides_key(const ReprocessOptions& o, const std::string& key) {
+  return std::any_of(o.overrides.begin(), o.overrides.end(),
+                     [&](const std::string& kv) { return kv.rfind(key + "=", 0) == 0; });
+}
+
+// Defaults, then `base` (a run file's record), then the flags, then --set in order.
+analysis::PipelineSettings settings_from(const ReprocessOptions& o, analysis::PipelineSettings base = {}) {
+  analysis::PipelineSettings s = std::move(base);
   if (!o.composition.empty()) s.apply("composition", o.composition);
   if (!o.background_file.empty()) s.apply("background_file", o.background_file.string());
   if (!o.form_factor_file.empty()) s.apply("form_factor_file", o.form_factor_file.string());
@@ -255,32 +366,105 @@ analysis::PipelineSettings settings_from(const ReprocessOptions& o) {
   return s;
 }
 
+// Everything the analysis of a run file needs: from the run file itself, or from the flags that override it.
+struct RunInputs {
+  analysis::PipelineSettings settings;
+  analysis::Geometry geometry;
+  analysis::FormFactorTable form_factors;
+  bool recorded_parameters = false;  // false: the run file has none (no analysis), so defaults and flags alone
+};
+
+RunInputs run_inputs(const ReprocessOptions& o, const h5::Handle& file, std::size_t height, std::size_t width) {
+  const std::string run = o.run_file.string();
+  const auto geometry = o.poni.empty() ? stored_geometry(file) : std::nullopt;
+  const bool form_factor_flag = !o.form_factor_file.empty() || overrides_key(o, "form_factor_file");
+  auto stored_table = form_factor_flag ? std::nullopt : stored_form_factors(file);
+  const auto recorded = stored_parameters(file);
+
+  std::vector<std::string> missing;
+  if (o.poni.empty() && !geometry)
+    missing.push_back(std::string("no detector geometry (") + geometry_path + "): pass --poni FILE");
+  if (!form_factor_flag && !stored_table) {
+    const auto used = recorded.find("form_factor_file");
+    missing.push_back(std::string("no form-factor coefficients (") + form_factors_path +
+                      "): pass --form-factors FILE (DABAX f0_WaasKirf.dat" +
+                      (used == recorded.end() ? std::string() : "; the run used " + used->second) + ")");
+  }
+  if (!missing.empty()) {
+    std::string all;
+    for (const auto& m : missing) all += "\n  " + m;
+    throw std::runtime_error(run + " does not record what reprocessing needs (a run from an older insitu, or "
+                             "without analysis):" + all);
+  }
+
+  analysis::PipelineSettings base;
+  for (const auto& [key, value] : recorded) {
+    if (key == "mask_pixels") {
+      if (value != "0")
+        throw std::runtime_error(run + ": the run's analysis used a static mask of " + value +
+                                 " pixels that the run file does not store");
+      continue;
+    }
+    try {
+      base.apply(key, value);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(run + ":" + parameters_path + ": " + e.what());
+    }
+  }
+  if (!base.background_file.empty() && h5::exists(file, std::string(background_path) + "/data"))
+    base.background_text = h5::read_string(file, std::string(background_path) + "/data");
+  if (stored_table) base.form_factor_file = run + ":" + form_factors_path;  // the record names the coefficients' source
+
+  RunInputs in{settings_from(o, std::move(base)), {}, {}, !recorded.empty()};
+  in.geometry = geometry ? fit_to_frames(*geometry, height, width, run + ":" + geometry_path)
+                         : fit_to_frames(analysis::read_poni(o.poni), height, width, o.poni);
+  if (stored_table) {
+    for (const auto& [symbol, amount] : analysis::parse_composition(in.settings.composition))
+      if (!stored_table->table.contains(symbol)) {
+        std::string have;
+        for (const auto& e : stored_table->elements) have += (have.empty() ? "" : ", ") + e;
+        throw std::runtime_error(run + " records form factors for " + have + " only; composition " +
+                                 in.settings.composition + " needs " + symbol + ": pass --form-factors FILE");
+      }
+    in.form_factors = std::move(stored_table->table);
+  } else {
+    in.form_factors = analysis::FormFactorTable::load(in.settings.form_factor_file);
+  }
+  return in;
+}
+
 int reprocess(const ReprocessOptions& o, std::ostream& out) {
-  auto settings = settings_from(o);
-  if (o.poni.empty()) throw std::invalid_argument("--poni FILE is required");
   Collected collected;
-  analysis::RunAnalyser run_analyser(settings);
+  std::optional<analysis::PipelineSettings> used;
   std::string source;
   analysis::AnalysisAxes axes;
 
   if (!o.run_file.empty()) {
     const auto frames = RunFrames::open(o.run_file);
-    auto geometry = analysis::read_poni(o.poni);
-    geometry.height = frames.height, geometry.width = frames.width;
+    auto in = run_inputs(o, frames.file, frames.height, frames.width);
+    if (!in.recorded_parameters)
+      out << "note: " << o.run_file.string() << " records no analysis parameters (" << parameters_path
+          << "): the defaults and the flags given are used\n";
     auto dark = std::make_shared<const std::vector<float>>(frames.dark_median);
-    std::vector<double> times(frames.frames);
-    for (std::size_t i = 0; i < frames.frames; ++i)
-      times[i] = i < frames.time_s.size() ? frames.time_s[i] : static_cast<double>(i) * o.frame_period_s;
-    axes = analyse_all(geometry, settings, o.workers, frames.frames, [&](std::size_t i) -> std::optional<AnalysisJob> {
+    axes = analyse_all(in.geometry, in.settings, in.form_factors, o.workers, frames.frames,
+                       [&](std::size_t i) -> std::optional<AnalysisJob> {
       if (i < frames.image_key.size() && frames.image_key[i] != 0) return std::nullopt;  // darks, flats
-      return AnalysisJob{i, times[i], frames.t_mean_K[i], std::make_shared<detector::Frame>(frames.read(i)), dark};
+      // An unwritten row reads as zeros: the live analysis never had these frames either.
+      constexpr auto no_pixels = detector::exposure_flag::missing | detector::exposure_flag::truncated;
+      if (i < frames.flags.size() && (frames.flags[i] & no_pixels) != 0) return std::nullopt;
+      const double time_s = i < frames.time_s.size() ? frames.time_s[i] : static_cast<double>(i) * o.frame_period_s;
+      const std::uint64_t sequence = i < frames.sequence.size() ? frames.sequence[i] : i;
+      return AnalysisJob{sequence, time_s, frames.t_mean_K[i], std::make_shared<detector::Frame>(frames.read(i)), dark};
     }, collected);
-    for (const auto& [seq, f] : collected.frames) run_analyser.add({times[seq], f.temperature_K, f.s_eq_J_per_mol_K});
+    used = std::move(in.settings);
     source = o.run_file.string();
   } else {
-    const auto table = parse_temperature_csv(read_text(o.temperatures_csv), o.temperatures_csv.string());
+    if (o.poni.empty()) throw std::invalid_argument("--poni FILE is required with --frames");
+    auto settings = settings_from(o);
+    const auto table = analysis::FormFactorTable::load(settings.form_factor_file);
+    const auto csv = parse_temperature_csv(read_text(o.temperatures_csv), o.temperatures_csv.string());
     std::vector<fs::path> paths;
-    for (const auto& row : table) {
+    for (const auto& row : csv) {
       const auto p = o.frames_dir / row.file;
       if (!fs::exists(p))
         throw std::runtime_error(o.temperatures_csv.string() + ":" + std::to_string(row.line) + ": frame file " +
@@ -289,32 +473,32 @@ int reprocess(const ReprocessOptions& o, std::ostream& out) {
     }
     if (paths.empty()) throw std::runtime_error(o.temperatures_csv.string() + ": no frames listed");
     const auto first = detector::read_frame(paths.front());
-    auto geometry = analysis::read_poni(o.poni);
-    geometry.height = first.height, geometry.width = first.width;
+    const auto geometry = fit_to_frames(analysis::read_poni(o.poni), first.height, first.width, o.poni);
     std::shared_ptr<const std::vector<float>> dark;
     if (!o.dark_file.empty()) dark = std::make_shared<const std::vector<float>>(to_float(detector::read_frame(o.dark_file)));
-    std::vector<double> times(table.size());
-    for (std::size_t i = 0; i < table.size(); ++i)
-      times[i] = table[i].time_s.value_or(static_cast<double>(i) * o.frame_period_s);
-    axes = analyse_all(geometry, settings, o.workers, table.size(), [&](std::size_t i) -> std::optional<AnalysisJob> {
+    axes = analyse_all(geometry, settings, table, o.workers, csv.size(), [&](std::size_t i) -> std::optional<AnalysisJob> {
       auto frame = std::make_shared<detector::Frame>(detector::read_frame(paths[i]));
       if (frame->height != geometry.height || frame->width != geometry.width)
         throw std::runtime_error(paths[i].string() + ": frame is " + std::to_string(frame->height) + "x" +
                                  std::to_string(frame->width) + ", the first was " + std::to_string(geometry.height) +
                                  "x" + std::to_string(geometry.width));
-      return AnalysisJob{i, times[i], 0.5 * (table[i].T_start_K + table[i].T_end_K), std::move(frame), dark};
+      return AnalysisJob{i, csv[i].time_s.value_or(static_cast<double>(i) * o.frame_period_s),
+                         0.5 * (csv[i].T_start_K + csv[i].T_end_K), std::move(frame), dark};
     }, collected);
-    for (const auto& [seq, f] : collected.frames) run_analyser.add({times[seq], f.temperature_K, f.s_eq_J_per_mol_K});
+    used = std::move(settings);
     source = o.frames_dir.string();
   }
-
   if (!collected.errors.empty()) {
     std::string all;
     for (const auto& e : collected.errors) all += "\n  " + e;
     throw std::runtime_error(std::to_string(collected.errors.size()) + " frame(s) failed:" + all);
   }
+  analysis::RunAnalyser run_analyser(*used);
   std::vector<analysis::FrameAnalysis> results;
-  for (auto& [seq, f] : collected.frames) results.push_back(std::move(f));
+  for (auto& [seq, f] : collected.frames) {
+    run_analyser.add({collected.time_s.at(seq), f.temperature_K, f.s_eq_J_per_mol_K});
+    results.push_back(std::move(f));
+  }
   const auto run = run_analyser.compute();
   std::string where;
   if (!o.output.empty()) {
@@ -415,8 +599,8 @@ ReprocessOptions parse_reprocess_args(const std::vector<std::string>& args) {
     if (o.temperatures_csv.empty()) throw std::invalid_argument(std::string("--frames needs --temperatures CSV\n") + usage);
     if (o.composition.empty()) throw std::invalid_argument(std::string("--frames needs --composition FORMULA\n") + usage);
     if (o.output.empty()) throw std::invalid_argument(std::string("--frames needs -o OUT.h5\n") + usage);
+    if (o.poni.empty()) throw std::invalid_argument(std::string("--frames needs --poni FILE\n") + usage);
   }
-  if (o.poni.empty()) throw std::invalid_argument(std::string("--poni FILE is required\n") + usage);
   return o;
 }
 

@@ -1,14 +1,19 @@
 #pragma once
 // `insitu reprocess`: re-runs the frame and run analysis offline.
-//   insitu reprocess RUN.h5 --poni FILE [--set key=value ...] [-o OUT.h5]
-//       raw frames of a run file (/entry/instrument/detector/{data, image_key, dark_median,
-//       frame_temperature/T_mean, frame_temperature/time}); without -o a new /entry/reprocessed_<n> group is added
-//       to RUN.h5 (raw data untouched).
+//   insitu reprocess RUN.h5 [--poni FILE] [--form-factors FILE] [--set key=value ...] [-o OUT.h5]
+//       raw frames of a run file (/entry/instrument/detector/{data, image_key, sequence_number, start_time,
+//       stop_time, dark_median, frame_temperature/T_mean}); without -o a new /entry/reprocessed_<n> group is added
+//       to RUN.h5 (raw data untouched). Everything else comes from the run file itself: the detector geometry
+//       (detector/geometry), the analysis parameters (analysis/parameters), the form-factor coefficients
+//       (analysis/form_factors) and the background (analysis/background). --poni and --form-factors replace the
+//       stored geometry and coefficients, --composition/--background/--set the recorded parameters; a run file
+//       without a geometry or coefficients needs the flag (the error names it). A whole-detector PONI is scaled to
+//       binned frames.
 //   insitu reprocess --frames DIR --poni FILE --temperatures CSV --composition FORMULA [--background FILE]
 //       [--dark FILE] [--frame-period S] [--set key=value ...] -o OUT.h5
 //       TIFF frames taken elsewhere; the CSV has `file,T_start_K,T_end_K[,time_s]` rows (a header line is allowed);
 //       without a time column frame i is at i * frame-period (default 12 s, the paper's exposure).
-// Both modes take --form-factors FILE (DABAX f0_WaasKirf.dat) and --workers N.
+// Both modes take --form-factors FILE (DABAX f0_WaasKirf.dat; required with --frames) and --workers N.
 // Prints a short summary (frames, T range, T_g with its 95 % interval) on `out`; errors on `err`; exit code 1 for a
 // failed run, 2 for bad arguments.
 #include <cstddef>
@@ -24,7 +29,7 @@ struct ReprocessOptions {
   std::filesystem::path run_file;  // run-file mode when set
   std::filesystem::path frames_dir, temperatures_csv, dark_file;  // --frames mode
   std::string composition;
-  std::filesystem::path poni, background_file, output;
+  std::filesystem::path poni, background_file, output;  // poni: required with --frames, an override for RUN.h5
   std::filesystem::path form_factor_file;  // --form-factors: DABAX f0_WaasKirf.dat (or --set form_factor_file=)
   std::vector<std::string> overrides;  // key=value, applied in order after the defaults
   double frame_period_s = 12.0;

@@ -245,7 +245,7 @@ int run_recipe(const RunOptions& options) {
     if (analysing) {
       analysis_settings = pipeline_settings(recipe);
       pipelines = std::make_unique<PipelineWorkers>(*geometry, *analysis_settings, kAnalysisWorkers);
-      layout.analysis = storage::AnalysisLayout{analysis_axes(*pipelines, *geometry), analysis_settings->describe()};
+      layout.analysis = analysis_layout(*analysis_settings, analysis_axes(*pipelines, *geometry));
     }
   } catch (const std::exception& e) {
     log->error("cannot prepare the detector side: {}", e.what());

@@ -1,6 +1,9 @@
 #include "daemon/xrd_setup.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -35,6 +38,14 @@ storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, co
   layout.x_pixel_size_m = geometry.pixel2_m;
   layout.y_pixel_size_m = geometry.pixel1_m;
   layout.distance_m = geometry.distance_m;
+  if (detector.geometry) {
+    std::ifstream poni(*detector.geometry);
+    if (!poni) throw std::runtime_error("cannot read the detector geometry file " + *detector.geometry);
+    std::ostringstream text;
+    text << poni.rdbuf();
+    layout.calibration = storage::DetectorLayout::Calibration{
+        geometry, detector.settings.binning, text.str(), std::filesystem::absolute(*detector.geometry).string()};
+  }
   layout.settings_key = fmt::format("timing {} gain {} pF binning {} subframes {}", detector.settings.timing_mode,
                                     detector.settings.gain_pF, detector.settings.binning, detector.settings.subframes);
   return layout;
@@ -58,7 +69,14 @@ analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
   s.rstep_angstrom = a.reduction.r_step_angstrom;
   s.rmax_angstrom = a.reduction.r_max_angstrom;
   s.bgscale = a.reduction.bgscale;
-  if (a.reduction.background) s.background_file = *a.reduction.background;
+  if (a.reduction.background) {
+    s.background_file = *a.reduction.background;
+    std::ifstream f(s.background_file);
+    if (!f) throw std::runtime_error("cannot read the background file " + s.background_file);
+    std::ostringstream text;
+    text << f.rdbuf();
+    s.background_text = text.str();
+  }
   s.composition = recipe.sample.composition;
   s.form_factor_file = form_factor_table_path().string();
   s.rho0_fit_rmin_angstrom = a.density.fit_range_angstrom.first;
@@ -74,6 +92,22 @@ analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
   }
   s.validate();
   return s;
+}
+
+storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes) {
+  storage::AnalysisLayout layout;
+  layout.axes = std::move(axes);
+  layout.parameters = settings.describe();
+  const auto table = analysis::FormFactorTable::load(settings.form_factor_file);
+  for (const auto& [symbol, amount] : analysis::parse_composition(settings.composition))
+    if (std::none_of(layout.form_factors.begin(), layout.form_factors.end(),
+                     [&](const auto& entry) { return entry.first == symbol; }))
+      layout.form_factors.emplace_back(symbol, table.coefficients(symbol));
+  layout.form_factor_source = std::filesystem::absolute(settings.form_factor_file).string();
+  layout.background_text = settings.background_text;
+  if (!settings.background_text.empty())
+    layout.background_file_name = std::filesystem::absolute(settings.background_file).string();
+  return layout;
 }
 
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder) {

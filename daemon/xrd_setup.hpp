@@ -17,8 +17,13 @@ std::filesystem::path form_factor_table_path();
 // The PONI geometry for the detector as binned by the recipe (pixel size × binning, 2048/binning pixels a side).
 analysis::Geometry detector_geometry(const recipe::DetectorSpec& detector);
 
+// With the calibration (the binned geometry and the PONI file verbatim) when the detector has a geometry file.
 storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, const analysis::Geometry& geometry);
+// Reads the background file (if any) into background_text: the run file stores the bytes the analysis used.
 analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe);
+// Everything the run file records of the analysis: grids, parameters, the form-factor coefficients of the
+// composition's elements (from settings.form_factor_file) and the background file's content.
+storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes);
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder);
 
 }  // namespace insitu::daemon

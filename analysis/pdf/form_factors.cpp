@@ -63,6 +63,18 @@ FormFactorTable FormFactorTable::load(const std::string& path) {
   return parse(ss.str(), path);
 }
 
+FormFactorTable FormFactorTable::from_coefficients(
+    const std::vector<std::pair<std::string, WaasKirfCoefficients>>& entries) {
+  FormFactorTable out;
+  for (const auto& [symbol, c] : entries) {
+    if (symbol.empty() || c.atomic_number <= 0)
+      throw std::invalid_argument("form factor entry '" + symbol + "' with atomic number " +
+                                  std::to_string(c.atomic_number));
+    out.table_.insert_or_assign(symbol, c);
+  }
+  return out;
+}
+
 bool FormFactorTable::contains(std::string_view symbol) const { return table_.find(symbol) != table_.end(); }
 
 const WaasKirfCoefficients& FormFactorTable::coefficients(std::string_view symbol) const {

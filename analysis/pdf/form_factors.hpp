@@ -26,6 +26,9 @@ class FormFactorTable {
   // Parses the DABAX text (`#S Z Sym` header, then one line `a1..a5 c b1..b5`). Throws with the line number on bad rows.
   static FormFactorTable parse(std::string_view text, std::string_view source_name);
   static FormFactorTable load(const std::string& path);
+  // From coefficients already parsed (e.g. those a run file recorded for its composition); throws
+  // std::invalid_argument for an empty symbol or a non-positive atomic number.
+  static FormFactorTable from_coefficients(const std::vector<std::pair<std::string, WaasKirfCoefficients>>& entries);
 
   bool contains(std::string_view symbol) const;
   // Throws std::out_of_range naming the symbol if it is not in the table (symbols are case-sensitive: "Co" != "CO").

@@ -1,6 +1,8 @@
 #include "analysis/pipeline/frame_pipeline.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -20,11 +22,12 @@ double wall_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// Shortest text that reads back as the same double: the recorded settings reproduce a run bit for bit.
 std::string format_number(double v) {
-  std::ostringstream s;
-  s.precision(12);
-  s << v;
-  return s.str();
+  std::array<char, 32> text{};
+  const auto [end, ec] = std::to_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc()) throw std::logic_error("format_number: to_chars failed");
+  return std::string(text.data(), end);
 }
 
 double parse_number(const std::string& key, const std::string& value) {
@@ -130,7 +133,11 @@ const std::vector<Key>& keys() {
                                  s.composition = v;
                                }}),
       named("form_factor_file", text(&S::form_factor_file)),
-      named("background_file", text(&S::background_file)),
+      named("background_file", Key{nullptr, [](const S& s) { return s.background_file; },
+                                   [](S& s, const std::string&, const std::string& v) {
+                                     s.background_file = v;
+                                     s.background_text.clear();  // another file: read it, not the old content
+                                   }}),
       named("rho0_fit", Key{nullptr, [](const S& s) { return std::string(s.rho0_fit == S::DensityFit::filtered ? "filtered" : "line"); },
                             [](S& s, const std::string&, const std::string& v) {
                               if (v == "filtered") s.rho0_fit = S::DensityFit::filtered;
@@ -319,7 +326,9 @@ FramePipeline::FramePipeline(const Geometry& geometry, PipelineSettings settings
         coverage.q_inv_angstrom[i] <= settings_.qmaxinst_inv_angstrom)
       reduced_bins_.push_back(i);
   if (reduced_bins_.empty()) throw std::invalid_argument("analysis settings: no detector pixel in (0, qmaxinst]");
-  if (!settings_.background_file.empty()) {
+  if (!settings_.background_file.empty() && !settings_.background_text.empty()) {
+    background_ = parse_xy(settings_.background_text, settings_.background_file);
+  } else if (!settings_.background_file.empty()) {
     const auto path = settings_.background_file;
     std::ifstream f(path);
     if (!f) throw std::runtime_error("cannot open background file " + path);

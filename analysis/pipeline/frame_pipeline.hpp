@@ -44,6 +44,9 @@ struct PipelineSettings {
   std::string composition = "Cu44Zr44Al8Hf2Co2";
   std::string form_factor_file;  // DABAX f0_WaasKirf.dat; required
   std::string background_file;   // .xy/.chi I(Q) of the empty container; "" = none (or set_background_frame)
+  // background_file's content, read once (not a text setting): when set, the pipeline parses it instead of
+  // opening background_file, so a run and its reprocessing use the same bytes (the run file keeps a copy).
+  std::string background_text;
 
   // Density and S_eq (docs/analysis.md §2.2, §3).
   enum class DensityFit { line, filtered };

@@ -45,6 +45,43 @@ std::string dataset_name(const std::string& key) {
   return name;
 }
 
+void write_form_factors(const h5::Handle& proc, const AnalysisLayout& layout) {
+  const std::size_t n = layout.form_factors.size();
+  const h5::Handle g = h5::create_group(proc, "form_factors", "NXcollection");
+  h5::set_attribute(g, "source", layout.form_factor_source);
+  h5::set_attribute(g, "description",
+                    "Waasmaier-Kirfel (1995) f0 coefficients used for the composition: "
+                    "f0(Q) = c + sum_i a_i exp(-b_i (Q / 4 pi)^2), Q in 1/angstrom");
+  std::vector<std::string> element(n);
+  std::vector<std::int64_t> z(n);
+  std::vector<double> a(5 * n), c(n), b(5 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& [symbol, k] = layout.form_factors[i];
+    element[i] = symbol;
+    z[i] = k.atomic_number;
+    c[i] = k.c;
+    for (std::size_t j = 0; j < 5; ++j) a[5 * i + j] = k.a[j], b[5 * i + j] = k.b[j];
+  }
+  const h5::Handle e = h5::create_extendable(g, "element", {.type = h5::Dtype::fixed_string(8), .tail_shape = {}, .chunk_rows = 16});
+  h5::append_strings(e, element);
+  const auto fixed = [&]<class T>(const std::string& name, const std::vector<T>& values, std::vector<hsize_t> shape) {
+    const h5::Handle d = h5::create_fixed(g, name, {.type = h5::dtype_of<T>(), .shape = std::move(shape)});
+    h5::write<T>(d, values, n);
+  };
+  fixed("atomic_number", z, {n});
+  fixed("a", a, {n, 5});
+  fixed("c", c, {n});
+  fixed("b", b, {n, 5});
+}
+
+void write_background(const h5::Handle& proc, const AnalysisLayout& layout) {
+  const h5::Handle note = h5::create_group(proc, "background", "NXnote");
+  h5::write_string(note, "type", "text/plain");
+  h5::write_string(note, "description", "background I(Q) (.xy/.chi), verbatim");
+  h5::write_string(note, "file_name", layout.background_file_name);
+  h5::write_string(note, "data", layout.background_text);
+}
+
 }  // namespace
 
 void check_frame_analysis(const AnalysisLayout& layout, const analysis::FrameAnalysis& f) {
@@ -89,6 +126,8 @@ AnalysisWriter::AnalysisWriter(const h5::Handle& file, const std::string& entry_
   h5::write_string(proc, "version", process.version);
   h5::write_string(proc, "date", process.date_iso);
   write_parameters(proc, "parameters", layout.parameters);
+  if (!layout.form_factors.empty()) write_form_factors(proc, layout);
+  if (!layout.background_text.empty()) write_background(proc, layout);
 
   const auto axis = [&](const std::string& name, const std::vector<double>& values, const char* units) {
     h5::Handle d = h5::create_fixed(proc, name, {.type = h5::dtype_of<double>(), .shape = {values.size()}});

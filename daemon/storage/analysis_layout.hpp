@@ -16,12 +16,20 @@
 //       S_eq_smoothed[M], dS_eq_dT[M], delta_phi[M]; T_g, T_g_low, T_g_high, heating_rate as 1-element datasets
 //       (NaN until the first update); feature_kind/feature_temperature/feature_reduced_temperature/feature_value[F]
 //     run_parameters:NXparameters  the last RunAnalysis::parameters, written at finish (regular mode)
+//     form_factors:NXcollection @source  (when the layout has them) the Waasmaier-Kirfel coefficients used for the
+//       composition: element[n], atomic_number[n], a[n,5], c[n], b[n,5] (f0 = c + sum a_i exp(-b_i (Q/4 pi)^2))
+//     background:NXnote  type, file_name, data: the background I(Q) file verbatim (only when the analysis has one)
+//   Parameters, form factors, background and the detector geometry (detector_layout.hpp) are all `insitu reprocess`
+//   needs besides the frames: a run file reprocesses identically wherever it is copied.
 //   <entry>/entropy:NXdata  @signal=S_eq @axes=temperature: links to analysis/S_eq and analysis/temperature,
 //     and <entry>@default=entropy, so viewers open S_eq(T).
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "analysis/pdf/form_factors.hpp"
 #include "analysis/pipeline/results.hpp"
 #include "daemon/storage/h5.hpp"
 
@@ -30,6 +38,11 @@ namespace insitu::storage {
 struct AnalysisLayout {
   analysis::AnalysisAxes axes;
   std::map<std::string, std::string> parameters;
+  // The coefficients of the composition's elements as the analysis uses them (empty: not recorded) and the table
+  // they came from.
+  std::vector<std::pair<std::string, analysis::WaasKirfCoefficients>> form_factors = {};
+  std::string form_factor_source = {};
+  std::string background_text = {}, background_file_name = {};  // the background I(Q) file verbatim ("" = none)
 };
 
 // Throws std::invalid_argument when a per-frame vector does not match the layout's axes.

@@ -19,6 +19,41 @@ h5::Dtype pixel_dtype(PixelType type) {
   return type == PixelType::u16 ? h5::dtype_of<std::uint16_t>() : h5::dtype_of<std::uint32_t>();
 }
 
+// NXdetector has no field for a pyFAI PONI (its NXtransformations chain could encode one, but no reader would
+// rebuild pyFAI's rotation order from it): the six parameters go into an NXcollection under pyFAI's own names.
+void write_calibration(const h5::Handle& instrument, const h5::Handle& det, const DetectorLayout::Calibration& c) {
+  const auto& g = c.geometry;
+  if (!(g.distance_m > 0 && g.wavelength_m > 0 && g.pixel1_m > 0 && g.pixel2_m > 0))
+    throw std::invalid_argument("detector calibration: distance, wavelength and pixel sizes must be positive");
+  const h5::Handle geometry = h5::create_group(det, "geometry", "NXcollection");
+  h5::set_attribute(geometry, "description",
+                    "pyFAI PONI geometry of the stored frames (pixel size includes the binning); "
+                    "calibration holds the PONI file as calibrated");
+  h5::write_scalar(geometry, "distance", g.distance_m, "m");
+  h5::write_scalar(geometry, "poni1", g.poni1_m, "m");
+  h5::write_scalar(geometry, "poni2", g.poni2_m, "m");
+  h5::write_scalar(geometry, "rot1", g.rot1_rad, "rad");
+  h5::write_scalar(geometry, "rot2", g.rot2_rad, "rad");
+  h5::write_scalar(geometry, "rot3", g.rot3_rad, "rad");
+  h5::write_scalar(geometry, "wavelength", g.wavelength_m, "m");
+  h5::write_scalar(geometry, "pixel1", g.pixel1_m, "m");
+  h5::write_scalar(geometry, "pixel2", g.pixel2_m, "m");
+  h5::write_scalar(geometry, "binning", std::int64_t{c.binning});
+  h5::write_string(geometry, "detector", g.detector);
+
+  const h5::Handle note = h5::create_group(det, "calibration", "NXnote");
+  h5::write_string(note, "type", "text/plain");
+  h5::write_string(note, "description", "pyFAI PONI file, verbatim");
+  h5::write_string(note, "file_name", c.poni_file_name);
+  h5::write_string(note, "data", c.poni_text);
+
+  constexpr double h_c_keV_angstrom = 12.398419843320026;  // CODATA 2018 h c
+  const double wavelength_angstrom = g.wavelength_m * 1e10;
+  const h5::Handle mono = h5::create_group(instrument, "monochromator", "NXmonochromator");
+  h5::write_scalar(mono, "wavelength", wavelength_angstrom, "angstrom");
+  h5::write_scalar(mono, "energy", h_c_keV_angstrom / wavelength_angstrom, "keV");
+}
+
 }  // namespace
 
 h5::Filter resolve_frame_filter(const DetectorLayout& layout) {
@@ -56,6 +91,7 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& lay
   h5::write_scalar(det, "distance", layout.distance_m, "m");
   h5::write_string(det, "compression", h5::filter_name(filter_));
   h5::write_scalar(det, "frames_stored", std::int64_t{layout.store_frames ? 1 : 0});
+  if (layout.calibration) write_calibration(instrument, det, *layout.calibration);
 
   if (layout.store_frames) {
     data_ = h5::create_extendable(det, "data", {.type = pixel_dtype(layout.pixel_type), .tail_shape = {h, w},

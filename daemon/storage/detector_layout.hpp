@@ -13,6 +13,12 @@
 //     pixel_mask[H,W] uint32 (NeXus bits, 0 = good), dark_median[H,W] float32: pre-created, written once known
 //       (never subtracted from data)
 //     sequence_number[N] uint64: appended and flushed LAST, the commit marker (readers trust rows < its length)
+//     geometry:NXcollection  (when the layout has one) the pyFAI PONI geometry of the frames as stored, i.e. with
+//       the binned pixel size: distance, poni1, poni2, pixel1, pixel2, wavelength @units=m, rot1..rot3 @units=rad,
+//       binning, detector (the PONI's detector name); what `insitu reprocess` analyses with
+//     calibration:NXnote  type=text/plain, file_name, data: the PONI file verbatim (unbinned), so pyFAI users can
+//       rebuild the calibration exactly
+//   entry/instrument/monochromator:NXmonochromator  wavelength @units=angstrom, energy @units=keV (with a geometry)
 //   entry/sample/temperature -> detector/frame_temperature/T_mean (per-frame mean, K)
 //   entry/data:NXdata  @signal=data @axes=["temperature",".","."] @temperature_indices=0; data, temperature links
 //     (only when frames are stored)
@@ -22,6 +28,7 @@
 #include <span>
 #include <string>
 
+#include "analysis/integration/geometry.hpp"
 #include "daemon/storage/h5.hpp"
 #include "drivers/detector/exposure.hpp"
 
@@ -39,6 +46,13 @@ struct DetectorLayout {
   double x_pixel_size_m = 200e-6, y_pixel_size_m = 200e-6, distance_m = 0;
   std::string description = "Perkin Elmer XRD1621";
   std::string settings_key;  // names the detector settings (gain, binning, exposure mode) used for the run
+  // The calibration the frames are analysed with: nullopt when the run has none (no geometry group is written).
+  struct Calibration {
+    analysis::Geometry geometry;  // as applied to the stored frames (pixel size x binning)
+    int binning = 1;
+    std::string poni_text, poni_file_name;  // the PONI file verbatim and where it was read
+  };
+  std::optional<Calibration> calibration = std::nullopt;
 };
 
 // The filter the layout resolves to on this machine; throws std::runtime_error if an explicit one is unavailable.

@@ -19,7 +19,8 @@
 // Each log's `time` is appended and flushed last: readers trust rows < len(time).
 //
 // Optional parts, declared in RunFileLayout at create (SWMR forbids creating them later):
-//   detector: entry/instrument/detector, entry/sample/temperature, entry/data (detector_layout.hpp);
+//   detector: entry/instrument/detector (with the PONI geometry when known), entry/instrument/monochromator,
+//             entry/sample/temperature, entry/data (detector_layout.hpp);
 //             /entry@default becomes "data" when frames are stored
 //   analysis: entry/analysis, entry/entropy (analysis_layout.hpp); /entry@default becomes "entropy" (S_eq(T))
 #include <condition_variable>

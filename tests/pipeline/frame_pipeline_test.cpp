@@ -2,9 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "tests/pipeline/synthetic.hpp"
@@ -50,6 +53,21 @@ TEST(PipelineSettings, DescribeAndApplyRoundTripEveryKey) {
   for (const auto& [key, value] : described)
     if (key != "mask_pixels") copy.apply(key, value);
   EXPECT_EQ(copy.describe(), described);
+}
+
+// A run file's record is what `insitu reprocess` analyses with: numbers must read back as the same doubles.
+TEST(PipelineSettings, RecordedNumbersReadBackBitForBit) {
+  PipelineSettings s;
+  s.rho0_nominal_per_cubic_angstrom = 5.38345e28 * 1e-30;  // as xrd_setup converts the recipe's m^-3
+  s.rstep_angstrom = 0.1 + 0.2;                             // 0.30000000000000004, not 0.3
+  s.integration_qmax_inv_angstrom = 25.0 / 3.0;
+  PipelineSettings copy;
+  for (const auto& [key, value] : s.describe())
+    if (key != "mask_pixels") copy.apply(key, value);
+  EXPECT_EQ(copy.rho0_nominal_per_cubic_angstrom, s.rho0_nominal_per_cubic_angstrom);
+  EXPECT_EQ(copy.rstep_angstrom, s.rstep_angstrom);
+  EXPECT_EQ(copy.integration_qmax_inv_angstrom, s.integration_qmax_inv_angstrom);
+  EXPECT_EQ(s.describe().at("rmax"), "20");  // and stay short where the value is
 }
 
 TEST(PipelineSettings, OverridesChangeTheRecord) {
@@ -235,6 +253,37 @@ TEST(FramePipeline, DensityChoiceAndBackground) {
   // float32 pixel sums of sample + container differ in the last bits from the sample alone: 0.1 % (measured 0.1 %
   // before this tolerance was set from it: S(Q) moves by < 0.006 anywhere).
   EXPECT_NEAR(c.s_eq_k_B, a.s_eq_k_B, 2e-3 * std::abs(a.s_eq_k_B));
+}
+
+// A run file keeps the background file's bytes: the pipeline parses background_text instead of opening the file
+// (which may be gone), and naming another file drops the old text.
+TEST(FramePipeline, BackgroundTextStandsInForTheFile) {
+  const auto geometry = test::small_detector();
+  const auto raw = test::render(geometry, test::model_intensity(table(), 40.0), 0.99, 5000.0f);
+  const std::vector<float> dark(raw.size(), 5000.0f);
+  const ImageView<float> view{raw, geometry.height, geometry.width};
+  std::string text = "# q I\n";
+  for (int i = 0; i <= 300; ++i) {
+    const double q = 0.1 * i;
+    text += std::to_string(q) + " " + std::to_string(50.0 + 400.0 * std::exp(-q / 6.0)) + "\n";
+  }
+  const auto path = std::filesystem::temp_directory_path() / ("insitu-background-" + std::to_string(::getpid()) + ".xy");
+  std::ofstream(path) << text;
+
+  auto settings = test::test_settings();
+  settings.background_file = path.string();
+  const auto from_file = FramePipeline(geometry, settings, table()).analyse(view, dark, 0, 300.0);
+  std::filesystem::remove(path);
+  settings.background_text = text;
+  const auto from_text = FramePipeline(geometry, settings, table()).analyse(view, dark, 0, 300.0);
+  EXPECT_EQ(from_text.structure_factor, from_file.structure_factor);
+  EXPECT_EQ(from_text.s_eq_k_B, from_file.s_eq_k_B);
+  const auto without = FramePipeline(geometry, test::test_settings(), table()).analyse(view, dark, 0, 300.0);
+  EXPECT_NE(without.s_eq_k_B, from_file.s_eq_k_B);  // the background did take part
+
+  settings.apply("background_file", path.string());
+  EXPECT_TRUE(settings.background_text.empty());
+  EXPECT_THROW(FramePipeline(geometry, settings, table()), std::runtime_error);  // the file itself is gone
 }
 
 TEST(FramePipeline, IntegerFramesAndBboxSplitWork) {

@@ -60,7 +60,9 @@ TEST(ReprocessArgs, RejectsIncompleteCommandLines) {
   };
   EXPECT_THAT(error({}), HasSubstr("give either RUN.h5 or --frames DIR"));
   EXPECT_THAT(error({"--frames", "d", "--poni", "p"}), HasSubstr("--frames needs --temperatures CSV"));
-  EXPECT_THAT(error({"run.h5"}), HasSubstr("--poni FILE is required"));
+  EXPECT_THAT(error({"--frames", "d", "--temperatures", "t.csv", "--composition", "Cu", "-o", "o.h5"}),
+              HasSubstr("--frames needs --poni FILE"));
+  EXPECT_EQ(parse_reprocess_args({"run.h5"}).run_file, "run.h5");  // the run file holds its geometry
   EXPECT_THAT(error({"run.h5", "--poni"}), HasSubstr("--poni needs a value"));
   EXPECT_THAT(error({"run.h5", "--bogus"}), HasSubstr("unknown option --bogus"));
   const auto o = parse_reprocess_args({"run.h5", "--poni", "p.poni", "--set", "qmax=20", "--set", "rmax=15"});
@@ -184,6 +186,7 @@ TEST_F(ReprocessFrames, RunFileGetsANewAnalysisGroup) {
   std::ostringstream out, err;
   ASSERT_EQ(run_reprocess(a, out, err), 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("frames analysed: 2"));  // the dark is not analysed
+  EXPECT_THAT(out.str(), HasSubstr("records no analysis parameters"));  // defaults and --set, and it says so
   ASSERT_EQ(run_reprocess(a, out, err), 0) << err.str();
   auto file = h5::open_file(run, h5::Access::read);
   EXPECT_TRUE(h5::exists(file, "/entry/reprocessed_1/s_eq"));
