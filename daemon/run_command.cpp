@@ -99,7 +99,8 @@ double unix_s(std::chrono::system_clock::time_point t) {
 class SimulatedDetector {
  public:
   SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& run_dir,
-                    linkam::sim::BackgroundStage& stage, const std::vector<SimulatedFileFault>& faults)
+                    linkam::sim::BackgroundStage& stage, std::uint64_t seed,
+                    const std::vector<SimulatedFileFault>& faults)
       : stage_(stage), frames_dir_(run_dir / "detector-sim"), trigger_link_(run_dir / "ttyBNC-sim") {
     std::filesystem::create_directories(frames_dir_);
     // Rendering is the heavy part of the simulation; the simulated delay generator must still answer at once.
@@ -114,6 +115,7 @@ class SimulatedDetector {
     config.form_factor_path = form_factor_table_path();
     config.binning = static_cast<std::size_t>(d.settings.binning);
     config.subframes = d.settings.subframes;
+    config.seed = seed;
     // The simulated detector PC's clock is in step with this computer's: UTC origin + run time.
     detector_ = std::make_unique<detector::sim::DetectorSimulator>(
         config, frames_dir_, d.frames.pattern, [this](double t0, double t1) { return history_.mean_K(t0, t1); },
@@ -253,8 +255,8 @@ int run_recipe(const RunOptions& options) {
   }
   std::unique_ptr<SimulatedDetector> simulated_detector;
   if (exposures && options.simulate)
-    simulated_detector =
-        std::make_unique<SimulatedDetector>(clock, recipe, run_dir, *simulator, options.detector_faults);
+    simulated_detector = std::make_unique<SimulatedDetector>(clock, recipe, run_dir, *simulator, options.sim_seed,
+                                                             options.detector_faults);
 
   storage::RunMetadata meta;
   meta.program_version = INSITU_VERSION;

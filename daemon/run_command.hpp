@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct RunOptions {
   std::optional<std::filesystem::path> output;  // overrides the recipe's output.directory
   std::optional<bool> live_status;              // default: when stdout is a terminal
   std::vector<SimulatedFileFault> detector_faults;  // with `simulate` only: for tests of the file path
+  std::uint64_t sim_seed = 1;                       // noise realisation of the simulated detector
 };
 
 // Runs a recipe end to end; returns the process exit code (0 completed, 1 aborted or failed, 2 bad input).

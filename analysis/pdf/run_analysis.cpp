@@ -214,6 +214,67 @@ HingeFit fit_hinge(std::span<const double> t, std::span<const double> y, double 
   return out;
 }
 
+std::vector<bool> isolated_outliers(std::span<const double> y, double threshold_sigma) {
+  if (!(threshold_sigma > 0.0)) throw std::invalid_argument("isolated_outliers: threshold must be positive");
+  const std::size_t n = y.size();
+  std::vector<bool> out(n, false);
+  if (n < 5) return out;
+  // Robust spread of the frame-to-frame differences about their median (the local trend), over the 50 differences
+  // around each point: the noise of S_eq changes between glass, liquid and crystal.
+  constexpr std::size_t half_window = 25;
+  std::vector<double> diff(n - 1);
+  for (std::size_t i = 0; i + 1 < n; ++i) diff[i] = y[i + 1] - y[i];
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  for (std::size_t i = 1; i + 1 < n; ++i) {
+    const std::size_t lo = i > half_window ? i - half_window : 0, hi = std::min(diff.size(), i + half_window);
+    std::vector<double> local(diff.begin() + static_cast<std::ptrdiff_t>(lo),
+                              diff.begin() + static_cast<std::ptrdiff_t>(hi));
+    const double trend = median(local);
+    for (double& d : local) d = std::abs(d - trend);
+    const double limit = threshold_sigma * 1.4826 * median(local);
+    const double left = y[i] - y[i - 1], right = y[i] - y[i + 1];
+    // limit 0 (noise-free stretch): nothing to judge against
+    out[i] = limit > 0.0 && left * right > 0.0 && std::min(std::abs(left), std::abs(right)) > limit;
+  }
+  return out;
+}
+
+HingeFit fit_hinge_robust(std::span<const double> t, std::span<const double> y, double threshold_sigma,
+                          double confidence) {
+  if (!(threshold_sigma > 0.0)) throw std::invalid_argument("fit_hinge_robust: threshold must be positive");
+  std::vector<double> tk(t.begin(), t.end()), yk(y.begin(), y.end());
+  HingeFit fit = fit_hinge(tk, yk, confidence);
+  // Gross outliers are rare frames; when more than a tenth of the points look like outliers the misfit is the
+  // model's (curvature, no noise), so the last fit is kept rather than trimming the data to suit it.
+  const std::size_t max_outliers = t.size() / 10;
+  for (;;) {
+    std::vector<double> residual(tk.size());
+    for (std::size_t i = 0; i < tk.size(); ++i)
+      residual[i] = yk[i] - (fit.value_at_break + fit.slope_below * std::min(tk[i] - fit.T_break_K, 0.0) +
+                             fit.slope_above * std::max(tk[i] - fit.T_break_K, 0.0));
+    std::vector<double> magnitude(residual.size());
+    std::transform(residual.begin(), residual.end(), magnitude.begin(), [](double r) { return std::abs(r); });
+    std::nth_element(magnitude.begin(), magnitude.begin() + static_cast<std::ptrdiff_t>(magnitude.size() / 2),
+                     magnitude.end());
+    const double limit = threshold_sigma * 1.4826 * magnitude[magnitude.size() / 2];
+    std::vector<double> t_kept, y_kept;
+    for (std::size_t i = 0; i < tk.size(); ++i)
+      if (std::abs(residual[i]) <= limit) {
+        t_kept.push_back(tk[i]);
+        y_kept.push_back(yk[i]);
+      }
+    if (t_kept.size() == tk.size() || t.size() - t_kept.size() > max_outliers) break;
+    tk = std::move(t_kept);
+    yk = std::move(y_kept);
+    fit = fit_hinge(tk, yk, confidence);
+  }
+  fit.outliers = t.size() - tk.size();
+  return fit;
+}
+
 std::vector<HeatFlowFeature> heat_flow_features(std::span<const double> t, std::span<const double> phi, double T_g_K,
                                                 double min_peak_prominence, double min_curvature_prominence_per_K2,
                                                 double window_K) {

@@ -25,6 +25,13 @@ double heating_rate_K_per_s(std::span<const double> time_s, std::span<const doub
 std::vector<double> equivalent_heat_flow(std::span<const double> temperature_K, std::span<const double> dS_dT,
                                          double beta_h_K_per_s);
 
+// Isolated outliers of a series in acquisition order: points above (or below) both neighbours by more than
+// threshold_sigma robust standard deviations of the frame-to-frame differences (1.4826 * their median absolute
+// deviation about the median difference, the trend, over the 50 differences around the point). A point on a monotonic stretch lies between its neighbours, so
+// steps, kinks and the steep fall of crystallisation are never flagged, only one-frame spikes: a damaged or half-read
+// frame. The two end points and series shorter than 5 are never flagged.
+std::vector<bool> isolated_outliers(std::span<const double> y, double threshold_sigma = 5.0);
+
 struct HingeFit {
   double T_break_K = 0.0;
   double ci_low_K = 0.0;   // profile-likelihood interval of the break temperature
@@ -33,11 +40,20 @@ struct HingeFit {
   double slope_below = 0.0;  // per kelvin
   double slope_above = 0.0;
   double residual_rms = 0.0;
+  std::size_t outliers = 0;  // points left out by fit_hinge_robust
 };
 // Continuous two-segment linear fit y = c + s1 min(T - Tb, 0) + s2 max(T - Tb, 0). Tb is found by a scan over
 // every data interval followed by a golden-section refinement; the interval is {Tb : n ln(RSS(Tb)/RSS_min) <=
 // chi2_1(confidence)} (profile likelihood, Gaussian errors). Needs >= 3 points on each side of the break.
 HingeFit fit_hinge(std::span<const double> temperature_K, std::span<const double> y, double confidence = 0.95);
+
+// fit_hinge that leaves out gross outliers (a damaged or half-read frame gives an S_eq off by many times the
+// per-frame noise, and one such point moves a least-squares break by tens of kelvin): after each fit, points whose
+// residual exceeds threshold_sigma robust standard deviations (1.4826 * median |residual|) are dropped and the
+// fit is repeated until none is (at most a tenth of the points go). With Gaussian noise a 5 sigma threshold drops a
+// point in ~1 of 10^6.
+HingeFit fit_hinge_robust(std::span<const double> temperature_K, std::span<const double> y,
+                          double threshold_sigma = 5.0, double confidence = 0.95);
 
 struct HeatFlowFeature {
   enum class Kind { peak, slope_change };

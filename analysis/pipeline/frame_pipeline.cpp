@@ -465,10 +465,16 @@ RunAnalysis RunAnalyser::compute() const {
     std::lock_guard lock(mutex_);
     pts = points_;
   }
+  // A frame whose analysis produced no number (NaN S_eq or temperature) carries no information and would turn the
+  // smoothing, the crystallisation search and the fits into NaN.
+  const auto unusable = std::erase_if(pts, [](const RunPoint& p) {
+    return !std::isfinite(p.time_s) || !std::isfinite(p.temperature_K) || !std::isfinite(p.s_eq_J_per_mol_K);
+  });
   std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.time_s < b.time_s; });
 
   RunAnalysis out;
   out.parameters = settings_.describe();
+  out.parameters["nonfinite_frames"] = std::to_string(unusable);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   out.heating_rate_K_per_s = out.glass_transition_K = out.glass_transition_low_K = out.glass_transition_high_K = nan;
 
@@ -488,8 +494,15 @@ RunAnalysis RunAnalyser::compute() const {
   out.parameters["heating_frames"] = std::to_string(best_end - best_begin);
   if (best_end - best_begin < 2) return out;
 
+  // A damaged frame (an S_eq spike many times the noise) would bend the smoothing, the crystallisation search and
+  // the hinge: isolated spikes are left out of the run level and counted (docs/analysis.md §4.1).
+  std::vector<double> heating_s_eq;
+  for (std::size_t i = best_begin; i < best_end; ++i) heating_s_eq.push_back(pts[i].s_eq_J_per_mol_K);
+  const std::vector<bool> spike = isolated_outliers(heating_s_eq);
+  out.parameters["outlier_frames"] = std::to_string(std::count(spike.begin(), spike.end(), true));
   std::vector<double> time_s, s_eq;
   for (std::size_t i = best_begin; i < best_end; ++i) {
+    if (spike[i - best_begin]) continue;
     time_s.push_back(pts[i].time_s);
     out.temperature_K.push_back(pts[i].temperature_K);
     s_eq.push_back(pts[i].s_eq_J_per_mol_K);
@@ -525,21 +538,38 @@ RunAnalysis RunAnalyser::compute() const {
       fit_min_K = std::max(settings_.tg_fit_min_K, fit_max_K - kTgFitSpan_K);
     }
   }
-  out.parameters["tg_fit_range_K"] = std::to_string(fit_min_K) + " " + std::to_string(fit_max_K);
-  std::vector<double> t_fit, s_fit;
-  for (std::size_t i = 0; i < out.temperature_K.size(); ++i)
-    if (out.temperature_K[i] >= fit_min_K && out.temperature_K[i] <= fit_max_K) {
-      t_fit.push_back(out.temperature_K[i]);
-      s_fit.push_back(s_eq[i]);
-    }
+  auto fit_range = [&](double lo_K, double hi_K) {
+    std::vector<double> t_fit, s_fit;
+    for (std::size_t i = 0; i < out.temperature_K.size(); ++i)
+      if (out.temperature_K[i] >= lo_K && out.temperature_K[i] <= hi_K) {
+        t_fit.push_back(out.temperature_K[i]);
+        s_fit.push_back(s_eq[i]);
+      }
+    return fit_hinge_robust(t_fit, s_fit);
+  };
   try {
-    const HingeFit hinge = fit_hinge(t_fit, s_fit);
+    HingeFit hinge = fit_range(fit_min_K, fit_max_K);
+    // Second pass on a range symmetric about the first break: the upper end is fixed by crystallisation, and a
+    // lower end further away than that would reach into the glass's own relaxation below T_g (ageing towards
+    // lower S_eq, paper Fig. 3), whose curvature the lower line absorbs by moving the break down. Equal leverage
+    // on both sides also leaves a symmetric rounding of the kink unbiased (docs/analysis.md §4, error budget).
+    const double symmetric_min_K = std::max(fit_min_K, 2.0 * hinge.T_break_K - fit_max_K);
+    if (symmetric_min_K > fit_min_K) {
+      try {
+        hinge = fit_range(symmetric_min_K, fit_max_K);
+        fit_min_K = symmetric_min_K;
+      } catch (const std::invalid_argument& e) {  // too few points below the break: keep the first pass
+        out.parameters["tg_status"] = std::string("symmetric refit skipped: ") + e.what();
+      }
+    }
+    out.parameters["tg_outliers"] = std::to_string(hinge.outliers);
     out.glass_transition_K = hinge.T_break_K;
     out.glass_transition_low_K = hinge.ci_low_K;
     out.glass_transition_high_K = hinge.ci_high_K;
   } catch (const std::invalid_argument& e) {
     out.parameters["tg_status"] = e.what();
   }
+  out.parameters["tg_fit_range_K"] = std::to_string(fit_min_K) + " " + std::to_string(fit_max_K);
 
   if (std::isfinite(out.glass_transition_K) && !out.delta_phi_W_per_mol.empty()) {
     try {

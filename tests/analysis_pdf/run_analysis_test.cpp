@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <random>
@@ -96,6 +97,50 @@ TEST(RunAnalysis, HingeExactOnNoiselessKink) {
   EXPECT_NEAR(fit.T_break_K, 713.0, 1e-3);
   EXPECT_NEAR(fit.slope_above, 0.01, 1e-8);
   EXPECT_THROW(fit_hinge(std::vector<double>{1, 2, 3}, std::vector<double>{1, 2, 3}), std::invalid_argument);
+}
+
+// One damaged frame (S_eq off by ~40 times the noise, as a half-read frame gives) moves the least-squares break by
+// tens of kelvin; the robust fit drops it and no other point.
+TEST(RunAnalysis, RobustHingeDropsADamagedFrame) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0.0, 0.002);
+  std::vector<double> t, y;
+  for (double T = 650.0; T <= 770.0; T += 2.0) {
+    t.push_back(T);
+    y.push_back(-1.6 + 3e-4 * (T - 709.0) + (T > 709.0 ? 7e-4 * (T - 709.0) : 0.0) + noise(rng));
+  }
+  const std::size_t damaged = 44;  // 738 K, in the liquid
+  y[damaged] -= 0.08;
+  const auto plain = fit_hinge(t, y);
+  const auto robust = fit_hinge_robust(t, y);
+  EXPECT_GT(std::abs(plain.T_break_K - 709.0), 8.0);
+  EXPECT_NEAR(robust.T_break_K, 709.0, 4.0);
+  EXPECT_EQ(robust.outliers, 1u);
+  y[damaged] += 0.08;  // clean data: nothing dropped, the plain fit
+  const auto clean = fit_hinge_robust(t, y);
+  EXPECT_EQ(clean.outliers, 0u);
+  EXPECT_DOUBLE_EQ(clean.T_break_K, fit_hinge(t, y).T_break_K);
+  EXPECT_THROW(fit_hinge_robust(t, y, 0.0), std::invalid_argument);
+}
+
+// A spike is flagged; a steep monotonic drop (crystallisation: -20 over 9 frames), a step, a kink and the noisier
+// crystal after it are not.
+TEST(RunAnalysis, IsolatedOutliersAreSpikesNotTrends) {
+  std::mt19937 rng(8);
+  std::normal_distribution<double> noise(0.0, 0.002);
+  std::vector<double> y;
+  for (int i = 0; i < 200; ++i) {
+    double v = -1.6 + 3e-4 * i + (i > 80 ? 7e-4 * (i - 80) : 0.0) + (i >= 120 ? -0.5 : 0.0);
+    if (i >= 150) v -= 20.0 * std::min(1.0, (i - 150) / 9.0);
+    y.push_back(v + (i >= 165 ? 50.0 : 1.0) * noise(rng));  // the crystal's S_eq is far noisier
+  }
+  y[60] -= 0.05;  // a damaged frame, 25 sigma off
+  const auto flagged = isolated_outliers(y);
+  ASSERT_EQ(flagged.size(), y.size());
+  EXPECT_TRUE(flagged[60]);
+  EXPECT_EQ(std::count(flagged.begin(), flagged.end(), true), 1);
+  const auto short_series = isolated_outliers(std::vector<double>{1, 2, 9});
+  EXPECT_EQ(std::count(short_series.begin(), short_series.end(), true), 0);
 }
 
 TEST(RunAnalysis, HeatFlowFeaturesOnTgAxis) {

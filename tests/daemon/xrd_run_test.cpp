@@ -22,6 +22,7 @@ struct Truth {
   double mean_T_K, s_eq_k_B;
   bool dark;
   double start_s, stop_s;  // the window as the simulated detector saw its trigger pulses
+  double glass_transition_K;
 };
 
 std::map<std::string, Truth> read_truth(const std::filesystem::path& folder) {
@@ -31,7 +32,8 @@ std::map<std::string, Truth> read_truth(const std::filesystem::path& folder) {
     std::ifstream in(entry.path());
     for (std::string line; std::getline(in, line);) {
       const auto j = nlohmann::json::parse(line);
-      truth[j.at("file")] = {j.at("mean_T_K"), j.at("S_eq_k_B"), j.at("dark"), j.at("start_s"), j.at("stop_s")};
+      truth[j.at("file")] = {j.at("mean_T_K"), j.at("S_eq_k_B"), j.at("dark"),
+                             j.at("start_s"), j.at("stop_s"), j.at("T_g_K")};
     }
   }
   return truth;
@@ -77,12 +79,17 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   const auto t_mean = h5::read_1d<double>(h5::open_dataset(detector, "frame_temperature/T_mean"));
   ASSERT_EQ(names.size(), sequence.size());
 
-  // 390 heating + 57 cooling frames (the boundary between the two exposed segments adds one) and 5 + 5 darks.
+  // 390 heating + 57 cooling frames (the boundary between the two exposed segments adds one) and 5 + 5 darks; a
+  // stall of the machine that made a boundary over half a period late restarts the schedule and costs a frame.
   std::size_t darks = 0;
   for (auto k : keys) darks += k == 2;
+  const auto restarts = static_cast<std::size_t>(
+      RunRecord::read(run_file).count_events("warning", "the frame schedule restarts"));
   EXPECT_EQ(darks, 10u);
-  EXPECT_GE(names.size() - darks, 445u);
+  EXPECT_GE(names.size() - darks + restarts, 445u);
   EXPECT_LE(names.size() - darks, 450u);
+  EXPECT_LE(restarts, 20u) << "frame boundaries over half a period late";
+  RecordProperty("schedule_restarts", std::to_string(restarts));
 
   const auto t_mean_uncertainty =
       h5::read_1d<double>(h5::open_dataset(detector, "frame_temperature/T_mean_uncertainty"));
@@ -152,15 +159,16 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   EXPECT_GE(r, 0.99) << "S_eq(T) against the simulated glass";
   RecordProperty("s_eq_correlation", std::to_string(r));
 
-  // The simulated glass transition lies inside the fit's 95 % interval. The hinge estimate itself scatters by
-  // about ±10 K between runs at this frame size (the per-frame S_eq noise, 0.004-0.006 k_B, is several times the
-  // step between frames below T_g): the ±3 K of issue 4 is not reached yet.
+  // The simulated glass transition (the kink of the model's S_eq) lies inside the fit's 95 % interval, and the
+  // estimate within 6 K of it: the hinge scatters by about 1.9 K (1 sigma) between noise seeds at the full
+  // detector's photon count (docs/analysis.md, bench/tg.sh), which the binned frames keep.
+  const double true_tg_K = truth.begin()->second.glass_transition_K;
   const double tg_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g")).at(0);
   const double tg_low_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g_low")).at(0);
   const double tg_high_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g_high")).at(0);
-  EXPECT_LE(tg_low_K, 709.0);
-  EXPECT_GE(tg_high_K, 709.0);
-  EXPECT_NEAR(tg_K, 709.0, 15.0) << "the simulated glass transition";
+  EXPECT_LE(tg_low_K, true_tg_K);
+  EXPECT_GE(tg_high_K, true_tg_K);
+  EXPECT_NEAR(tg_K, true_tg_K, 6.0) << "the simulated glass transition";
   RecordProperty("glass_transition_K", std::to_string(tg_K));
   EXPECT_EQ(h5::read_string_attribute(h5::open_group(f, "/entry"), "default"), "entropy");
   EXPECT_TRUE(h5::exists(f, "/entry_dma"));

@@ -99,7 +99,7 @@ TEST_F(DetectorSim, NoiselessFrameIntegratesBackToTheModelProfile) {
 }
 
 TEST_F(DetectorSim, DarkFramesHoldOffsetAndDarkCurrentOnly) {
-  auto config = small_config();
+  auto config = small_config(4);
   const GlassModel model;
   const auto table = analysis::FormFactorTable::load(config.form_factor_path.string());
   const FrameRenderer renderer(config, model, table);
@@ -118,7 +118,8 @@ TEST_F(DetectorSim, DarkFramesHoldOffsetAndDarkCurrentOnly) {
   }
   const double mean = sum / good, var = sum2 / good - mean * mean;
   EXPECT_NEAR(mean, 1000.0 + 2.0 * 12.0, 0.5);
-  EXPECT_NEAR(var, 16.0 + 24.0, 6.0);
+  // Read noise 4 ADU and the dark current's shot noise, averaged over the 4x4 binned pixels, plus rounding.
+  EXPECT_NEAR(var, (16.0 + 24.0) / 16.0 + 1.0 / 12.0, 0.3);
   EXPECT_GT(light.sum(), 1.2 * dark.sum());
   // Deterministic: the same seed gives the same frame.
   EXPECT_EQ(std::get<std::vector<std::uint16_t>>(renderer.render(profile, 12.0, true, 5).pixels), d);

@@ -140,11 +140,13 @@ std::vector<T> FrameRenderer::render_pixels(const std::vector<double>& profile, 
   const double sub = static_cast<double>(config_.subframes);
   const double saturation = 65535.0 * sub;
   const double base = sub * config_.dark_offset_adu + config_.dark_current_adu_per_s * exposure_s;
-  const double base_variance = sub * config_.read_noise_adu * config_.read_noise_adu +
-                               config_.adu_per_photon * config_.dark_current_adu_per_s * exposure_s;
+  const double pixels_averaged = static_cast<double>(config_.binning * config_.binning);
+  const double base_variance = (sub * config_.read_noise_adu * config_.read_noise_adu +
+                                config_.adu_per_photon * config_.dark_current_adu_per_s * exposure_s) /
+                               pixels_averaged;
   std::vector<float> scaled(profile.size());
   for (std::size_t k = 0; k < profile.size(); ++k) scaled[k] = static_cast<float>(dark ? 0.0 : profile[k] * exposure_s);
-  const float gain_photon = static_cast<float>(config_.adu_per_photon);
+  const float gain_photon = static_cast<float>(config_.adu_per_photon / pixels_averaged);
   const float* table = normal_table_.data();
   SplitMix64 rng(config_.seed * 0x2545F4914F6CDD1DULL + frame_seed);
   std::vector<T> out(n);
@@ -289,6 +291,7 @@ void DetectorSimulator::on_pulse(double edge_s) {
                          {"mean_T_K", truth.mean_T_K},
                          {"S_eq_k_B", truth.S_eq_k_B},
                          {"crystal_fraction", state.crystal_fraction},
+                         {"T_g_K", model_.config().T_g_K},  // the model's kink, for T_g benchmarks
                          {"dark", truth.dark},
                          {"pre_trigger", truth.pre_trigger},
                          {"faults", truth.faults}};

@@ -25,7 +25,10 @@ namespace insitu::detector::sim {
 struct DetectorSimConfig {
   std::filesystem::path poni_path;          // e.g. config/instruments/xrd1621-60keV.poni
   std::filesystem::path form_factor_path;   // f0_WaasKirf.dat
-  std::size_t binning = 1;                  // 2048 / binning pixels a side, pixel size * binning (same Q range)
+  // 2048 / binning pixels a side, pixel size * binning (same Q range). A binned pixel is the average of the
+  // binning x binning pixels it covers, as the detector's binned readout delivers it: the same ADU scale, with
+  // the photons of all of them (1/binning^2 the variance).
+  std::size_t binning = 1;
   double polarization_factor = 0.99;
   double signal_adu_per_s = 1500.0;   // strongest point of the 300 K sample profile, per unit solid angle
   double background_adu_per_s = 60.0;  // smooth background (air, container) at Q -> 0
