@@ -103,8 +103,9 @@ class SimulatedDetector {
                     const std::vector<SimulatedFileFault>& faults)
       : stage_(stage), frames_dir_(run_dir / "detector-sim"), trigger_link_(run_dir / "ttyBNC-sim") {
     std::filesystem::create_directories(frames_dir_);
-    // Rendering is the heavy part of the simulation; the simulated delay generator must still answer at once.
-    asio::post(render_thread_, [] { io::lower_this_thread_priority(); });
+    // Rendering is the heavy part of the simulation: below the loop and the simulated delay generator, which must
+    // answer at once, but above the analysis, which may lag (the detector computer of a real setup is its own).
+    asio::post(render_thread_, [] { io::lower_this_thread_priority(5); });
     stage.with_model([this](auto& model) {
       model.set_recorder(&history_);
       return 0;
