@@ -26,14 +26,25 @@ std::optional<std::string> LineChannel::take_line() {
 awaitable<LineResult> LineChannel::read_line(std::chrono::steady_clock::duration timeout) {
   if (auto line = take_line()) co_return LineResult{LineStatus::ok, std::move(*line), {}};
 
-  // The watchdog cancels the pending read when the deadline passes; its state outlives this frame because
-  // a cancelled timer's handler may still run after we return.
-  auto timed_out = std::make_shared<bool>(false);
+  // The watchdog cancels the pending read when the deadline passes. When the read completes in the same poll
+  // as the deadline (a loaded machine), the expiry is already queued and cancel() cannot stop it: the handler
+  // then runs after we returned, when the caller may have dropped the link and freed the stream, or started
+  // the next read. So it acts only while this read is still waiting, which `finished` records on every exit
+  // (a destroyed frame included).
+  struct Watch {
+    bool expired = false;
+    bool finished = false;
+  };
+  auto watch = std::make_shared<Watch>();
+  struct FinishOnExit {
+    std::shared_ptr<Watch> watch;
+    ~FinishOnExit() { watch->finished = true; }
+  } finish_on_exit{watch};
   asio::steady_timer watchdog(co_await asio::this_coro::executor);
   watchdog.expires_after(timeout);
-  watchdog.async_wait([timed_out, &stream = stream_](const boost::system::error_code& ec) {
-    if (ec) return;
-    *timed_out = true;
+  watchdog.async_wait([watch, &stream = stream_](const boost::system::error_code& ec) {
+    if (ec || watch->finished) return;
+    watch->expired = true;
     stream.cancel();
   });
 
@@ -41,15 +52,18 @@ awaitable<LineResult> LineChannel::read_line(std::chrono::steady_clock::duration
   for (;;) {
     std::error_code ec;
     const auto n = co_await stream_.read_some(asio::buffer(chunk), ec);
-    if (*timed_out) co_return LineResult{LineStatus::timeout, {}, {}};
+    // Bytes that came with the deadline are kept: a reply that made it is a reply.
+    if (!ec) {
+      buffer_.append(chunk.data(), n);
+      if (auto line = take_line()) {
+        watchdog.cancel();
+        co_return LineResult{LineStatus::ok, std::move(*line), {}};
+      }
+    }
+    if (watch->expired) co_return LineResult{LineStatus::timeout, {}, {}};
     if (ec) {
       watchdog.cancel();
       co_return LineResult{LineStatus::closed, {}, ec};
-    }
-    buffer_.append(chunk.data(), n);
-    if (auto line = take_line()) {
-      watchdog.cancel();
-      co_return LineResult{LineStatus::ok, std::move(*line), {}};
     }
   }
 }

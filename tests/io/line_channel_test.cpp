@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -98,6 +99,36 @@ TEST_F(PtyPair, AClosedMasterIsReportedAsClosed) {
   auto r = read_line(channel, std::chrono::seconds(1));
   EXPECT_EQ(r.status, LineStatus::closed);
   EXPECT_TRUE(r.error);
+}
+
+// A loaded machine: the loop is descheduled across the deadline while the reply comes in, so the reply and the
+// expiry are seen in the same poll. The reply counts, and the expiry (already queued when the read returned)
+// must not cancel the read that follows it.
+TEST_F(PtyPair, AReplyArrivingWithTheDeadlineCountsAndTheNextReadIsNotCancelled) {
+  auto stream = open_slave();
+  LineChannel channel(*stream, '\r');
+  constexpr auto timeout = std::chrono::milliseconds(100);
+  LineResult first{}, second{};
+  asio::co_spawn(
+      io_,
+      [&]() -> awaitable<void> {
+        first = co_await channel.read_line(timeout);
+        second = co_await channel.read_line(timeout);
+      },
+      asio::detached);
+  asio::steady_timer stall(io_, timeout / 4), later(io_);
+  stall.async_wait([&](const boost::system::error_code&) {
+    device_sends("first\r");
+    std::this_thread::sleep_for(timeout);
+    later.expires_after(timeout / 4);
+    later.async_wait([&](const boost::system::error_code&) { device_sends("second\r"); });
+  });
+  io_.run();
+  io_.restart();
+  EXPECT_EQ(first.status, LineStatus::ok);
+  EXPECT_EQ(first.line, "first");
+  EXPECT_EQ(second.status, LineStatus::ok) << second.error.message();
+  EXPECT_EQ(second.line, "second");
 }
 
 TEST_F(PtyPair, OpeningSomethingThatIsNotATerminalFails) {

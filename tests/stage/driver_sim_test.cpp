@@ -1,4 +1,6 @@
 // The real Linkam driver against the simulated controller over a real pseudo-terminal.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "tests/stage/sim_fixture.hpp"
@@ -117,6 +119,30 @@ TEST_F(DriverOverPty, UnplugReconnectsAndReappliesRateLimitAndPump) {
   EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.rate_K_per_min(); }), 20.0);
   EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.limit_K(); }), linkam::quantize_limit_K(310.0));
   EXPECT_FALSE(fx.stage.with_model([](auto& m) { return m.pump_auto(); }));
+}
+
+// The crash under load: the loop is descheduled across the reply deadline while the cable comes out, so the
+// hang-up and the deadline are seen in the same poll. The read fails first, the link is dropped (the stream
+// freed) at once, and only then does the deadline's handler run: it must not touch the freed stream.
+TEST_F(DriverOverPty, LinkDroppedInThePollWhereTheReplyDeadlinePassesIsSafe) {
+  fx.stage.set_fault(Fault::silence, true);  // T stays unanswered, so the read is pending at the deadline
+  std::optional<std::optional<linkam::Reading>> result;
+  asio::co_spawn(io, driver.read_status(), [&](std::exception_ptr e, std::optional<linkam::Reading> r) {
+    if (!e) result = r;
+  });
+  const auto deadline = fx.clock.io_deadline(driver.settings().reply_timeout_s);
+  asio::steady_timer stall(io, deadline / 4);
+  stall.async_wait([&](const boost::system::error_code&) {
+    fx.stage.unplug(1e6);
+    fx.stage.with_model([](auto&) { return 0; });  // the unplug has happened on the simulator's thread
+    std::this_thread::sleep_for(deadline);          // descheduled past the deadline
+  });
+  io.restart();
+  io.run();
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(*result);
+  EXPECT_EQ(log.count("fault", "lost"), 1);
+  EXPECT_FALSE(driver.connected());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The real delay-generator driver against the simulated BNC 575 over a real pseudo-terminal, at 600x.
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -204,6 +205,32 @@ TEST_F(TriggerOverPty, UnplugReconnectsAndRerunsTheInit) {
   const auto s = fx_->state();
   EXPECT_TRUE(s.keypad_locked);
   EXPECT_EQ(s.channels[1].polarity, Polarity::inverted) << "the closed shutter was re-applied after *RST";
+  wait_run_s(12.0);
+  EXPECT_EQ(fx_->pulses.on_channel(1).size(), 1u);
+}
+
+// The crash under load: the loop is descheduled across the arm's reply deadline while the cable comes out, so
+// the hang-up and the deadline are seen in the same poll. The read fails first and the link is dropped (the
+// stream freed) at once; the deadline's handler runs after that and must not touch the freed stream.
+TEST_F(TriggerOverPty, LinkDroppedInThePollWhereTheArmDeadlinePassesIsSafe) {
+  fx_->unit.inject({FaultKind::drop_reply}, ":PULSE0:STAT ON");  // the arm's read is pending at the deadline
+  std::optional<trigger::TriggerStamp> stamp;
+  asio::co_spawn(io_, driver_->fire(), [&](std::exception_ptr e, trigger::TriggerStamp st) {
+    if (!e) stamp = st;
+  });
+  const auto deadline = fx_->clock.io_deadline(driver_->settings().reply_timeout_s);
+  asio::steady_timer stall(io_, deadline / 4);
+  stall.async_wait([&](const boost::system::error_code&) {
+    fx_->unit.unplug(5.0);
+    EXPECT_EQ(fx_->plug_count(), 1);       // the unplug has happened on the simulator's thread
+    std::this_thread::sleep_for(deadline);  // descheduled past the deadline
+  });
+  io_.restart();
+  io_.run();
+  ASSERT_TRUE(stamp) << "fire() threw";
+  EXPECT_TRUE(driver_->connected());
+  EXPECT_EQ(log_.count("fault", "lost"), 1);
+  EXPECT_EQ(log_.count("info", "restored"), 1);
   wait_run_s(12.0);
   EXPECT_EQ(fx_->pulses.on_channel(1).size(), 1u);
 }
