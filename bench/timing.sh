@@ -17,7 +17,8 @@ sed -e 's/binning: 1}/binning: 4}/' -e 's/store_frames: true/store_frames: false
     -e "s#\.\./instruments/#$top/config/instruments/#" "$top/config/recipes/cryo-heating.yaml" >"$tmp/recipe.yaml"
 for speed in "${speeds[@]}"; do
   start=$(date +%s)
-  "$insitu" run "$tmp/recipe.yaml" --simulate --speed "$speed" -o "$tmp/runs-$speed" >"$tmp/log-$speed" 2>&1
+  "$insitu" run "$tmp/recipe.yaml" --simulate --speed "$speed" --output "$tmp/runs-$speed" >"$tmp/log-$speed" 2>&1 ||
+    { tail -5 "$tmp/log-$speed" >&2; exit 1; }
   wall=$(($(date +%s) - start))
   run_file=$(ls "$tmp/runs-$speed"/*/run.h5)
   /usr/bin/python3 "$here/timing/frame_temperatures.py" "$run_file" --speed "$speed" --wall "$wall"
