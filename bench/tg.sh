@@ -14,8 +14,6 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$repo_root/build/release/daemon/insitu"
 [ -x "$bin" ] || { echo "missing $bin: build the release preset first" >&2; exit 1; }
-form_factors=${INSITU_FORM_FACTORS:-$repo_root/../shared/data/pdf/formfactors/f0_WaasKirf.dat}
-[ -f "$form_factors" ] || { echo "missing $form_factors: set INSITU_FORM_FACTORS to f0_WaasKirf.dat" >&2; exit 1; }
 seeds=${INSITU_TG_SEEDS:-1 2 3 4 5}
 binning=${INSITU_TG_BINNING:-1}
 speed=${INSITU_TG_SPEED:-100}
@@ -46,7 +44,8 @@ for seed in $seeds; do
   fi
   run_file=$(ls "$out"/*/run.h5)
   if [ "$reprocess" = 1 ]; then
-    "$bin" reprocess "$run_file" --poni "$poni" --form-factors "$form_factors" >"$work/reprocess-$seed.log" 2>&1 ||
+    # The run file carries the geometry and the form factors: nothing else is needed.
+    "$bin" reprocess "$run_file" >"$work/reprocess-$seed.log" 2>&1 ||
       { echo "seed $seed: reprocess failed (skipped), see $work/reprocess-$seed.log" >&2; continue; }
   fi
   /usr/bin/python3 - "$run_file" "$seed" >>"$results" <<'EOF'
