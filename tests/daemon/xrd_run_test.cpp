@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/run_command.hpp"
+#include "drivers/detector/exposure.hpp"
 #include "tests/daemon/run_file_reader.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
@@ -75,6 +76,7 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   const auto detector = h5::open_group(f, "/entry/instrument/detector");
   const auto names = h5::read_strings(h5::open_dataset(detector, "file_name"));
   const auto keys = h5::read_1d<std::int32_t>(h5::open_dataset(detector, "image_key"));
+  const auto flags = h5::read_1d<std::uint32_t>(h5::open_dataset(detector, "flags"));
   const auto sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(detector, "sequence_number"));
   const auto t_mean = h5::read_1d<double>(h5::open_dataset(detector, "frame_temperature/T_mean"));
   ASSERT_EQ(names.size(), sequence.size());
@@ -106,10 +108,10 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   // generator is a thread of this process that reads *TRG whenever it is scheduled (real hardware takes the bytes
   // as they arrive): allow it 2 ms of wall time (0.2 s of run time at 100x) and count, not compare, the frames
   // whose windows a longer stall has moved.
-  constexpr double resolution_and_noise_K = 0.1;
+  constexpr double resolution_and_noise_K = 0.1, period_s = 12.0;  // the recipe's exposures.period_s
   const double simulator_slack_s = 2e-3 * options.speed;
   double max_dT = 0, max_excess_K = -1, max_bound_K = 0;
-  std::size_t missing = 0, simulator_lagged = 0;
+  std::size_t missing = 0, simulator_lagged = 0, misplaced = 0;
   std::string worst;
   std::map<std::uint64_t, std::string> file_of;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -122,9 +124,17 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
     EXPECT_EQ(sim.dark, keys[i] == 2) << names[i];
     file_of[sequence[i]] = names[i];
     if (keys[i] != 0) continue;
-    if (std::abs(start_s[i] - sim.start_s) > start_uncertainty_s[i] + simulator_slack_s ||
-        std::abs(stop_s[i] - sim.stop_s) > stop_uncertainty_s[i] + simulator_slack_s) {
+    const double start_gap_s = std::abs(start_s[i] - sim.start_s), stop_gap_s = std::abs(stop_s[i] - sim.stop_s);
+    if (start_gap_s > start_uncertainty_s[i] + simulator_slack_s ||
+        stop_gap_s > stop_uncertainty_s[i] + simulator_slack_s) {
       ++simulator_lagged;
+      // Half a period off with both triggers confirmed: the file was paired with another window.
+      const bool confirmed = (flags[i] & detector::exposure_flag::trigger_uncertain) == 0;
+      if (confirmed && std::max(start_gap_s, stop_gap_s) > period_s / 2) {
+        ++misplaced;
+        ADD_FAILURE() << names[i] << " recorded at " << start_s[i] << ".." << stop_s[i] << " s, exposed at "
+                      << sim.start_s << ".." << sim.stop_s << " s";
+      }
       continue;
     }
     const double dT = std::abs(t_mean[i] - sim.mean_T_K);
@@ -142,6 +152,7 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   // A few per cent on a quiet machine, more under load; a stamping fault would move (nearly) every window.
   EXPECT_LE(simulator_lagged, names.size() / 5) << "frames whose recorded window is not the simulator's";
   RecordProperty("frames_with_lagging_simulator", std::to_string(simulator_lagged));
+  EXPECT_EQ(misplaced, 0u) << "frames paired with a window they were not exposed in";
   EXPECT_LE(max_excess_K, 0.0) << "frame T_mean against the simulated stage's true mean over the window: " << worst;
   RecordProperty("max_frame_T_mean_error_K", std::to_string(max_dT));
   RecordProperty("max_frame_T_mean_uncertainty_K", std::to_string(max_bound_K));
