@@ -5,7 +5,7 @@
 # then the mean, the standard deviation and the largest |T_g - truth|. docs/analysis.md §4 has the error budget.
 #   INSITU_TG_SEEDS    seeds (default "1 2 3 4 5")
 #   INSITU_TG_BINNING  detector binning (default 1: full 2048^2 frames, ~2-4 min a run; 4 takes ~1 min)
-#   INSITU_TG_SPEED    run-clock speed (default 100)
+#   INSITU_TG_SPEED    run-clock speed (default 60 for full frames, as the demo, whose renderer keeps up; else 100)
 #   INSITU_TG_RUNS     directory for the runs (default: a temporary one, removed at the end)
 #   INSITU_TG_REPROCESS=0 skips the offline re-analysis (the inline result is printed either way)
 # Run from the repository root after a release build (scripts/bench does both). One run at a time (2 cores); on a
@@ -16,7 +16,9 @@ bin="$repo_root/build/release/daemon/insitu"
 [ -x "$bin" ] || { echo "missing $bin: build the release preset first" >&2; exit 1; }
 seeds=${INSITU_TG_SEEDS:-1 2 3 4 5}
 binning=${INSITU_TG_BINNING:-1}
-speed=${INSITU_TG_SPEED:-100}
+default_speed=100
+[ "$binning" = 1 ] && default_speed=60
+speed=${INSITU_TG_SPEED:-$default_speed}
 reprocess=${INSITU_TG_REPROCESS:-1}
 poni="$repo_root/config/instruments/xrd1621-60keV.poni"
 if [ -n "${INSITU_TG_RUNS:-}" ]; then
