@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "analysis/integration/azimuthal_integrator.hpp"
+#include "bench/common/npy.hpp"
 
 namespace {
 
@@ -24,40 +24,6 @@ using insitu::analysis::IntegrationSetup;
 using insitu::analysis::Pattern;
 using insitu::analysis::PixelSplit;
 using Clock = std::chrono::steady_clock;
-
-struct Frame {
-  std::vector<float> pixels;
-  std::size_t height = 0, width = 0;
-};
-
-// Minimal .npy reader for C-ordered little-endian float32 2-D arrays.
-Frame read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  char magic[8];
-  in.read(magic, 8);
-  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path + ": not a .npy file");
-  std::uint32_t header_len = 0;
-  if (magic[6] == 1) {
-    std::uint16_t h;
-    in.read(reinterpret_cast<char*>(&h), 2);
-    header_len = h;
-  } else {
-    in.read(reinterpret_cast<char*>(&header_len), 4);
-  }
-  std::string header(header_len, '\0');
-  in.read(header.data(), header_len);
-  if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
-    throw std::runtime_error(path + ": expected C-ordered '<f4', header " + header);
-  Frame f;
-  const auto open = header.find('(', header.find("'shape'"));
-  if (std::sscanf(header.c_str() + open, "(%zu, %zu)", &f.height, &f.width) != 2)
-    throw std::runtime_error(path + ": expected a 2-D shape, header " + header);
-  f.pixels.resize(f.height * f.width);
-  in.read(reinterpret_cast<char*>(f.pixels.data()), static_cast<std::streamsize>(f.pixels.size() * 4));
-  if (!in) throw std::runtime_error(path + ": truncated data");
-  return f;
-}
 
 std::vector<std::vector<double>> read_xy(const std::string& path) {
   std::ifstream in(path);
@@ -86,7 +52,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const int nrep = argc > 2 ? std::stoi(argv[2]) : 20;
-  const Frame frame = read_npy(dir + "/frame.npy");
+  const auto frame = insitu::bench::read_npy_f32(dir + "/frame.npy");
   const insitu::analysis::Geometry geometry = insitu::analysis::read_poni(dir + "/bench.poni");
   const ImageView<float> image{frame.pixels, frame.height, frame.width};
 

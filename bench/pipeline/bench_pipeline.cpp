@@ -7,8 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
@@ -16,41 +14,13 @@
 #include <vector>
 
 #include "analysis/pipeline/frame_pipeline.hpp"
+#include "bench/common/npy.hpp"
 #include "daemon/analysis_pool.hpp"
 
 namespace {
 
 using namespace insitu;
 using Clock = std::chrono::steady_clock;
-
-// Minimal .npy reader for C-ordered little-endian float32 2-D arrays.
-detector::Frame read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  char magic[8];
-  in.read(magic, 8);
-  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path + ": not a .npy file");
-  std::uint32_t header_len = 0;
-  if (magic[6] == 1) {
-    std::uint16_t h;
-    in.read(reinterpret_cast<char*>(&h), 2);
-    header_len = h;
-  } else {
-    in.read(reinterpret_cast<char*>(&header_len), 4);
-  }
-  std::string header(header_len, '\0');
-  in.read(header.data(), header_len);
-  if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
-    throw std::runtime_error(path + ": expected C-ordered '<f4'");
-  std::size_t height = 0, width = 0;
-  const auto open = header.find('(', header.find("'shape'"));
-  if (std::sscanf(header.c_str() + open, "(%zu, %zu)", &height, &width) != 2)
-    throw std::runtime_error(path + ": expected a 2-D shape");
-  std::vector<float> pixels(height * width);
-  in.read(reinterpret_cast<char*>(pixels.data()), static_cast<std::streamsize>(pixels.size() * 4));
-  if (!in) throw std::runtime_error(path + ": truncated data");
-  return detector::make_frame(height, width, std::move(pixels));
-}
 
 double quantile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -67,7 +37,8 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const int nrep = argc > 3 ? std::stoi(argv[3]) : 20;
-  const auto frame = read_npy(dir + "/frame.npy");
+  auto image = bench::read_npy_f32(dir + "/frame.npy");
+  const auto frame = detector::make_frame(image.height, image.width, std::move(image.pixels));
   auto geometry = analysis::read_poni(dir + "/bench.poni");
   geometry.height = frame.height;
   geometry.width = frame.width;
