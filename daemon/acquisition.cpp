@@ -109,6 +109,7 @@ struct Acquisition::Impl {
 
   std::vector<std::shared_ptr<const detector::Frame>> darks_before;
   std::shared_ptr<const std::vector<float>> dark_median;
+  std::shared_ptr<const std::vector<std::uint32_t>> pixel_mask;
   bool darks_combined = false;
 
   Impl(asio::io_context& i, const io::RunClock& c, trigger::Driver& t, storage::RunFile& f, const StageLog& s,
@@ -279,7 +280,8 @@ struct Acquisition::Impl {
           return;
         }
         ++owner.stats_.data_frames;
-        if (owner.on_data_frame_) owner.on_data_frame_(AcquiredFrame{std::move(record), frame, dark_median});
+        if (owner.on_data_frame_)
+          owner.on_data_frame_(AcquiredFrame{std::move(record), frame, dark_median, pixel_mask});
       });
     });
   }
@@ -300,6 +302,7 @@ struct Acquisition::Impl {
     for (auto m : set->mask) masked += m != 0;
     run_file.set_dark_median(set->median);
     run_file.set_pixel_mask(set->mask);
+    pixel_mask = std::make_shared<const std::vector<std::uint32_t>>(std::move(set->mask));
     dark_median = std::make_shared<const std::vector<float>>(std::move(set->median));
     event("info", fmt::format("dark median from {} frames; {} pixels masked", darks_before.size(), masked));
   }

@@ -42,6 +42,7 @@ struct AcquiredFrame {
   detector::ExposureRecord record;
   std::shared_ptr<const detector::Frame> frame;
   std::shared_ptr<const std::vector<float>> dark_median;  // null when no darks were taken
+  std::shared_ptr<const std::vector<std::uint32_t>> pixel_mask;  // the darks' bad pixels (DarkSet::mask), or null
 };
 
 struct AcquisitionStats {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "drivers/io/thread_priority.hpp"
 
@@ -130,25 +133,46 @@ PipelineWorkers::PipelineWorkers(const analysis::Geometry& geometry, const analy
 
 PipelineWorkers::PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
                                  const analysis::FormFactorTable& table, std::size_t workers)
-    : pipelines_(std::make_shared<std::vector<std::unique_ptr<analysis::FramePipeline>>>()) {
+    : shared_(std::make_shared<Shared>(Shared{geometry, settings, table, {}, {}})) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
-    pipelines_->push_back(std::make_unique<analysis::FramePipeline>(geometry, settings, table));
+    shared_->workers.push_back({std::make_unique<analysis::FramePipeline>(geometry, settings, table), nullptr});
 }
 
+void PipelineWorkers::expect_axes(analysis::AnalysisAxes axes) { shared_->expected_axes = std::move(axes); }
+
 AnalysisPool::Analyse PipelineWorkers::analyser() const {
-  return [pipelines = pipelines_](std::size_t worker, const AnalysisJob& job) {
+  return [shared = shared_](std::size_t worker, const AnalysisJob& job) {
     if (!job.frame) throw std::invalid_argument("analysis job " + std::to_string(job.sequence) + " has no frame");
-    auto& pipeline = *pipelines->at(worker);
+    auto& w = shared->workers.at(worker);
+    if (job.mask && job.mask != w.mask) {
+      auto settings = shared->settings;
+      settings.mask = *job.mask;
+      w.pipeline = std::make_unique<analysis::FramePipeline>(shared->geometry, std::move(settings), shared->table);
+      w.mask = job.mask;
+    }
     const std::span<const float> dark = job.dark ? std::span<const float>(*job.dark) : std::span<const float>();
-    return with_image_view(*job.frame, [&](const auto& view) {
-      return pipeline.analyse(view, dark, job.sequence, job.temperature_K);
-    });
+    auto result = with_image_view(
+        *job.frame, [&](const auto& view) { return w.pipeline->analyse(view, dark, job.sequence, job.temperature_K); });
+    if (w.mask && !shared->expected_axes.q_inv_angstrom.empty()) {
+      // The grid is fixed by geometry and range (range_includes_masked), but a mask that empties a whole bin
+      // shortens the reduced Q grid.
+      const auto axes = w.pipeline->axes();
+      const auto& e = shared->expected_axes;
+      if (axes.q_inv_angstrom != e.q_inv_angstrom || axes.q_reduced_inv_angstrom != e.q_reduced_inv_angstrom ||
+          axes.r_angstrom != e.r_angstrom)
+        throw std::runtime_error(fmt::format(
+            "frame {}: the static mask ({} pixels) changes the analysis grids the run file records (it empties "
+            "integration bins): reduced Q has {} points, the run file's {}",
+            job.sequence, std::count_if(job.mask->begin(), job.mask->end(), [](auto m) { return m != 0; }),
+            axes.q_reduced_inv_angstrom.size(), e.q_reduced_inv_angstrom.size()));
+    }
+    return result;
   };
 }
 
 analysis::AnalysisAxes PipelineWorkers::axes() const {
-  for (const auto& p : *pipelines_) {
-    auto a = p->axes();
+  for (const auto& w : shared_->workers) {
+    auto a = w.pipeline->axes();
     if (!a.q_inv_angstrom.empty()) return a;
   }
   return {};

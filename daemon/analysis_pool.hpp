@@ -26,6 +26,9 @@ struct AnalysisJob {
   double temperature_K = 0;  // time-weighted mean stage temperature over the exposure
   std::shared_ptr<const detector::Frame> frame;
   std::shared_ptr<const std::vector<float>> dark;  // null or empty: no dark subtraction
+  // Non-null: the static mask (height*width, non-zero = masked) this frame is integrated with, replacing the
+  // settings' one; a run's darks add their bad pixels to the recipe's mask this way.
+  std::shared_ptr<const std::vector<std::uint8_t>> mask = nullptr;
 };
 
 struct AnalysisResult {
@@ -99,7 +102,8 @@ class AnalysisPool {
 };
 
 // One FramePipeline per worker over the same geometry and settings (the form-factor table is loaded once);
-// analyser() is the pool's Analyse, sharing ownership of the pipelines.
+// analyser() is the pool's Analyse, sharing ownership of the pipelines. A job with a mask other than the one a
+// worker's pipeline was built with rebuilds that pipeline, on the worker thread (the cost of one pipeline, once).
 class PipelineWorkers {
  public:
   PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings, std::size_t workers);
@@ -107,12 +111,26 @@ class PipelineWorkers {
   PipelineWorkers(const analysis::Geometry& geometry, const analysis::PipelineSettings& settings,
                   const analysis::FormFactorTable& table, std::size_t workers);
   AnalysisPool::Analyse analyser() const;
+  // The grids a rebuilt pipeline must keep (the run file's, recorded at create): a job whose mask changes them
+  // fails. Call before the first job.
+  void expect_axes(analysis::AnalysisAxes axes);
   // The run's grids, from a pipeline that has analysed a frame (empty before); call when the pool is idle.
   analysis::AnalysisAxes axes() const;
-  std::size_t size() const { return pipelines_->size(); }
+  std::size_t size() const { return shared_->workers.size(); }
 
  private:
-  std::shared_ptr<std::vector<std::unique_ptr<analysis::FramePipeline>>> pipelines_;
+  struct Worker {
+    std::unique_ptr<analysis::FramePipeline> pipeline;
+    std::shared_ptr<const std::vector<std::uint8_t>> mask;  // the job mask it was rebuilt with; null: the settings'
+  };
+  struct Shared {
+    analysis::Geometry geometry;
+    analysis::PipelineSettings settings;
+    analysis::FormFactorTable table;
+    analysis::AnalysisAxes expected_axes;
+    std::vector<Worker> workers;  // each touched only by its own worker thread
+  };
+  std::shared_ptr<Shared> shared_;
 };
 
 // The frame's pixels as the integrator's view of its own pixel type, passed to `fn`.

@@ -114,6 +114,7 @@ constexpr const char* geometry_path = "/entry/instrument/detector/geometry";
 constexpr const char* parameters_path = "/entry/analysis/parameters";
 constexpr const char* form_factors_path = "/entry/analysis/form_factors";
 constexpr const char* background_path = "/entry/analysis/background";
+constexpr const char* mask_path = "/entry/analysis/mask";
 
 double read_scalar(const h5::Handle& group, const std::string& name) {
   const auto v = h5::read_1d<double>(h5::open_dataset(group, name));
@@ -227,13 +228,21 @@ void write_vector(const h5::Handle& group, const std::string& name, const std::v
   if (!units.empty()) h5::set_attribute(ds, "units", units);
 }
 
-void write_analysis(const h5::Handle& parent, const std::string& name, const std::vector<analysis::FrameAnalysis>& frames,
-                    const analysis::AnalysisAxes& axes, const analysis::RunAnalysis& run, const std::string& source) {
+void write_analysis(const h5::Handle& parent, const std::string& name,
+                    const std::vector<analysis::FrameAnalysis>& frames, const analysis::AnalysisAxes& axes,
+                    const analysis::RunAnalysis& run, const std::string& source, const std::vector<std::uint8_t>& mask,
+                    std::size_t height, std::size_t width) {
   auto g = h5::create_group(parent, name, "NXprocess");
   h5::write_string(g, "program", "insitu reprocess");
   h5::write_string(g, "source", source);
   auto params = h5::create_group(g, "parameters", "NXcollection");
   for (const auto& [key, value] : run.parameters) h5::write_string(params, key, value);
+  if (!mask.empty()) {  // the static mask used (parameters/mask_pixels counts it)
+    auto ds = h5::create_fixed(
+        g, "mask",
+        {.type = h5::dtype_of<std::uint8_t>(), .shape = {height, width}, .filter = h5::Filter::shuffle_deflate});
+    h5::write<std::uint8_t>(ds, mask, height);
+  }
 
   write_vector(g, "q", axes.q_inv_angstrom, "1/angstrom");
   write_vector(g, "q_reduced", axes.q_reduced_inv_angstrom, "1/angstrom");
@@ -398,11 +407,21 @@ RunInputs run_inputs(const ReprocessOptions& o, const h5::Handle& file, std::siz
   }
 
   analysis::PipelineSettings base;
+  // The stored mask is what the frames were integrated with; mask_pixels is only rewritten at finish, so after a
+  // crash it may still hold the recipe mask's count while the mask has the darks' bad pixels too.
+  if (h5::exists(file, mask_path)) {
+    auto mask = h5::read_1d<std::uint8_t>(h5::open_dataset(file, mask_path));
+    if (mask.size() != height * width)
+      throw std::runtime_error(run + ":" + mask_path + " holds " + std::to_string(mask.size()) +
+                               " pixels, the frames " + std::to_string(height) + "x" + std::to_string(width));
+    if (std::any_of(mask.begin(), mask.end(), [](auto m) { return m != 0; })) base.mask = std::move(mask);
+  }
   for (const auto& [key, value] : recorded) {
     if (key == "mask_pixels") {
-      if (value != "0")
+      if (value != "0" && !h5::exists(file, mask_path))
         throw std::runtime_error(run + ": the run's analysis used a static mask of " + value +
-                                 " pixels that the run file does not store");
+                                 " pixels that the run file does not store (" + mask_path +
+                                 "): it cannot be reprocessed as it was analysed");
       continue;
     }
     try {
@@ -438,10 +457,12 @@ int reprocess(const ReprocessOptions& o, std::ostream& out) {
   std::optional<analysis::PipelineSettings> used;
   std::string source;
   analysis::AnalysisAxes axes;
+  std::size_t height = 0, width = 0;  // of the frames
 
   if (!o.run_file.empty()) {
     const auto frames = RunFrames::open(o.run_file);
     auto in = run_inputs(o, frames.file, frames.height, frames.width);
+    height = frames.height, width = frames.width;
     if (!in.recorded_parameters)
       out << "note: " << o.run_file.string() << " records no analysis parameters (" << parameters_path
           << "): the defaults and the flags given are used\n";
@@ -474,6 +495,7 @@ int reprocess(const ReprocessOptions& o, std::ostream& out) {
     if (paths.empty()) throw std::runtime_error(o.temperatures_csv.string() + ": no frames listed");
     const auto first = detector::read_frame(paths.front());
     const auto geometry = fit_to_frames(analysis::read_poni(o.poni), first.height, first.width, o.poni);
+    height = geometry.height, width = geometry.width;
     std::shared_ptr<const std::vector<float>> dark;
     if (!o.dark_file.empty()) dark = std::make_shared<const std::vector<float>>(to_float(detector::read_frame(o.dark_file)));
     axes = analyse_all(geometry, settings, table, o.workers, csv.size(), [&](std::size_t i) -> std::optional<AnalysisJob> {
@@ -504,13 +526,13 @@ int reprocess(const ReprocessOptions& o, std::ostream& out) {
   if (!o.output.empty()) {
     auto file = h5::create_file(o.output);
     auto entry = h5::create_group(file, "entry", "NXentry");
-    write_analysis(entry, "analysis", results, axes, run, source);
+    write_analysis(entry, "analysis", results, axes, run, source, used->mask, height, width);
     where = o.output.string() + ":/entry/analysis";
   } else {
     auto file = h5::open_file(o.run_file, h5::Access::read_write);
     auto entry = h5::open_group(file, "/entry");
     const auto name = next_group_name(file);
-    write_analysis(entry, name, results, axes, run, source);
+    write_analysis(entry, name, results, axes, run, source, used->mask, height, width);
     where = o.run_file.string() + ":/entry/" + name;
   }
   summarise(out, results, run, where);

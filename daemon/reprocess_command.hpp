@@ -5,7 +5,8 @@
 //       stop_time, dark_median, frame_temperature/T_mean}); without -o a new /entry/reprocessed_<n> group is added
 //       to RUN.h5 (raw data untouched). Everything else comes from the run file itself: the detector geometry
 //       (detector/geometry), the analysis parameters (analysis/parameters), the form-factor coefficients
-//       (analysis/form_factors) and the background (analysis/background). --poni and --form-factors replace the
+//       (analysis/form_factors), the background (analysis/background) and the static mask (analysis/mask; a file
+//       that counts a mask in mask_pixels but does not store it is refused). --poni and --form-factors replace the
 //       stored geometry and coefficients, --composition/--background/--set the recorded parameters; a run file
 //       without a geometry or coefficients needs the flag (the error names it). A whole-detector PONI is scaled to
 //       binned frames.

@@ -248,7 +248,8 @@ int run_recipe(const RunOptions& options) {
     if (analysing) {
       analysis_settings = pipeline_settings(recipe);
       pipelines = std::make_unique<PipelineWorkers>(*geometry, *analysis_settings, kAnalysisWorkers);
-      layout.analysis = analysis_layout(*analysis_settings, analysis_axes(*pipelines, *geometry));
+      layout.analysis = analysis_layout(*analysis_settings, analysis_axes(*pipelines, *geometry), *geometry);
+      pipelines->expect_axes(layout.analysis->axes);
     }
   } catch (const std::exception& e) {
     log->error("cannot prepare the detector side: {}", e.what());
@@ -330,6 +331,8 @@ int run_recipe(const RunOptions& options) {
   std::unique_ptr<analysis::RunAnalyser> run_analyser;
   std::unique_ptr<AnalysisPool> pool;
   std::deque<AnalysisJob> backlog;
+  std::shared_ptr<const std::vector<std::uint32_t>> dark_pixel_mask;  // the darks' bits static_mask was made from
+  std::shared_ptr<const std::vector<std::uint8_t>> static_mask;       // the recipe's mask OR the darks' bad pixels
   std::size_t analysis_failures = 0;
   if (analysing) {
     run_analyser = std::make_unique<analysis::RunAnalyser>(*analysis_settings);
@@ -355,8 +358,15 @@ int run_recipe(const RunOptions& options) {
           });
         });
     acquisition->set_frame_handler([&](AcquiredFrame frame) {
+      // Data frames come after the darks: the first one with the darks' bad pixels sets the analysis mask.
+      if (frame.pixel_mask && frame.pixel_mask != dark_pixel_mask) {
+        dark_pixel_mask = frame.pixel_mask;
+        auto mask = analysis_mask(analysis_settings->mask, *dark_pixel_mask);
+        static_mask = std::make_shared<const std::vector<std::uint8_t>>(mask);
+        run_file->set_analysis_mask(std::move(mask));
+      }
       AnalysisJob job{frame.record.sequence, 0.5 * (frame.record.start_s + frame.record.stop_s),
-                      frame.record.temperature.mean_K, frame.frame, frame.dark_median};
+                      frame.record.temperature.mean_K, frame.frame, frame.dark_median, static_mask};
       if (!backlog.empty() || !pool->submit(job)) backlog.push_back(std::move(job));
     });
   }

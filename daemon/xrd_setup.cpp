@@ -5,8 +5,11 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <variant>
 
 #include <fmt/format.h>
+
+#include "drivers/detector/frame_files.hpp"
 
 namespace insitu::daemon {
 
@@ -77,6 +80,22 @@ analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
     text << f.rdbuf();
     s.background_text = text.str();
   }
+  if (recipe.detector && recipe.detector->mask) {
+    const auto& path = *recipe.detector->mask;
+    const auto image = detector::read_frame(path);
+    const auto& d = *recipe.detector;
+    if (image.height != static_cast<std::size_t>(d.height_px()) ||
+        image.width != static_cast<std::size_t>(d.width_px()))
+      throw std::runtime_error(
+          fmt::format("detector mask {} is {}x{} pixels, the detector's frames are {}x{} (binning {})", path,
+                      image.height, image.width, d.height_px(), d.width_px(), d.settings.binning));
+    s.mask.resize(image.height * image.width);
+    std::visit(
+        [&](const auto& pixels) {
+          for (std::size_t i = 0; i < pixels.size(); ++i) s.mask[i] = pixels[i] != 0 ? 1 : 0;
+        },
+        image.pixels);
+  }
   s.composition = recipe.sample.composition;
   s.form_factor_file = form_factor_table_path().string();
   s.rho0_fit_rmin_angstrom = a.density.fit_range_angstrom.first;
@@ -94,8 +113,12 @@ analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
   return s;
 }
 
-storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes) {
+storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes,
+                                        const analysis::Geometry& geometry) {
   storage::AnalysisLayout layout;
+  layout.mask_height = geometry.height;
+  layout.mask_width = geometry.width;
+  layout.mask = settings.mask;
   layout.axes = std::move(axes);
   layout.parameters = settings.describe();
   const auto table = analysis::FormFactorTable::load(settings.form_factor_file);
@@ -108,6 +131,17 @@ storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settin
   if (!settings.background_text.empty())
     layout.background_file_name = std::filesystem::absolute(settings.background_file).string();
   return layout;
+}
+
+std::vector<std::uint8_t> analysis_mask(const std::vector<std::uint8_t>& recipe_mask,
+                                        const std::vector<std::uint32_t>& pixel_mask) {
+  if (!recipe_mask.empty() && recipe_mask.size() != pixel_mask.size())
+    throw std::invalid_argument(fmt::format("the recipe's mask has {} pixels, the darks' pixel mask {}",
+                                            recipe_mask.size(), pixel_mask.size()));
+  std::vector<std::uint8_t> mask(pixel_mask.size());
+  for (std::size_t i = 0; i < mask.size(); ++i)
+    mask[i] = (pixel_mask[i] != 0 || (!recipe_mask.empty() && recipe_mask[i] != 0)) ? 1 : 0;
+  return mask;
 }
 
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder) {

@@ -1,7 +1,9 @@
 #pragma once
 // From a recipe's detector, exposure and analysis sections to the objects a run needs: the detector geometry,
 // the run-file layout, the acquisition plan and the analysis settings.
+#include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "analysis/integration/geometry.hpp"
 #include "analysis/pipeline/frame_pipeline.hpp"
@@ -20,10 +22,18 @@ analysis::Geometry detector_geometry(const recipe::DetectorSpec& detector);
 // With the calibration (the binned geometry and the PONI file verbatim) when the detector has a geometry file.
 storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, const analysis::Geometry& geometry);
 // Reads the background file (if any) into background_text: the run file stores the bytes the analysis used.
+// Reads detector.mask (if any) into mask, non-zero = masked; std::runtime_error naming the file and both
+// shapes when it is not the shape of the detector's (binned) frames.
 analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe);
 // Everything the run file records of the analysis: grids, parameters, the form-factor coefficients of the
-// composition's elements (from settings.form_factor_file) and the background file's content.
-storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes);
+// composition's elements (from settings.form_factor_file), the background file's content and the static mask
+// (settings.mask, shaped like the detector's frames).
+storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes,
+                                        const analysis::Geometry& geometry);
+// The analysis's static mask once the darks are in: the recipe's mask (empty: none) or a bad pixel of the darks
+// (NXdetector pixel_mask != 0).
+std::vector<std::uint8_t> analysis_mask(const std::vector<std::uint8_t>& recipe_mask,
+                                        const std::vector<std::uint32_t>& pixel_mask);
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder);
 
 }  // namespace insitu::daemon

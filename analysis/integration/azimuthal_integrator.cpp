@@ -153,7 +153,7 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (std::size_t j = 0; j < n_pixels; ++j) {
       if (bbox) {
-        if (masked(j)) continue;
+        if (masked(j) && !setup_.range_includes_masked) continue;
         lo = std::min(lo, box_low(j));
         hi = std::max(hi, box_high(j));
       } else {

@@ -40,6 +40,9 @@ struct IntegrationSetup {
   bool correct_solid_angle = true;
   PixelSplit split = PixelSplit::bbox;
   std::vector<std::uint8_t> mask;  // static mask, height*width, non-zero = masked; empty = none
+  // Automatic bbox range over every pixel, masked ones included (pyFAI's CSR builder skips them): the Q grid then
+  // does not move when the static mask grows, e.g. by the bad pixels a run finds in its darks.
+  bool range_includes_masked = false;
   // Per-frame (dynamic) masks: pixels equal to dummy (within delta_dummy), negative pixels (detector gaps
   // flagged -1/-2), and non-finite values never contribute.
   std::optional<float> dummy;

@@ -269,6 +269,7 @@ IntegrationSetup integration_setup(const PipelineSettings& s) {
   setup.polarization_factor = s.polarization_factor;
   setup.split = s.split;
   setup.mask = s.mask;
+  setup.range_includes_masked = true;  // a run's grid is recorded before its darks add their bad pixels
   setup.mask_negative = true;  // detector gaps flagged negative never count
   setup.threads = s.integration_threads;
   return setup;

@@ -128,6 +128,16 @@ AnalysisWriter::AnalysisWriter(const h5::Handle& file, const std::string& entry_
   write_parameters(proc, "parameters", layout.parameters);
   if (!layout.form_factors.empty()) write_form_factors(proc, layout);
   if (!layout.background_text.empty()) write_background(proc, layout);
+  if (layout.mask_height > 0) {
+    mask_ = h5::create_fixed(proc, "mask",
+                             {.type = h5::dtype_of<std::uint8_t>(),
+                              .shape = {layout.mask_height, layout.mask_width},
+                              .filter = h5::Filter::shuffle_deflate});
+    set_attribute(mask_, "description",
+                  "static mask of the integration, non-zero = masked: the recipe's detector.mask and the bad pixels "
+                  "of the darks (pixel_mask != 0) once they are in");
+    if (!layout.mask.empty()) write_mask(layout.mask);
+  }
 
   const auto axis = [&](const std::string& name, const std::vector<double>& values, const char* units) {
     h5::Handle d = h5::create_fixed(proc, name, {.type = h5::dtype_of<double>(), .shape = {values.size()}});
@@ -229,6 +239,15 @@ void AnalysisWriter::append(const analysis::FrameAnalysis& f) {
   ++frames_;
 }
 
+void AnalysisWriter::write_mask(std::span<const std::uint8_t> mask) {
+  if (layout_.mask_height == 0 || mask.size() != layout_.mask_height * layout_.mask_width)
+    throw std::invalid_argument("analysis mask of " + std::to_string(mask.size()) + " pixels for a " +
+                                std::to_string(layout_.mask_height) + "x" + std::to_string(layout_.mask_width) +
+                                " mask dataset");
+  h5::write<std::uint8_t>(mask_, mask, layout_.mask_height);
+  h5::flush(mask_);
+}
+
 void AnalysisWriter::update(const analysis::RunAnalysis& r) {
   check_run_analysis(r);
   replace(run_s_eq_smoothed_, r.s_eq_smoothed_J_per_mol_K);
@@ -257,11 +276,32 @@ void AnalysisWriter::update(const analysis::RunAnalysis& r) {
 }
 
 void AnalysisWriter::close() {
-  for (auto* d : {&intensity_, &intensity_sigma_, &structure_factor_, &reduced_structure_factor_, &reduced_pdf_,
-                  &pair_distribution_, &rho0_fit_, &rho0_nominal_, &s_eq_, &s_eq_k_B_, &temperature_,
-                  &analysis_time_, &sequence_number_, &run_temperature_, &run_s_eq_smoothed_, &run_ds_eq_dT_,
-                  &run_delta_phi_, &run_t_g_, &run_t_g_low_, &run_t_g_high_, &run_heating_rate_, &feature_kind_,
-                  &feature_temperature_, &feature_reduced_temperature_, &feature_value_})
+  for (auto* d : {&intensity_,
+                  &intensity_sigma_,
+                  &structure_factor_,
+                  &reduced_structure_factor_,
+                  &reduced_pdf_,
+                  &pair_distribution_,
+                  &rho0_fit_,
+                  &rho0_nominal_,
+                  &s_eq_,
+                  &s_eq_k_B_,
+                  &temperature_,
+                  &analysis_time_,
+                  &sequence_number_,
+                  &run_temperature_,
+                  &run_s_eq_smoothed_,
+                  &run_ds_eq_dT_,
+                  &run_delta_phi_,
+                  &run_t_g_,
+                  &run_t_g_low_,
+                  &run_t_g_high_,
+                  &run_heating_rate_,
+                  &feature_kind_,
+                  &feature_temperature_,
+                  &feature_reduced_temperature_,
+                  &feature_value_,
+                  &mask_})
     d->close();
 }
 

@@ -19,12 +19,15 @@
 //     form_factors:NXcollection @source  (when the layout has them) the Waasmaier-Kirfel coefficients used for the
 //       composition: element[n], atomic_number[n], a[n,5], c[n], b[n,5] (f0 = c + sum a_i exp(-b_i (Q/4 pi)^2))
 //     background:NXnote  type, file_name, data: the background I(Q) file verbatim (only when the analysis has one)
-//   Parameters, form factors, background and the detector geometry (detector_layout.hpp) are all `insitu reprocess`
-//   needs besides the frames: a run file reprocesses identically wherever it is copied.
+//     mask[H,W] uint8 (when the layout has a mask shape): the static mask the integration used, non-zero = masked
+//       (the recipe's mask, and the darks' bad pixels once known); parameters/mask_pixels counts it
+//   Parameters, form factors, background, mask and the detector geometry (detector_layout.hpp) are all `insitu
+//   reprocess` needs besides the frames: a run file reprocesses identically wherever it is copied.
 //   <entry>/entropy:NXdata  @signal=S_eq @axes=temperature: links to analysis/S_eq and analysis/temperature,
 //     and <entry>@default=entropy, so viewers open S_eq(T).
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +46,9 @@ struct AnalysisLayout {
   std::vector<std::pair<std::string, analysis::WaasKirfCoefficients>> form_factors = {};
   std::string form_factor_source = {};
   std::string background_text = {}, background_file_name = {};  // the background I(Q) file verbatim ("" = none)
+  // mask_height 0: no mask dataset. `mask`: its content at create (empty: nothing masked); write_mask replaces it.
+  std::size_t mask_height = 0, mask_width = 0;
+  std::vector<std::uint8_t> mask = {};
 };
 
 // Throws std::invalid_argument when a per-frame vector does not match the layout's axes.
@@ -63,6 +69,8 @@ class AnalysisWriter {
 
   void append(const analysis::FrameAnalysis& frame);  // sequence_number last; every dataset flushed
   void update(const analysis::RunAnalysis& run);      // all run-level rows replaced; temperature last
+  // Rewrites analysis/mask (allowed under SWMR); throws std::invalid_argument when it is not mask_height x width.
+  void write_mask(std::span<const std::uint8_t> mask);
   std::uint64_t frames() const { return frames_; }
   void close();  // closes every dataset, throwing on failure
 
@@ -72,9 +80,8 @@ class AnalysisWriter {
   h5::Handle intensity_, intensity_sigma_, structure_factor_, reduced_structure_factor_, reduced_pdf_,
       pair_distribution_, rho0_fit_, rho0_nominal_, s_eq_, s_eq_k_B_, temperature_, analysis_time_,
       sequence_number_;
-  h5::Handle run_temperature_, run_s_eq_smoothed_, run_ds_eq_dT_, run_delta_phi_, run_t_g_, run_t_g_low_,
-      run_t_g_high_, run_heating_rate_, feature_kind_, feature_temperature_, feature_reduced_temperature_,
-      feature_value_;
+  h5::Handle run_temperature_, run_s_eq_smoothed_, run_ds_eq_dT_, run_delta_phi_, run_t_g_, run_t_g_low_, run_t_g_high_,
+      run_heating_rate_, feature_kind_, feature_temperature_, feature_reduced_temperature_, feature_value_, mask_;
 };
 
 // Writes `parameters` as string datasets of an NXparameters group `name` under `parent` (regular mode only:

@@ -2,8 +2,9 @@
 
 #include <openssl/evp.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -90,6 +91,7 @@ struct RunFile::Writer {
   std::vector<RunEvent> pending_events;
   std::optional<analysis::RunAnalysis> pending_update;  // only the latest of a batch is written
   std::map<std::string, std::string> run_parameters;   // of the last update: recorded at finish (creates objects)
+  std::optional<std::size_t> mask_pixels;  // of the last analysis mask written: replaces parameters/mask_pixels
   double last_flush_s = 0.0;
   std::chrono::steady_clock::time_point last_sync{};
 
@@ -260,6 +262,11 @@ struct RunFile::Writer {
     h5::write_string(entry, "end_time", io::iso8601_utc(end));
     h5::write_scalar(entry, "duration", end_time_s, "s");
     h5::write_string(entry, "exit_status", exit_status);
+    if (analysis && mask_pixels) {
+      const std::map<std::string, std::string> count{{"mask_pixels", std::to_string(*mask_pixels)}};
+      write_parameters(h5::open_group(reopened, "/entry/analysis"), "parameters", count);
+      if (!run_parameters.empty()) run_parameters["mask_pixels"] = count.at("mask_pixels");
+    }
     if (analysis && !run_parameters.empty())
       write_parameters(h5::open_group(reopened, "/entry/analysis"), "run_parameters", run_parameters);
     for (const auto& writer : writers) writer(reopened);
@@ -363,6 +370,15 @@ void RunFile::set_dark_median(std::vector<float> dark) {
   if (dark.size() != layout_.detector->height * layout_.detector->width)
     throw std::invalid_argument("dark median of " + std::to_string(dark.size()) + " values does not match the detector");
   enqueue(DarkMedian{std::move(dark)});
+}
+
+void RunFile::set_analysis_mask(std::vector<std::uint8_t> mask) {
+  if (!layout_.analysis || layout_.analysis->mask_height == 0)
+    throw std::logic_error("RunFile " + path_.string() + ": analysis mask without a mask in the analysis layout");
+  if (mask.size() != layout_.analysis->mask_height * layout_.analysis->mask_width)
+    throw std::invalid_argument("analysis mask of " + std::to_string(mask.size()) +
+                                " values does not match the detector");
+  enqueue(AnalysisMask{std::move(mask)});
 }
 
 void RunFile::append(const analysis::FrameAnalysis& frame) {
@@ -499,6 +515,10 @@ void RunFile::run_writer() {
           count([](RunFileStats& s) { ++s.frames_committed; });
         } else if (auto* mask = std::get_if<PixelMask>(&item)) {
           w.detector->write_pixel_mask(mask->mask);
+        } else if (auto* analysis_mask = std::get_if<AnalysisMask>(&item)) {
+          w.analysis->write_mask(analysis_mask->mask);
+          w.mask_pixels = static_cast<std::size_t>(
+              std::count_if(analysis_mask->mask.begin(), analysis_mask->mask.end(), [](auto m) { return m != 0; }));
         } else if (auto* dark = std::get_if<DarkMedian>(&item)) {
           w.detector->write_dark_median(dark->dark);
         } else if (auto* analysed = std::get_if<analysis::FrameAnalysis>(&item)) {

@@ -108,6 +108,10 @@ class RunFile {
   // Pre-created [H,W] datasets of the detector layout, written (again) when known.
   void set_pixel_mask(std::vector<std::uint32_t> mask);
   void set_dark_median(std::vector<float> dark);
+  // The analysis layout's static mask (analysis/mask), written (again) when it changes; its masked-pixel count
+  // replaces parameters/mask_pixels at finish (parameters cannot be rewritten under SWMR). std::logic_error
+  // without an analysis mask in the layout, std::invalid_argument when it is not one frame.
+  void set_analysis_mask(std::vector<std::uint8_t> mask);
   // One analysed frame; throws std::logic_error without an analysis layout, std::invalid_argument when the
   // curves do not match the layout's axes.
   void append(const analysis::FrameAnalysis&);
@@ -141,8 +145,11 @@ class RunFile {
   struct DarkMedian {
     std::vector<float> dark;
   };
-  using Item = std::variant<TemperatureSample, RunEvent, Frame, PixelMask, DarkMedian, analysis::FrameAnalysis,
-                            analysis::RunAnalysis, Finish>;
+  struct AnalysisMask {
+    std::vector<std::uint8_t> mask;
+  };
+  using Item = std::variant<TemperatureSample, RunEvent, Frame, PixelMask, DarkMedian, AnalysisMask,
+                            analysis::FrameAnalysis, analysis::RunAnalysis, Finish>;
   struct Writer;
 
   RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options, RunFileLayout layout);

@@ -215,6 +215,48 @@ TEST(Integrator, AutomaticRangeCoversAllPixelsLikePyFai) {
   EXPECT_DOUBLE_EQ(ai.q_range().second, hi * (1.0 + 1.1920928955078125e-07));
 }
 
+// A hot pixel (a dark's bad pixel) moves I(Q) by its excess; masked statically, the frame with it integrates
+// exactly like the frame without it.
+TEST_P(BothSplits, MaskedHotPixelNoLongerChangesTheIntensity) {
+  const auto clean = ramp_image();
+  auto hot = clean;
+  const std::size_t pixel = 23 * cols + 41;
+  hot[pixel] = 65535.0f;
+  AzimuthalIntegrator open(small_detector(), setup_for(GetParam()));
+  EXPECT_NE(open.integrate(view(hot)).intensity, open.integrate(view(clean)).intensity);
+
+  IntegrationSetup masked_setup = setup_for(GetParam());
+  masked_setup.mask.assign(rows * cols, 0);
+  masked_setup.mask[pixel] = 1;
+  AzimuthalIntegrator masked(small_detector(), masked_setup);
+  const Pattern with_hot = masked.integrate(view(hot)), without = masked.integrate(view(clean));
+  EXPECT_EQ(with_hot.intensity, without.intensity);
+  EXPECT_EQ(with_hot.sigma, without.sigma);
+}
+
+// pyFAI's bbox range skips masked pixels, so masking the outermost pixel narrows the grid; with
+// range_includes_masked (the pipeline's choice) the grid stays that of the unmasked detector.
+TEST(Integrator, RangeIncludingMaskedPixelsKeepsTheGrid) {
+  IntegrationSetup s = setup_for(PixelSplit::bbox);
+  AzimuthalIntegrator open(small_detector(), s);
+  // The pixel holding the top of the range: a corner of the detector for this geometry.
+  std::size_t outermost = 0;
+  double q_max = 0;
+  for (const std::size_t corner : {std::size_t{0}, cols - 1, (rows - 1) * cols, rows * cols - 1}) {
+    s.mask.assign(rows * cols, 0);
+    s.mask[corner] = 1;
+    const AzimuthalIntegrator narrowed(small_detector(), s);
+    if (narrowed.q_range().second < open.q_range().second) outermost = corner, q_max = narrowed.q_range().second;
+  }
+  ASSERT_GT(q_max, 0.0) << "masking one corner narrows pyFAI's range";
+  s.mask.assign(rows * cols, 0);
+  s.mask[outermost] = 1;
+  s.range_includes_masked = true;
+  const AzimuthalIntegrator kept(small_detector(), s);
+  EXPECT_EQ(kept.q_range(), open.q_range());
+  EXPECT_EQ(kept.q_inv_angstrom(), open.q_inv_angstrom());
+}
+
 TEST(Integrator, RejectsMismatchedShapes) {
   Geometry no_shape = small_detector();
   no_shape.height = 0;

@@ -15,6 +15,7 @@
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/storage/run_file.hpp"
+#include "drivers/detector/frame_files.hpp"
 #include "tests/daemon/run_file_reader.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
@@ -76,6 +77,16 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   text = std::regex_replace(text, std::regex("during: \\[2, 3\\]"), "during: [2]");
   text = std::regex_replace(text, std::regex("darks: \\{before: 5, after: 5\\}"),
                             "darks: {before: 2, after: 0}");
+  // A recipe mask (a block of a TIFF), joined by the darks' bad pixels.
+  text = std::regex_replace(text, std::regex("mask: null"), "mask: block.tif");
+  const auto in_block = [](std::size_t i) {
+    return i / 512 >= 100 && i / 512 < 110 && i % 512 >= 200 && i % 512 < 220;
+  };
+  {
+    std::vector<std::uint16_t> block(512 * 512, 0);
+    for (std::size_t i = 0; i < block.size(); ++i) block[i] = in_block(i) ? 1 : 0;
+    detector::write_qxrd_tiff(inputs / "block.tif", detector::make_frame(512, 512, std::move(block)));
+  }
   std::ofstream(inputs / "short.yaml") << text;
 
   daemon::RunOptions options;
@@ -91,6 +102,8 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   const auto poni = analysis::read_poni(inputs / "det.poni");
   const auto table = analysis::FormFactorTable::load((inputs / "f0_WaasKirf.dat").string());
   std::map<std::uint64_t, double> live;
+  std::string mask_pixels;
+  std::vector<std::uint8_t> stored_mask;
   {
     const auto f = h5::open_file(run_file, h5::Access::read);
     const std::string g = "/entry/instrument/detector/geometry/";
@@ -129,6 +142,26 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
     EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/composition"), "Cu44Zr44Al8Hf2Co2");
     EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/npt"), "3000");
     live = s_eq_by_sequence(f, "/entry/analysis/sequence_number", "/entry/analysis/S_eq");
+
+    // The recipe's block and the simulator's bad pixels (hot and dead), found in the darks, are the analysis's
+    // static mask: stored beside the parameters and counted in them.
+    const auto pixel_mask = h5::read_1d<std::uint32_t>(h5::open_dataset(f, "/entry/instrument/detector/pixel_mask"));
+    const auto mask = h5::read_1d<std::uint8_t>(h5::open_dataset(f, "/entry/analysis/mask"));
+    ASSERT_EQ(mask.size(), 512u * 512u);
+    ASSERT_EQ(pixel_mask.size(), mask.size());
+    std::size_t masked = 0, bad = 0, disagreeing = 0;
+    for (std::size_t i = 0; i < mask.size(); ++i) {
+      masked += mask[i] != 0;
+      bad += pixel_mask[i] != 0 && !in_block(i);
+      disagreeing += (mask[i] != 0) != (pixel_mask[i] != 0 || in_block(i));
+    }
+    EXPECT_EQ(disagreeing, 0u);
+    EXPECT_GE(bad, 20u) << "2e-4 of 512^2 pixels are bad in the simulator";
+    EXPECT_EQ(masked, 200u + bad);
+    mask_pixels = std::to_string(masked);
+    EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/mask_pixels"), mask_pixels);
+    EXPECT_EQ(h5::read_string(f, "/entry/analysis/run_parameters/mask_pixels"), mask_pixels);
+    stored_mask = mask;
   }
   ASSERT_GE(live.size(), 5u) << "the 40 K ramp at 20 K/min gives 10-11 frames";
 
@@ -168,6 +201,11 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
                                         "/entry/reprocessed_2/sequence", "/entry/reprocessed_2/s_eq");
   for (const auto& [sequence, s] : live)
     EXPECT_GT(std::abs(shorter.at(sequence) - s), 1e-3) << "frame " << sequence;
+  {  // --set keeps the stored mask, and the reprocessed analysis records it.
+    const auto f = h5::open_file(copy, h5::Access::read);
+    EXPECT_EQ(h5::read_string(f, "/entry/reprocessed_2/parameters/mask_pixels"), mask_pixels);
+    EXPECT_EQ(h5::read_1d<std::uint8_t>(h5::open_dataset(f, "/entry/reprocessed_2/mask")), stored_mask);
+  }
   ASSERT_EQ(reprocess({copy.string(), "--poni", INSITU_SOURCE_DIR "/config/instruments/xrd1621-60keV.poni",
                        "--form-factors", debian_form_factors},
                       err),
@@ -212,6 +250,34 @@ TEST(ReprocessRun, MissingGeometrySaysWhatToPass) {
   EXPECT_EQ(reprocess({(dir / "old.h5").string(), "--form-factors", debian_form_factors}, err), 1);
   EXPECT_THAT(err, HasSubstr("pass --poni FILE"));
   EXPECT_THAT(err, ::testing::Not(HasSubstr("form-factor")));
+  fs::remove_all(dir);
+}
+
+// A run file that counts a static mask but does not store it cannot be reprocessed as it was analysed.
+TEST(ReprocessRun, CountedMaskThatIsNotStoredIsRefused) {
+  const auto dir = fresh_temp_dir("reprocess-no-mask");
+  storage::RunMetadata meta;
+  meta.recipe_name = meta.sample_name = "unstored";
+  meta.start_time_iso = "2026-01-01T00:00:00Z";
+  storage::RunFileLayout layout;
+  layout.detector.emplace();
+  layout.detector->height = layout.detector->width = 8;
+  layout.analysis.emplace();
+  layout.analysis->axes = {{1.0, 2.0}, {1.0}, {0.5}};
+  layout.analysis->parameters = {{"mask_pixels", "3"}};
+  {
+    auto file = storage::RunFile::create(dir / "unstored.h5", meta, {}, layout);
+    file->finish(0.0, "completed");
+    ASSERT_FALSE(file->error()) << *file->error();
+  }
+  std::string err;
+  EXPECT_EQ(
+      reprocess({(dir / "unstored.h5").string(), "--poni", INSITU_SOURCE_DIR "/config/instruments/xrd1621-60keV.poni",
+                 "--form-factors", debian_form_factors},
+                err),
+      1);
+  EXPECT_THAT(err, HasSubstr("the run's analysis used a static mask of 3 pixels that the run file does not store "
+                             "(/entry/analysis/mask)"));
   fs::remove_all(dir);
 }
 
