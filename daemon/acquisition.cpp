@@ -11,6 +11,7 @@
 
 #include "drivers/io/folder_watcher.hpp"
 #include "drivers/io/run_events.hpp"
+#include "protocols/engine/frame_schedule.hpp"
 
 namespace insitu::daemon {
 namespace {
@@ -146,22 +147,18 @@ struct Acquisition::Impl {
   awaitable<void> series(FrameKind kind, int frames, std::function<bool()> go_on,
                          std::function<bool()> stop_requested) {
     co_await boundary(FrameKind::discarded);
-    double next_s = clock.now_s();
+    program::FrameSchedule schedule(plan.period_s, clock.now_s());
     for (int taken = 0; frames < 0 || taken < frames; ++taken) {
-      next_s += plan.period_s;
-      co_await clock.sleep_until(next_s);
+      co_await clock.sleep_until(schedule.next_s());
       if (stop_requested() || (frames < 0 && !go_on())) {
         // The open exposure still ends with a boundary so that its file can be paired.
         co_await boundary(kind);
         co_return;
       }
       co_await boundary(kind);
-      // Catching up after a stall would fire boundaries back to back and make frames too short to use: a boundary
-      // more than half a period late restarts the schedule from itself.
-      if (const double late_s = clock.now_s() - next_s; late_s > plan.period_s / 2) {
-        event("warning", fmt::format("frame boundary {:.1f} s late; the frame schedule restarts from it", late_s));
-        next_s = clock.now_s();
-      }
+      // After a stall (see FrameSchedule) the missed boundaries are not fired back to back.
+      if (const auto late_s = schedule.fired(clock.now_s()))
+        event("warning", fmt::format("frame boundary {:.1f} s late; the frame schedule restarts from it", *late_s));
     }
   }
 
@@ -458,8 +455,10 @@ awaitable<void> Acquisition::run(std::function<bool()> exposing, std::function<b
   watcher.stop();
   while (!intake_done) co_await m.clock.sleep_for(0.05);
   stats_.orphans = m.pairer.orphans().size();
-  for (const auto& orphan : m.pairer.orphans())
+  for (const auto& orphan : m.pairer.orphans()) {
     m.event("warning", fmt::format("unexpected file kept as orphan: {}", orphan.path));
+    m.run_file.append_orphan_file(orphan.path);
+  }
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -7,6 +7,7 @@ namespace insitu::storage {
 namespace {
 
 constexpr std::size_t file_name_length = 256;
+constexpr std::size_t path_length = 1024;
 constexpr hsize_t record_chunk_rows = 1024;  // 8 KiB of doubles: ~3.4 h of 12 s frames per chunk
 
 constexpr const char* flags_description =
@@ -139,6 +140,12 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& lay
   set_attribute(dark_median_, "description", "per-pixel median of the dark frames; never subtracted from data");
   sequence_number_ = column(det, "sequence_number", h5::dtype_of<std::uint64_t>(), "");
   set_attribute(sequence_number_, "description", "written last for each frame: rows below its length are complete");
+  // Rare (a test shot, a file from another run): a small chunk, not one sized for a frame record per row.
+  orphan_files_ = h5::create_extendable(det, "orphan_files", {.type = h5::Dtype::fixed_string(path_length),
+                                                              .tail_shape = {}, .chunk_rows = 16});
+  set_attribute(orphan_files_, "description",
+                "files in the frame folder that matched the frame pattern but belong to no frame: kept where they "
+                "are, never recorded as frames");
 
   const h5::Handle sample = h5::open_group(file, "/entry/sample");
   h5::soft_link(sample, "/entry/instrument/detector/frame_temperature/T_mean", "temperature");
@@ -207,10 +214,15 @@ void DetectorWriter::write_dark_median(std::span<const float> dark) {
   h5::flush(dark_median_);
 }
 
+void DetectorWriter::append_orphan_file(const std::string& path) {
+  h5::append_strings(orphan_files_, std::span<const std::string>(&path, 1));
+  h5::flush(orphan_files_);
+}
+
 void DetectorWriter::close() {
   for (auto* d : {&data_, &start_time_, &stop_time_, &count_time_, &start_uncertainty_, &stop_uncertainty_, &image_key_,
                   &flags_, &file_name_, &t_start_, &t_end_, &t_mean_, &t_mean_uncertainty_, &t_min_, &t_max_,
-                  &setpoint_mid_, &pixel_mask_, &dark_median_, &sequence_number_})
+                  &setpoint_mid_, &pixel_mask_, &dark_median_, &sequence_number_, &orphan_files_})
     d->close();
 }
 

@@ -13,6 +13,8 @@
 //     pixel_mask[H,W] uint32 (NeXus bits, 0 = good), dark_median[H,W] float32: pre-created, written once known
 //       (never subtracted from data)
 //     sequence_number[N] uint64: appended and flushed LAST, the commit marker (readers trust rows < its length)
+//     orphan_files[M] (1024 B UTF-8) @description: paths of the files in the frame folder that matched the frame
+//       pattern but belong to no frame (kept where they are, never recorded as frames); empty when there were none
 //     geometry:NXcollection  (when the layout has one) the pyFAI PONI geometry of the frames as stored, i.e. with
 //       the binned pixel size: distance, poni1, poni2, pixel1, pixel2, wavelength @units=m, rot1..rot3 @units=rad,
 //       binning, detector (the PONI's detector name); what `insitu reprocess` analyses with
@@ -72,6 +74,7 @@ class DetectorWriter {
   void append(const detector::ExposureRecord& record, std::span<const std::uint8_t> raw_pixels);
   void write_pixel_mask(std::span<const std::uint32_t> mask);  // H*W values, row-major
   void write_dark_median(std::span<const float> dark);         // H*W values, row-major
+  void append_orphan_file(const std::string& path);
   h5::Filter filter() const { return filter_; }
   std::uint64_t frames() const { return frames_; }
   // Closes every dataset, throwing on failure (the destructor cannot report).
@@ -83,7 +86,7 @@ class DetectorWriter {
   std::uint64_t frames_ = 0;
   h5::Handle data_, start_time_, stop_time_, count_time_, start_uncertainty_, stop_uncertainty_, image_key_, flags_,
       file_name_, t_start_, t_end_, t_mean_, t_mean_uncertainty_, t_min_, t_max_, setpoint_mid_, pixel_mask_,
-      dark_median_, sequence_number_;
+      dark_median_, sequence_number_, orphan_files_;
 };
 
 }  // namespace insitu::storage

@@ -381,6 +381,11 @@ void RunFile::set_analysis_mask(std::vector<std::uint8_t> mask) {
   enqueue(AnalysisMask{std::move(mask)});
 }
 
+void RunFile::append_orphan_file(std::string path) {
+  if (!layout_.detector) throw std::logic_error("RunFile " + path_.string() + ": orphan file without a detector layout");
+  enqueue(OrphanFile{std::move(path)});
+}
+
 void RunFile::append(const analysis::FrameAnalysis& frame) {
   if (!layout_.analysis) throw std::logic_error("RunFile " + path_.string() + ": frame analysis without an analysis layout");
   check_frame_analysis(*layout_.analysis, frame);
@@ -521,6 +526,8 @@ void RunFile::run_writer() {
               std::count_if(analysis_mask->mask.begin(), analysis_mask->mask.end(), [](auto m) { return m != 0; }));
         } else if (auto* dark = std::get_if<DarkMedian>(&item)) {
           w.detector->write_dark_median(dark->dark);
+        } else if (auto* orphan = std::get_if<OrphanFile>(&item)) {
+          w.detector->append_orphan_file(orphan->path);
         } else if (auto* analysed = std::get_if<analysis::FrameAnalysis>(&item)) {
           w.analysis->append(*analysed);
           count([](RunFileStats& s) { ++s.analysis_rows_committed; });

@@ -209,7 +209,31 @@ TEST(RunFileFrames, RecordsNeedADetectorLayout) {
   EXPECT_EQ(run->frame_filter(), std::nullopt);
   EXPECT_THROW(run->append(exposure_at(0), {}), std::logic_error);
   EXPECT_THROW(run->set_dark_median({}), std::logic_error);
+  EXPECT_THROW(run->append_orphan_file("/data/frame-00005-test-shot.tif"), std::logic_error);
   run->finish(0.0, "completed");
+}
+
+TEST(RunFileFrames, OrphanFilesAreListedWithTheirWholePaths) {
+  ScratchDir dir("orphans");
+  const auto path = dir.path() / "run.nxs", none_path = dir.path() / "none.nxs";
+  const std::string dataset = "/entry/instrument/detector/orphan_files";
+  RunFile::create(none_path, test_metadata(), {}, {.detector = small_detector()})->finish(0.0, "completed");
+  {
+    const h5::Handle f = h5::open_file(none_path, h5::Access::read);
+    EXPECT_EQ(h5::shape(h5::open_dataset(f, dataset)), (std::vector<hsize_t>{0})) << "there, and empty: none found";
+    EXPECT_THAT(attr(f, dataset, "description"), HasSubstr("belong to no frame"));
+  }
+
+  // Deep folders on the detector computer's share: longer than a frame's file_name column holds.
+  const std::string deep = "/mnt/xrd1621/" + std::string(300, 'd') + "/frame-00007-test-shot.tif";
+  auto run = RunFile::create(path, test_metadata(), {}, {.detector = small_detector()});
+  run->append_orphan_file("/mnt/xrd1621/incoming/frame-00005-test-shot.tif");
+  run->append_orphan_file(deep);
+  run->finish(0.0, "completed");
+  EXPECT_EQ(run->error(), std::nullopt);
+  const h5::Handle f = h5::open_file(path, h5::Access::read);
+  EXPECT_THAT(h5::read_strings(h5::open_dataset(f, dataset)),
+              ElementsAre("/mnt/xrd1621/incoming/frame-00005-test-shot.tif", deep));
 }
 
 TEST(RunFileFrames, SwmrReaderSeesWholeFramesUpToTheSequenceNumber) {
