@@ -284,7 +284,7 @@ int run_recipe(const RunOptions& options) {
   log->info("run directory {}", run_dir.string());
 
   asio::io_context io;
-  linkam::Driver stage(io.get_executor(), clock, driver_settings, make_logger("insitu.linkam"));
+  linkam::Driver stage(clock, driver_settings, make_logger("insitu.linkam"));
   StageLog stage_log;
   RunRecorder recorder(*run_file, stage_log);
   const auto driver_event = [&](double t, const std::string& kind, const std::string& message) {
@@ -310,7 +310,7 @@ int run_recipe(const RunOptions& options) {
                                                                       : trigger::Polarity::normal;
     if (spec.shutter_channel) t.shutter_channel = *spec.shutter_channel - 'A' + 1;
     t.trigger_latency_s = spec.latency_s;
-    trigger_driver = std::make_unique<trigger::Driver>(io.get_executor(), clock, t, make_logger("insitu.trigger"));
+    trigger_driver = std::make_unique<trigger::Driver>(clock, t, make_logger("insitu.trigger"));
     trigger_driver->set_event_handler(driver_event);
     const auto frames_dir = simulated_detector ? simulated_detector->frames_dir()
                                                : std::filesystem::path(recipe.detector->frames.folder);

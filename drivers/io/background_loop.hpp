@@ -2,6 +2,7 @@
 // A simulated instrument on its own thread and io_context, sharing the caller's run clock: how
 // `insitu run --simulate` and the tests put a device behind a real pseudo-terminal. `Server` is constructed
 // with the io_context first, then the given arguments, and must have `link()` (the pty path it publishes).
+#include <filesystem>
 #include <future>
 #include <string>
 #include <thread>
@@ -26,7 +27,9 @@ class BackgroundLoop {
   BackgroundLoop(const BackgroundLoop&) = delete;
   BackgroundLoop& operator=(const BackgroundLoop&) = delete;
 
-  std::string url() const { return "pty:" + server_.link().string(); }
+  // The pty path the server publishes; fixed for the server's life, so any thread may read it.
+  const std::filesystem::path& link() const { return server_.link(); }
+  std::string url() const { return "pty:" + link().string(); }
 
   // Runs `inspect(server)` on the simulator's thread and returns its result.
   template <typename F>

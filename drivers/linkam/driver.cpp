@@ -1,11 +1,7 @@
 #include "drivers/linkam/driver.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-
-#include "drivers/io/run_events.hpp"
 
 namespace insitu::linkam {
 namespace {
@@ -17,30 +13,18 @@ bool is_acknowledgement(std::string_view line) { return line.empty() || line == 
 
 }  // namespace
 
-Driver::Driver(asio::any_io_executor executor, const io::RunClock& clock, DriverSettings settings,
-               std::shared_ptr<spdlog::logger> logger)
-    : executor_(std::move(executor)), clock_(clock), settings_(std::move(settings)), log_(std::move(logger)) {}
+Driver::Driver(const io::RunClock& clock, DriverSettings settings, std::shared_ptr<spdlog::logger> logger)
+    : clock_(clock),
+      settings_(std::move(settings)),
+      log_(std::move(logger)),
+      events_(clock_, log_),
+      link_(clock_, events_, "stage link",
+            {settings_.url, io::SerialSettings{kBaud, io::FlowControl::none}, kTerminator, false,
+             settings_.max_backoff_s}) {}
 
 Driver::~Driver() = default;
 
-void Driver::emit(const std::string& kind, const std::string& message) {
-  io::log_run_event(*log_, kind, message);
-  if (on_event_) on_event_(clock_.now_s(), kind, message);
-}
-
-void Driver::drop_link(const std::string& why) {
-  if (!channel_) return;
-  emit("fault", fmt::format("stage link {} lost: {}", stream_->describe(), why));
-  channel_.reset();
-  stream_.reset();
-  backoff_s_ = 1.0;
-  next_reconnect_s_ = clock_.now_s();
-}
-
-void Driver::close() {
-  channel_.reset();
-  stream_.reset();
-}
+void Driver::close() { link_.close(); }
 
 awaitable<void> Driver::pace() {
   const double ready_s = last_command_s_ + settings_.command_gap_s;
@@ -50,9 +34,9 @@ awaitable<void> Driver::pace() {
 awaitable<Driver::Exchange> Driver::exchange(const std::string& command) {
   co_await pace();
   last_command_s_ = clock_.now_s();
-  if (auto ec = co_await channel_->write(frame(command)))
+  if (auto ec = co_await link_.channel().write(frame(command)))
     co_return Exchange{Outcome::closed, ec.message()};
-  auto reply = co_await channel_->read_line(clock_.io_deadline(settings_.reply_timeout_s));
+  auto reply = co_await link_.channel().read_line(clock_.io_deadline(settings_.reply_timeout_s));
   switch (reply.status) {
     case io::LineStatus::ok: co_return Exchange{Outcome::ok, std::move(reply.line)};
     case io::LineStatus::timeout: co_return Exchange{Outcome::timeout, {}};
@@ -64,11 +48,11 @@ awaitable<Driver::Exchange> Driver::exchange(const std::string& command) {
 // `T` until a well-formed status comes back: the controller ignores everything before its first `T`, and
 // after a timeout a late reply may still be in flight, so stale input is dropped first.
 awaitable<bool> Driver::greet() {
-  for (int attempt = 0; attempt < settings_.attempts_per_command && channel_; ++attempt) {
-    channel_->discard_input();
+  for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open(); ++attempt) {
+    link_.channel().discard_input();
     auto ex = co_await exchange(status_command());
     if (ex.outcome == Outcome::closed) {
-      drop_link(ex.line);
+      link_.drop(ex.line);
       co_return false;
     }
     if (ex.outcome == Outcome::ok && decode_status(ex.line).status) co_return true;
@@ -77,29 +61,27 @@ awaitable<bool> Driver::greet() {
 }
 
 awaitable<void> Driver::connect() {
-  auto lock = co_await port_mutex_.lock();
-  stream_ = co_await io::open_byte_stream(settings_.url, io::SerialSettings{kBaud, io::FlowControl::none});
-  channel_ = std::make_unique<io::LineChannel>(*stream_, kTerminator);
+  auto lock = co_await link_.lock();
+  co_await link_.open();
   if (!co_await greet()) {
     const std::string where = settings_.url.to_string();
     close();
     throw DriverError(fmt::format("no valid reply to T from the Linkam controller at {}", where));
   }
-  log_->info("connected to Linkam T95 at {}", stream_->describe());
+  log_->info("connected to Linkam T95 at {}", link_.describe());
 }
 
 awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
-  if (clock_.now_s() < next_reconnect_s_) {
+  if (!link_.may_reconnect()) {
     if (!wait_for_backoff) co_return false;
-    co_await clock_.sleep_until(next_reconnect_s_);
+    co_await link_.wait_to_reconnect();
   }
   try {
-    stream_ = co_await io::open_byte_stream(settings_.url, io::SerialSettings{kBaud, io::FlowControl::none});
-    channel_ = std::make_unique<io::LineChannel>(*stream_, kTerminator);
+    co_await link_.open();
   } catch (const std::exception& e) {
     log_->debug("reconnect to {} failed: {}", settings_.url.to_string(), e.what());
   }
-  bool ok = channel_ && co_await greet();
+  bool ok = link_.is_open() && co_await greet();
   // The controller keeps running its program while the link is down; give it back what we had asked for.
   if (ok && rate_K_per_min_) ok = co_await set_exchange(rate_command(*rate_K_per_min_));
   if (ok && limit_K_) ok = co_await set_exchange(limit_command(*limit_K_));
@@ -110,19 +92,16 @@ awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
     if (ok && pump_->first == PumpMode::manual) ok = co_await set_exchange(pump_speed_command(pump_->second));
   }
   if (!ok) {
-    channel_.reset();
-    stream_.reset();
-    next_reconnect_s_ = clock_.now_s() + backoff_s_;
-    backoff_s_ = std::min(backoff_s_ * 2.0, settings_.max_backoff_s);
+    link_.reconnect_failed();
     co_return false;
   }
-  emit("info", fmt::format("stage link {} restored; rate, limit and pump mode re-applied", stream_->describe()));
+  events_.emit("info", fmt::format("stage link {} restored; rate, limit and pump mode re-applied", link_.describe()));
   co_return true;
 }
 
 awaitable<std::optional<Reading>> Driver::read_status() {
-  auto lock = co_await port_mutex_.lock();
-  if (!channel_ && !co_await try_reconnect(false)) co_return std::nullopt;
+  auto lock = co_await link_.lock();
+  if (!link_.is_open() && !co_await try_reconnect(false)) co_return std::nullopt;
   int failures = 0;
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
     co_await pace();  // so that the stamp below brackets the exchange itself, not the pacing
@@ -130,7 +109,7 @@ awaitable<std::optional<Reading>> Driver::read_status() {
     auto ex = co_await exchange(status_command());
     const double received_s = clock_.now_s();
     if (ex.outcome == Outcome::closed) {
-      drop_link(ex.line);
+      link_.drop(ex.line);
       co_return std::nullopt;
     }
     if (ex.outcome == Outcome::ok) {
@@ -142,15 +121,15 @@ awaitable<std::optional<Reading>> Driver::read_status() {
         log_->debug("reading took {:.3f} s of run time; asking again", received_s - sent_s);
         continue;
       }
-      emit("warning", fmt::format("bad reply to T ({}): {} bytes", to_string(*decoded.error), ex.line.size()));
+      events_.emit("warning", fmt::format("bad reply to T ({}): {} bytes", to_string(*decoded.error), ex.line.size()));
     } else {
-      emit("warning", "no reply to T within the reply timeout");
+      events_.emit("warning", "no reply to T within the reply timeout");
     }
     ++failures;
-    channel_->discard_input();
+    link_.channel().discard_input();
   }
   if (failures == settings_.attempts_per_command)
-    drop_link(fmt::format("{} exchanges in a row failed", settings_.attempts_per_command));
+    link_.drop(fmt::format("{} exchanges in a row failed", settings_.attempts_per_command));
   co_return std::nullopt;
 }
 
@@ -158,17 +137,17 @@ awaitable<std::optional<Reading>> Driver::read_status() {
 awaitable<bool> Driver::set_exchange(const std::string& command) {
   auto ex = co_await exchange(command);
   if (ex.outcome == Outcome::ok && is_acknowledgement(ex.line)) co_return true;
-  if (ex.outcome == Outcome::closed) drop_link(ex.line);
+  if (ex.outcome == Outcome::closed) link_.drop(ex.line);
   co_return false;
 }
 
 awaitable<void> Driver::send_set_command(const std::string& command) {
-  auto lock = co_await port_mutex_.lock();
+  auto lock = co_await link_.lock();
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
-    if (!channel_ && !co_await try_reconnect(true)) continue;
+    if (!link_.is_open() && !co_await try_reconnect(true)) continue;
     if (co_await set_exchange(command)) co_return;
-    if (channel_) {
-      emit("warning", fmt::format("command {} not acknowledged; resynchronising", command));
+    if (link_.is_open()) {
+      events_.emit("warning", fmt::format("command {} not acknowledged; resynchronising", command));
       co_await greet();
     }
   }

@@ -8,10 +8,9 @@
 
 #include <spdlog/logger.h>
 
-#include "drivers/io/async_mutex.hpp"
-#include "drivers/io/byte_stream.hpp"
 #include "drivers/io/clock.hpp"
-#include "drivers/io/line_channel.hpp"
+#include "drivers/io/instrument_link.hpp"
+#include "drivers/io/run_events.hpp"
 #include "drivers/linkam/codec.hpp"
 
 namespace insitu::linkam {
@@ -53,19 +52,18 @@ class LimitRefused : public DriverError {
 
 class Driver {
  public:
-  using EventHandler = std::function<void(double time_s, const std::string& kind, const std::string& message)>;
+  using EventHandler = io::RunEventHandler;
 
-  Driver(asio::any_io_executor executor, const io::RunClock& clock, DriverSettings settings,
-         std::shared_ptr<spdlog::logger> logger);
+  Driver(const io::RunClock& clock, DriverSettings settings, std::shared_ptr<spdlog::logger> logger);
   ~Driver();
 
   // Events (kind: "fault", "warning", "info") for the run record: link lost, reconnected, bad replies.
-  void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
+  void set_event_handler(EventHandler handler) { events_.set_handler(std::move(handler)); }
 
   // Opens the port and sends `T` (the controller ignores anything before it). Throws on failure.
   awaitable<void> connect();
   void close();
-  bool connected() const { return channel_ != nullptr; }
+  bool connected() const { return link_.is_open(); }
 
   // One `T` exchange; nullopt when no valid reply came after resyncs and a reconnect attempt.
   awaitable<std::optional<Reading>> read_status();
@@ -96,20 +94,13 @@ class Driver {
   awaitable<bool> try_reconnect(bool wait_for_backoff);
   awaitable<void> send_set_command(const std::string& command);
   awaitable<void> pace();
-  void emit(const std::string& kind, const std::string& message);
-  void drop_link(const std::string& why);
 
-  asio::any_io_executor executor_;
   const io::RunClock& clock_;
   DriverSettings settings_;
   std::shared_ptr<spdlog::logger> log_;
-  EventHandler on_event_;
-  io::AsyncMutex port_mutex_;
-  std::unique_ptr<io::ByteStream> stream_;
-  std::unique_ptr<io::LineChannel> channel_;
+  io::RunEvents events_;
+  io::InstrumentLink link_;
   double last_command_s_ = -1e300;
-  double backoff_s_ = 1.0;
-  double next_reconnect_s_ = 0.0;
   std::uint64_t restamped_readings_ = 0;
 
   // What the controller should be doing, re-applied after a reconnect.

@@ -1,12 +1,9 @@
 #include "drivers/trigger/driver.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-
-#include "drivers/io/run_events.hpp"
 
 namespace insitu::trigger {
 namespace {
@@ -47,34 +44,21 @@ void add_reason(TriggerStamp& stamp, const std::string& reason) {
 
 }  // namespace
 
-Driver::Driver(asio::any_io_executor executor, const io::RunClock& clock, DriverSettings settings,
-               std::shared_ptr<spdlog::logger> logger)
-    : executor_(std::move(executor)), clock_(clock), settings_(std::move(settings)), log_(std::move(logger)) {
+Driver::Driver(const io::RunClock& clock, DriverSettings settings, std::shared_ptr<spdlog::logger> logger)
+    : clock_(clock),
+      settings_(std::move(settings)),
+      log_(std::move(logger)),
+      events_(clock_, log_),
+      link_(clock_, events_, "delay generator link",
+            {settings_.url, io::SerialSettings{default_baud, io::FlowControl::none}, '\n', true,
+             settings_.max_backoff_s}) {
   if (settings_.shutter_channel && *settings_.shutter_channel == settings_.detector.channel)
     throw std::invalid_argument("the shutter channel must differ from the detector channel");
 }
 
 Driver::~Driver() = default;
 
-void Driver::emit(const std::string& kind, const std::string& message) {
-  io::log_run_event(*log_, kind, message);
-  if (on_event_) on_event_(clock_.now_s(), kind, message);
-}
-
-void Driver::drop_link(const std::string& why) {
-  if (!channel_) return;
-  emit("fault", fmt::format("delay generator link {} lost: {}", stream_->describe(), why));
-  channel_.reset();
-  stream_.reset();
-  backoff_s_ = 1.0;
-  down_since_s_ = clock_.now_s();
-  next_reconnect_s_ = down_since_s_;
-}
-
-void Driver::close() {
-  channel_.reset();
-  stream_.reset();
-}
+void Driver::close() { link_.close(); }
 
 // Reads until the reply to `command`: its echo is dropped, and for a query a stray `ok` (the late answer to
 // an earlier setting) is skipped, since a query never answers ok.
@@ -84,7 +68,7 @@ awaitable<Driver::Exchange> Driver::read_reply(const std::string& command, doubl
   for (;;) {
     const auto remaining = deadline - steady::now();
     if (remaining <= steady::duration::zero()) co_return Exchange{Outcome::timeout, {}, {}, {}};
-    auto result = co_await channel_->read_line(remaining);
+    auto result = co_await link_.channel().read_line(remaining);
     if (result.status == io::LineStatus::timeout) co_return Exchange{Outcome::timeout, {}, {}, {}};
     if (result.status == io::LineStatus::closed)
       co_return Exchange{Outcome::closed, {}, result.error.message(), {}};
@@ -98,21 +82,21 @@ awaitable<Driver::Exchange> Driver::read_reply(const std::string& command, doubl
 }
 
 awaitable<Driver::Exchange> Driver::exchange(const std::string& command, double timeout_s, bool query) {
-  channel_->discard_input();  // a late reply to an earlier command must not answer this one
-  if (auto ec = co_await channel_->write(command + std::string(line_terminator)))
+  link_.channel().discard_input();  // a late reply to an earlier command must not answer this one
+  if (auto ec = co_await link_.channel().write(command + std::string(line_terminator)))
     co_return Exchange{Outcome::closed, {}, ec.message(), {}};
   co_return co_await read_reply(command, timeout_s, query);
 }
 
 awaitable<bool> Driver::apply(const std::string& command, double timeout_s) {
-  for (int attempt = 0; attempt < settings_.attempts_per_command && channel_; ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open(); ++attempt) {
     auto ex = co_await exchange(command, timeout_s, false);
     if (ex.outcome == Outcome::closed) {
-      drop_link(ex.detail);
+      link_.drop(ex.detail);
       co_return false;
     }
     if (ex.outcome == Outcome::reply && ex.reply.kind == ReplyKind::ok) co_return true;
-    emit("warning", fmt::format("{}: {}", command,
+    events_.emit("warning", fmt::format("{}: {}", command,
                                 ex.outcome == Outcome::timeout ? "no reply" : describe(ex.reply, ex.detail)));
   }
   co_return false;
@@ -125,9 +109,9 @@ std::string Driver::shutter_command() const {
 awaitable<void> Driver::initialise() {
   std::optional<Identity> identity;
   std::string last_answer = "no reply";
-  for (int attempt = 0; attempt < settings_.attempts_per_command && channel_ && !identity; ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open() && !identity; ++attempt) {
     auto ex = co_await exchange(cmd::identify(), settings_.reply_timeout_s, true);
-    if (ex.outcome == Outcome::closed) drop_link(ex.detail);
+    if (ex.outcome == Outcome::closed) link_.drop(ex.detail);
     if (ex.outcome != Outcome::reply) continue;
     last_answer = describe(ex.reply, ex.detail);
     if (ex.reply.kind != ReplyKind::value) continue;
@@ -163,11 +147,10 @@ awaitable<void> Driver::initialise() {
 }
 
 awaitable<void> Driver::connect() {
-  auto lock = co_await port_mutex_.lock();
+  auto lock = co_await link_.lock();
   std::string failure;
   try {
-    stream_ = co_await io::open_byte_stream(settings_.url, io::SerialSettings{default_baud, io::FlowControl::none});
-    channel_ = std::make_unique<io::LineChannel>(*stream_, '\n', true);
+    co_await link_.open();
     co_await initialise();
   } catch (const DriverError& e) {
     failure = e.what();
@@ -185,49 +168,46 @@ awaitable<void> Driver::connect() {
 // One reconnect attempt once the back-off has passed; the init is re-run because the unit may have been
 // power-cycled or touched at the front panel while the link was down.
 awaitable<bool> Driver::try_reconnect() {
-  if (clock_.now_s() < next_reconnect_s_) co_await clock_.sleep_until(next_reconnect_s_);
+  co_await link_.wait_to_reconnect();
   std::string why;
   try {
-    stream_ = co_await io::open_byte_stream(settings_.url, io::SerialSettings{default_baud, io::FlowControl::none});
-    channel_ = std::make_unique<io::LineChannel>(*stream_, '\n', true);
+    co_await link_.open();
     co_await initialise();
   } catch (const std::exception& e) {
     why = e.what();
   }
-  if (!why.empty() || !channel_) {
+  if (!why.empty() || !link_.is_open()) {
     log_->debug("reconnect to {} failed: {}", settings_.url.to_string(), why);
-    close();
-    next_reconnect_s_ = clock_.now_s() + backoff_s_;
-    backoff_s_ = std::min(backoff_s_ * 2.0, settings_.max_backoff_s);
+    link_.reconnect_failed();
     co_return false;
   }
-  emit("info", fmt::format("delay generator link {} restored after {:.1f} s; init re-run", stream_->describe(),
-                           clock_.now_s() - down_since_s_));
+  events_.emit("info", fmt::format("delay generator link {} restored after {:.1f} s; init re-run", link_.describe(),
+                                   clock_.now_s() - link_.down_since_s()));
   co_return true;
 }
 
 awaitable<void> Driver::ensure_link() {
-  while (!channel_) {
-    if (clock_.now_s() - down_since_s_ > settings_.give_up_after_s)
+  while (!link_.is_open()) {
+    if (clock_.now_s() - link_.down_since_s() > settings_.give_up_after_s)
       throw DriverError(fmt::format("delay generator at {} unreachable for {:.0f} s", settings_.url.to_string(),
-                                    clock_.now_s() - down_since_s_));
+                                    clock_.now_s() - link_.down_since_s()));
     co_await try_reconnect();
   }
 }
 
 // Arms the unit; a lost `ok` is not fatal if the unit reads back armed.
 awaitable<bool> Driver::arm() {
-  for (int attempt = 0; attempt < settings_.attempts_per_command && channel_; ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open(); ++attempt) {
     auto ex = co_await exchange(cmd::run(true), settings_.reply_timeout_s, false);
     if (ex.outcome == Outcome::closed) {
-      drop_link(ex.detail);
+      link_.drop(ex.detail);
       co_return false;
     }
     if (ex.outcome == Outcome::reply && ex.reply.kind == ReplyKind::ok) co_return true;
-    emit("warning", fmt::format("arm: {}", ex.outcome == Outcome::timeout ? "no reply" : describe(ex.reply, ex.detail)));
+    events_.emit("warning", fmt::format("arm: {}", ex.outcome == Outcome::timeout ? "no reply" : describe(ex.reply, ex.detail)));
     auto state = co_await exchange(cmd::run_query(), settings_.reply_timeout_s, true);
     if (state.outcome == Outcome::closed) {
-      drop_link(state.detail);
+      link_.drop(state.detail);
       co_return false;
     }
     if (state.outcome == Outcome::reply && state.reply.kind == ReplyKind::value && state.reply.value == "1")
@@ -237,28 +217,28 @@ awaitable<bool> Driver::arm() {
 }
 
 awaitable<TriggerStamp> Driver::fire() {
-  auto lock = co_await port_mutex_.lock();
+  auto lock = co_await link_.lock();
   TriggerStamp stamp;
   // A link lost while arming means nothing was triggered yet: restore it and try the shot again.
   bool armed = false;
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
     co_await ensure_link();
     armed = co_await arm();
-    if (armed || channel_) break;
+    if (armed || link_.is_open()) break;
   }
-  if (!channel_) co_await ensure_link();
+  if (!link_.is_open()) co_await ensure_link();
   // Triggered anyway: the unit may be armed without saying so, and a missing boundary is worse than a
   // flagged one.
   if (!armed) add_reason(stamp, "arm not confirmed");
 
   const std::string trigger = cmd::software_trigger();
   const std::string bytes = trigger + std::string(line_terminator);
-  channel_->discard_input();
+  link_.channel().discard_input();
   std::error_code ec;
   const auto wall_before = steady::now();
   stamp.t_before_s = clock_.now_s();
-  ec = co_await channel_->write(bytes);
-  if (!ec) co_await stream_->drain(ec);
+  ec = co_await link_.channel().write(bytes);
+  if (!ec) co_await link_.stream().drain(ec);
   stamp.t_after_s = clock_.now_s();
   const auto wall_after = steady::now();
 
@@ -271,18 +251,18 @@ awaitable<TriggerStamp> Driver::fire() {
 
   auto finish = [&](const std::string& why) {
     if (!why.empty()) add_reason(stamp, why);
-    if (stamp.uncertain) emit("warning", fmt::format("trigger at {:.3f} s uncertain: {}", stamp.t_trigger_s,
+    if (stamp.uncertain) events_.emit("warning", fmt::format("trigger at {:.3f} s uncertain: {}", stamp.t_trigger_s,
                                                      stamp.reason));
     return stamp;
   };
   if (ec) {
-    drop_link(ec.message());
+    link_.drop(ec.message());
     co_return finish("link lost while writing *TRG");
   }
 
   auto ack = co_await read_reply(trigger, settings_.reply_timeout_s, false);
   if (ack.outcome == Outcome::closed) {
-    drop_link(ack.detail);
+    link_.drop(ack.detail);
     co_return finish("link lost before the ok to *TRG");
   }
   if (ack.outcome == Outcome::timeout) {
@@ -299,7 +279,7 @@ awaitable<TriggerStamp> Driver::fire() {
   if (clock_.now_s() < stamp.t_trigger_s) co_await clock_.sleep_until(stamp.t_trigger_s);
   auto confirm = co_await exchange(cmd::run_query(), settings_.reply_timeout_s, true);
   if (confirm.outcome == Outcome::closed) {
-    drop_link(confirm.detail);
+    link_.drop(confirm.detail);
     co_return finish("link lost before the confirmation");
   }
   if (confirm.outcome == Outcome::timeout) co_return finish("no reply to :PULSE0:STAT?");
@@ -311,12 +291,12 @@ awaitable<TriggerStamp> Driver::fire() {
 
 awaitable<void> Driver::set_shutter(bool closed) {
   if (!settings_.shutter_channel) throw DriverError("no shutter channel is configured on the delay generator");
-  auto lock = co_await port_mutex_.lock();
+  auto lock = co_await link_.lock();
   shutter_closed_ = closed;  // also what a reconnect re-applies
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
     co_await ensure_link();
     if (co_await apply(shutter_command(), settings_.reply_timeout_s)) {
-      emit("info", closed ? "shutter closed" : "shutter open");
+      events_.emit("info", closed ? "shutter closed" : "shutter open");
       co_return;
     }
   }
@@ -325,16 +305,16 @@ awaitable<void> Driver::set_shutter(bool closed) {
 }
 
 awaitable<bool> Driver::shutdown() {
-  auto lock = co_await port_mutex_.lock();
-  if (!channel_) {
-    emit("warning", "delay generator not connected at shutdown: not disarmed, keypad not unlocked");
+  auto lock = co_await link_.lock();
+  if (!link_.is_open()) {
+    events_.emit("warning", "delay generator not connected at shutdown: not disarmed, keypad not unlocked");
     co_return false;
   }
   bool ok = true;
   for (const auto& command : shutdown_sequence()) {
-    if (!channel_ || !co_await apply(command, settings_.reply_timeout_s)) ok = false;
+    if (!link_.is_open() || !co_await apply(command, settings_.reply_timeout_s)) ok = false;
   }
-  if (!ok) emit("warning", "delay generator shutdown not acknowledged");
+  if (!ok) events_.emit("warning", "delay generator shutdown not acknowledged");
   co_return ok;
 }
 

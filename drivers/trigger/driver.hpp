@@ -11,10 +11,9 @@
 
 #include <spdlog/logger.h>
 
-#include "drivers/io/async_mutex.hpp"
-#include "drivers/io/byte_stream.hpp"
 #include "drivers/io/clock.hpp"
-#include "drivers/io/line_channel.hpp"
+#include "drivers/io/instrument_link.hpp"
+#include "drivers/io/run_events.hpp"
 #include "drivers/trigger/scpi_codec.hpp"
 
 namespace insitu::trigger {
@@ -66,20 +65,19 @@ class DriverError : public std::runtime_error {
 
 class Driver {
  public:
-  using EventHandler = std::function<void(double time_s, const std::string& kind, const std::string& message)>;
+  using EventHandler = io::RunEventHandler;
 
-  Driver(asio::any_io_executor executor, const io::RunClock& clock, DriverSettings settings,
-         std::shared_ptr<spdlog::logger> logger);
+  Driver(const io::RunClock& clock, DriverSettings settings, std::shared_ptr<spdlog::logger> logger);
   ~Driver();
 
   // Events (kind: "fault", "warning", "info") for the run record: link lost/restored, flagged shots, ?n.
-  void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
+  void set_event_handler(EventHandler handler) { events_.set_handler(std::move(handler)); }
 
   // Opens the port and runs the init (§1.4): *IDN? check, *RST, SING + software trigger, channel A, the
   // shutter channel (left open), keypad lock. Throws DriverError on failure.
   awaitable<void> connect();
   void close();
-  bool connected() const { return channel_ != nullptr; }
+  bool connected() const { return link_.is_open(); }
   // The unit's *IDN? answer from the last init.
   const std::optional<Identity>& identity() const { return identity_; }
 
@@ -116,22 +114,14 @@ class Driver {
   awaitable<void> ensure_link();
   awaitable<bool> arm();
   std::string shutter_command() const;
-  void emit(const std::string& kind, const std::string& message);
-  void drop_link(const std::string& why);
 
-  asio::any_io_executor executor_;
   const io::RunClock& clock_;
   DriverSettings settings_;
   std::shared_ptr<spdlog::logger> log_;
-  EventHandler on_event_;
-  io::AsyncMutex port_mutex_;
-  std::unique_ptr<io::ByteStream> stream_;
-  std::unique_ptr<io::LineChannel> channel_;
+  io::RunEvents events_;
+  io::InstrumentLink link_;
   std::optional<Identity> identity_;
   bool shutter_closed_ = false;
-  double backoff_s_ = 1.0;
-  double next_reconnect_s_ = 0.0;
-  double down_since_s_ = 0.0;
 };
 
 }  // namespace insitu::trigger

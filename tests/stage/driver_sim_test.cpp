@@ -26,7 +26,7 @@ class DriverOverPty : public ::testing::Test {
  protected:
   StageFixture fx{::testing::UnitTest::GetInstance()->current_test_info()->name(), 200.0};
   asio::io_context io;
-  linkam::Driver driver{io.get_executor(), fx.clock, fx.driver_settings(), quiet_logger("test")};
+  linkam::Driver driver{fx.clock, fx.driver_settings(), quiet_logger("test")};
   EventLog log;
 
   void SetUp() override {

@@ -35,7 +35,7 @@ class EngineOverPty : public ::testing::Test {
  protected:
   StageFixture fx{::testing::UnitTest::GetInstance()->current_test_info()->name(), 300.0};
   asio::io_context io;
-  linkam::Driver driver{io.get_executor(), fx.clock, fx.driver_settings(), quiet_logger("driver")};
+  linkam::Driver driver{fx.clock, fx.driver_settings(), quiet_logger("driver")};
   Recorder recorder;
 
   void SetUp() override { run_to_completion(io, driver.connect()); }

@@ -61,7 +61,7 @@ class TriggerOverPty : public ::testing::Test {
   }
 
   void SetUp() override {
-    driver_ = std::make_unique<trigger::Driver>(io_.get_executor(), fx_->clock, settings(), quiet_logger("test"));
+    driver_ = std::make_unique<trigger::Driver>(fx_->clock, settings(), quiet_logger("test"));
     log_.attach(*driver_);
     run_to_completion(io_, driver_->connect());
   }
@@ -288,7 +288,7 @@ TEST(TriggerDriver, RefusesAnotherInstrument) {
   config.identity = "Stanford Research Systems,DG645,s/n001234,ver1.14.10E";
   TriggerFixture fx("not-a-bnc", speed, config);
   asio::io_context io;
-  trigger::Driver driver(io.get_executor(), fx.clock, fx.driver_settings(), quiet_logger("test"));
+  trigger::Driver driver(fx.clock, fx.driver_settings(), quiet_logger("test"));
   try {
     run_to_completion(io, driver.connect());
     FAIL() << "connected to a DG645";
@@ -304,7 +304,7 @@ TEST(TriggerDriver, AMissingPortIsADriverError) {
   asio::io_context io;
   auto s = fx.driver_settings();
   s.url = io::parse_connection_url("pty:" + (fx.dir / "nothing-here").string());
-  trigger::Driver driver(io.get_executor(), fx.clock, s, quiet_logger("test"));
+  trigger::Driver driver(fx.clock, s, quiet_logger("test"));
   EXPECT_THROW(run_to_completion(io, driver.connect()), trigger::DriverError);
   EXPECT_FALSE(driver.connected());
 }
@@ -314,7 +314,7 @@ TEST(TriggerDriver, SetShutterWithoutAShutterChannelThrows) {
   asio::io_context io;
   auto s = fx.driver_settings();
   s.shutter_channel.reset();
-  trigger::Driver driver(io.get_executor(), fx.clock, s, quiet_logger("test"));
+  trigger::Driver driver(fx.clock, s, quiet_logger("test"));
   run_to_completion(io, driver.connect());
   EXPECT_THROW(run_to_completion(io, driver.set_shutter(true)), trigger::DriverError);
   EXPECT_FALSE(fx.state().channels[1].enabled);

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   const double speed = argc > 2 ? std::atof(argv[2]) : 1.0;
   TriggerFixture fx("bench-trigger", speed);
   asio::io_context io;
-  trigger::Driver driver(io.get_executor(), fx.clock, fx.driver_settings(), quiet_logger("bench"));
+  trigger::Driver driver(fx.clock, fx.driver_settings(), quiet_logger("bench"));
   run_to_completion(io, driver.connect());
 
   std::vector<trigger::TriggerStamp> stamps;

@@ -3,15 +3,13 @@
 // `unplug SECONDS` (run time), `quit`.
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
-#include "drivers/io/asio.hpp"
 #include "drivers/io/clock.hpp"
-#include "drivers/linkam/sim/pty_server.hpp"
+#include "drivers/io/simulator_console.hpp"
+#include "drivers/linkam/sim/background_stage.hpp"
 
 namespace {
 
@@ -38,43 +36,21 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    insitu::asio::io_context io;
-    auto work = insitu::asio::make_work_guard(io);
     const insitu::io::RunClock clock(speed);
-    insitu::linkam::sim::PtyServer server(io, clock, link, seed);
-    std::thread io_thread([&io] { io.run(); });
-    std::cout << server.link().string() << std::endl;
+    insitu::linkam::sim::BackgroundStage stage(clock, link, seed);
+    std::cout << stage.link().string() << std::endl;
 
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      std::istringstream words(line);
-      std::string command;
-      words >> command;
-      if (command.empty()) continue;
-      if (command == "quit") break;
-      if (command == "fault") {
-        std::string name, state;
-        words >> name >> state;
-        const auto fault = parse_fault(name);
-        if (!fault || (state != "on" && state != "off")) {
-          std::cerr << "usage: fault open_circuit|dewar_empty|silence|garbage on|off\n";
-          continue;
-        }
-        server.set_fault(*fault, state == "on");
-      } else if (command == "unplug") {
-        double seconds = -1;
-        if (!(words >> seconds) || seconds < 0) {
-          std::cerr << "usage: unplug SECONDS (run time, >= 0)\n";
-          continue;
-        }
-        server.unplug(seconds);
-      } else {
-        std::cerr << "unknown command '" << command << "' (fault, unplug, quit)\n";
-      }
-    }
-    work.reset();
-    io.stop();
-    io_thread.join();
+    const auto fault_command = [&stage](std::istream& words) {
+      std::string name, state;
+      words >> name >> state;
+      const auto fault = parse_fault(name);
+      if (!fault || (state != "on" && state != "off")) return false;
+      stage.set_fault(*fault, state == "on");
+      return true;
+    };
+    insitu::io::run_simulator_console(
+        std::cin, std::cerr, {{"fault", "fault open_circuit|dewar_empty|silence|garbage on|off", fault_command}},
+        [&stage](double down_run_s) { stage.unplug(down_run_s); });
   } catch (const std::exception& e) {
     std::cerr << "insitu-linkam-sim: " << e.what() << '\n';
     return 1;

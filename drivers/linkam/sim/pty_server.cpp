@@ -1,14 +1,6 @@
 #include "drivers/linkam/sim/pty_server.hpp"
 
-#include "drivers/io/pty.hpp"
-
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
-#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -33,85 +25,31 @@ std::string printable(std::string_view bytes) {
 
 }  // namespace
 
-// One plugged-in cable: the master served by us, plus a slave fd we hold open ourselves so that
-// the master does not read EIO while no driver has the slave open.
-struct PtyServer::Link {
-  asio::posix::stream_descriptor master;
-  int slave_fd = -1;
-  std::string slave_path;
-
-  explicit Link(asio::io_context& io) : master(io) {}
-  ~Link() {
-    if (slave_fd >= 0) ::close(slave_fd);
-  }
-};
-
 PtyServer::PtyServer(asio::io_context& io, const io::RunClock& clock, std::filesystem::path link,
                      std::uint64_t seed)
     : io_(io),
       clock_(clock),
-      link_(std::move(link)),
       model_(seed),
       emulator_(model_, seed ^ 0xA5A5A5A5A5A5A5A5ULL),
-      replug_timer_(io) {
-  plug();
-}
+      cable_(io, clock, std::move(link), 19200, "linkam-sim",
+             {.plugged = [this](const auto& plug) { plugged(plug); }, .pulled = {}}) {}
 
-PtyServer::~PtyServer() {
-  replug_timer_.cancel();
-  pull();
-}
+PtyServer::~PtyServer() = default;
 
-void PtyServer::plug() {
-  const auto pty = io::publish_pty(link_, 19200);
-  auto link = std::make_shared<Link>(io_);
-  link->slave_fd = pty.slave_fd;
-  link->slave_path = pty.slave_path;
-  link->master.assign(pty.master_fd);
-
+void PtyServer::plugged(std::shared_ptr<io::SimulatedCable::Plug> plug) {
   emulator_.reset_link();
-  current_ = link;
-  spdlog::debug("linkam-sim: {} -> {}", link_.string(), link->slave_path);
-  asio::co_spawn(io_, serve(std::move(link)), asio::detached);
-}
-
-void PtyServer::pull() {
-  if (!current_) return;
-  std::error_code ec;
-  std::filesystem::remove(link_, ec);
-  boost::system::error_code bec;
-  current_->master.close(bec);
-  if (current_->slave_fd >= 0) {
-    ::close(current_->slave_fd);
-    current_->slave_fd = -1;
-  }
-  current_.reset();
+  asio::co_spawn(io_, serve(std::move(plug)), asio::detached);
 }
 
 void PtyServer::set_fault(Fault fault, bool on) {
   asio::post(io_, [this, fault, on] { model_.set_fault(fault, on); });
 }
 
-void PtyServer::unplug(double down_run_s) {
-  asio::post(io_, [this, down_run_s] {
-    spdlog::debug("linkam-sim: unplugged for {} s run time", down_run_s);
-    pull();
-    replug_timer_.expires_at(clock_.wall_time_at(clock_.now_s() + down_run_s));
-    replug_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the server is going away or was unplugged again
-      plug();
-    });
-  });
-}
-
-awaitable<void> PtyServer::serve(std::shared_ptr<Link> link) {
+awaitable<void> PtyServer::serve(std::shared_ptr<io::SimulatedCable::Plug> plug) {
   std::array<char, 256> buffer{};
   for (;;) {
-    boost::system::error_code ec;
-    const std::size_t n =
-        co_await link->master.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
-    // Closed by pull(): `this` may already be gone, so leave without touching it.
-    if (ec || !link->master.is_open()) co_return;
+    const std::size_t n = co_await plug->read_some(asio::buffer(buffer));
+    if (n == 0) co_return;  // pulled: `this` may already be gone, so leave without touching it
     const std::string_view request(buffer.data(), n);
     const double now_s = clock_.now_s();
     const std::string reply = emulator_.feed(request, now_s);
@@ -120,8 +58,7 @@ awaitable<void> PtyServer::serve(std::shared_ptr<Link> link) {
       if (!reply.empty()) spdlog::trace("linkam-sim {:.3f} s  -> {}", now_s, printable(reply));
     }
     if (reply.empty()) continue;
-    co_await asio::async_write(link->master, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    if (!co_await plug->write(asio::buffer(reply))) co_return;
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "drivers/io/asio.hpp"
 #include "drivers/io/clock.hpp"
+#include "drivers/io/simulated_cable.hpp"
 #include "drivers/linkam/sim/stage_model.hpp"
 #include "drivers/linkam/sim/t95_emulator.hpp"
 
@@ -26,31 +27,27 @@ class PtyServer {
   PtyServer(const PtyServer&) = delete;
   PtyServer& operator=(const PtyServer&) = delete;
 
-  const std::filesystem::path& link() const { return link_; }
+  const std::filesystem::path& link() const { return cable_.link(); }
 
   void set_fault(Fault fault, bool on);
   // Pulls the cable: the master closes (the driver's fd sees a hang-up: EIO on write, EOF/EIO on
   // read) and the symlink disappears. After `down_run_s` of run time a NEW pty is opened and the
   // same symlink points to it. The link comes back in the init state (first command must be `T`);
   // the stage and controller keep running throughout.
-  void unplug(double down_run_s);
+  void unplug(double down_run_s) { cable_.unplug(down_run_s); }
 
   StageModel& model() { return model_; }
   T95Emulator& emulator() { return emulator_; }
 
  private:
-  struct Link;
-  void plug();
-  void pull();
-  awaitable<void> serve(std::shared_ptr<Link> link);
+  void plugged(std::shared_ptr<io::SimulatedCable::Plug> plug);
+  awaitable<void> serve(std::shared_ptr<io::SimulatedCable::Plug> plug);
 
   asio::io_context& io_;
   const io::RunClock& clock_;
-  std::filesystem::path link_;
   StageModel model_;
   T95Emulator emulator_;
-  std::shared_ptr<Link> current_;
-  asio::steady_timer replug_timer_;
+  io::SimulatedCable cable_;  // last: it plugs in (calls plugged()) on construction
 };
 
 }  // namespace insitu::linkam::sim

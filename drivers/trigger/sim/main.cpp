@@ -7,16 +7,14 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "drivers/io/asio.hpp"
 #include "drivers/io/clock.hpp"
-#include "drivers/trigger/sim/pty_server.hpp"
+#include "drivers/io/simulator_console.hpp"
+#include "drivers/trigger/sim/background_trigger.hpp"
 
 namespace {
 
@@ -46,65 +44,40 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    insitu::asio::io_context io;
-    auto work = insitu::asio::make_work_guard(io);
     const insitu::io::RunClock clock(speed);
-    std::mutex out_mutex;
-    insitu::trigger::sim::PtyServer server(io, clock, link, config, [&](const insitu::trigger::PulseEvent& p) {
+    std::mutex out_mutex;  // pulses are printed from the simulator's thread
+    insitu::trigger::sim::BackgroundTrigger trigger(clock, link, config, [&](const insitu::trigger::PulseEvent& p) {
       const std::lock_guard lock(out_mutex);
       std::cout << fmt::format("pulse {} {:.6f} {:.9f}", p.channel, p.edge_s, p.width_s) << std::endl;
     });
-    std::thread io_thread([&io] { io.run(); });
     {
       const std::lock_guard lock(out_mutex);
-      std::cout << server.link().string() << std::endl;
+      std::cout << trigger.link().string() << std::endl;
     }
 
-    const std::string fault_usage = "usage: fault drop|error|garbage|noise [PREFIX] | fault late SECONDS [PREFIX]\n";
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      std::istringstream words(line);
-      std::string command;
-      words >> command;
-      if (command.empty()) continue;
-      if (command == "quit") break;
-      if (command == "fault") {
-        std::string name, prefix;
-        words >> name;
-        const auto kind = parse_fault(name);
-        if (!kind) {
-          std::cerr << fault_usage;
-          continue;
-        }
-        insitu::trigger::Fault fault{*kind, 0.0};
-        if (*kind == FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) {
-          std::cerr << fault_usage;
-          continue;
-        }
-        words >> prefix;
-        server.inject(fault, prefix);
-      } else if (command == "echo") {
-        std::string state;
-        words >> state;
-        if (state != "on" && state != "off") {
-          std::cerr << "usage: echo on|off\n";
-          continue;
-        }
-        server.set_echo(state == "on");
-      } else if (command == "unplug") {
-        double seconds = -1;
-        if (!(words >> seconds) || seconds < 0) {
-          std::cerr << "usage: unplug SECONDS (run time, >= 0)\n";
-          continue;
-        }
-        server.unplug(seconds);
-      } else {
-        std::cerr << "unknown command '" << command << "' (fault, echo, unplug, quit)\n";
-      }
-    }
-    work.reset();
-    io.stop();
-    io_thread.join();
+    const auto fault_command = [&trigger](std::istream& words) {
+      std::string name, prefix;
+      words >> name;
+      const auto kind = parse_fault(name);
+      if (!kind) return false;
+      insitu::trigger::Fault fault{*kind, 0.0};
+      if (*kind == FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;
+      words >> prefix;
+      trigger.inject(fault, prefix);
+      return true;
+    };
+    const auto echo_command = [&trigger](std::istream& words) {
+      std::string state;
+      words >> state;
+      if (state != "on" && state != "off") return false;
+      trigger.set_echo(state == "on");
+      return true;
+    };
+    insitu::io::run_simulator_console(
+        std::cin, std::cerr,
+        {{"fault", "fault drop|error|garbage|noise [PREFIX] | fault late SECONDS [PREFIX]", fault_command},
+         {"echo", "echo on|off", echo_command}},
+        [&trigger](double down_run_s) { trigger.unplug(down_run_s); });
   } catch (const std::exception& e) {
     std::cerr << "insitu-trigger-sim: " << e.what() << '\n';
     return 1;

@@ -1,13 +1,7 @@
 #include "drivers/trigger/sim/pty_server.hpp"
 
-#include "drivers/io/pty.hpp"
-
-#include <unistd.h>
-
 #include <array>
 #include <cctype>
-#include <cerrno>
-#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -35,70 +29,40 @@ std::string normalised(std::string_view line) {
 
 }  // namespace
 
-// One plugged-in cable: the master served by us, a slave fd we hold open so the master does not read EIO
-// while no driver has the slave open, and the replies waiting for their send time.
-struct PtyServer::Link {
-  asio::posix::stream_descriptor master;
-  int slave_fd = -1;
-  std::string slave_path;
-  std::deque<std::pair<steady::time_point, std::string>> outbox;
+// The replies of one plug waiting for their send time. Co-owned by its writer, which may outlive the server.
+struct PtyServer::Outbox {
+  std::deque<std::pair<steady::time_point, std::string>> replies;
   asio::steady_timer wake;  // the writer sleeps on it; cancel() wakes it
-  bool closed = false;
 
-  explicit Link(asio::io_context& io) : master(io), wake(io) {}
-  ~Link() {
-    if (slave_fd >= 0) ::close(slave_fd);
-  }
+  explicit Outbox(asio::io_context& io) : wake(io) {}
 };
 
 PtyServer::PtyServer(asio::io_context& io, const io::RunClock& clock, std::filesystem::path link,
                      EmulatorConfig config, PulseHandler on_pulse)
     : io_(io),
       clock_(clock),
-      link_(std::move(link)),
       emulator_(std::move(config)),
       on_pulse_(std::move(on_pulse)),
-      replug_timer_(io),
       pulse_timer_(io),
-      poll_timer_(io) {
-  plug();
-}
+      poll_timer_(io),
+      cable_(io, clock, std::move(link), 38400, "trigger-sim",
+             {.plugged = [this](const auto& plug) { plugged(plug); }, .pulled = [this] { pulled(); }}) {}
 
 PtyServer::~PtyServer() {
-  replug_timer_.cancel();
   pulse_timer_.cancel();
   poll_timer_.cancel();
-  pull();
 }
 
-void PtyServer::plug() {
-  const auto pty = io::publish_pty(link_, 38400);
-  auto link = std::make_shared<Link>(io_);
-  link->slave_fd = pty.slave_fd;
-  link->slave_path = pty.slave_path;
-  link->master.assign(pty.master_fd);
-
+void PtyServer::plugged(const std::shared_ptr<io::SimulatedCable::Plug>& plug) {
   partial_line_.clear();
-  current_ = link;
-  ++plug_count_;
-  spdlog::debug("trigger-sim: {} -> {}", link_.string(), link->slave_path);
-  asio::co_spawn(io_, serve(link), asio::detached);
-  asio::co_spawn(io_, write_replies(std::move(link)), asio::detached);
+  outbox_ = std::make_shared<Outbox>(io_);
+  asio::co_spawn(io_, serve(plug), asio::detached);
+  asio::co_spawn(io_, write_replies(plug, outbox_), asio::detached);
 }
 
-void PtyServer::pull() {
-  if (!current_) return;
-  std::error_code ec;
-  std::filesystem::remove(link_, ec);
-  current_->closed = true;
-  boost::system::error_code bec;
-  current_->master.close(bec);
-  current_->wake.cancel();
-  if (current_->slave_fd >= 0) {
-    ::close(current_->slave_fd);
-    current_->slave_fd = -1;
-  }
-  current_.reset();
+void PtyServer::pulled() {
+  outbox_->wake.cancel();
+  outbox_.reset();
 }
 
 void PtyServer::inject(Fault fault, std::string command_prefix) {
@@ -118,32 +82,17 @@ void PtyServer::set_echo(bool on) {
   });
 }
 
-void PtyServer::unplug(double down_run_s) {
-  asio::post(io_, [this, down_run_s] {
-    spdlog::debug("trigger-sim: unplugged for {} s run time", down_run_s);
-    pull();
-    replug_timer_.expires_at(clock_.wall_time_at(clock_.now_s() + down_run_s));
-    replug_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the server is going away or was unplugged again
-      plug();
-    });
-  });
-}
-
-awaitable<void> PtyServer::serve(std::shared_ptr<Link> link) {
+awaitable<void> PtyServer::serve(std::shared_ptr<io::SimulatedCable::Plug> plug) {
   std::array<char, 256> buffer{};
   for (;;) {
-    boost::system::error_code ec;
-    const std::size_t n =
-        co_await link->master.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
-    // Closed by pull(): `this` may already be gone, so leave without touching it.
-    if (ec || link->closed) co_return;
-    handle_bytes(*link, std::string_view(buffer.data(), n));
+    const std::size_t n = co_await plug->read_some(asio::buffer(buffer));
+    if (n == 0) co_return;  // pulled: `this` may already be gone, so leave without touching it
+    handle_bytes(std::string_view(buffer.data(), n));
   }
 }
 
 // Feeds the emulator line by line, so that a fault aimed at a command is queued just before that command.
-void PtyServer::handle_bytes(Link& link, std::string_view bytes) {
+void PtyServer::handle_bytes(std::string_view bytes) {
   const double now_s = clock_.now_s();
   while (!bytes.empty()) {
     const auto lf = bytes.find('\n');
@@ -151,7 +100,7 @@ void PtyServer::handle_bytes(Link& link, std::string_view bytes) {
     bytes.remove_prefix(segment.size());
     if (lf == std::string_view::npos) {
       partial_line_.append(segment);
-      handle_responses(link, emulator_.receive(segment, now_s), now_s);
+      handle_responses(emulator_.receive(segment, now_s), now_s);
       continue;
     }
     partial_line_.append(segment.substr(0, segment.size() - 1));
@@ -164,37 +113,38 @@ void PtyServer::handle_bytes(Link& link, std::string_view bytes) {
         break;
       }
     }
-    handle_responses(link, emulator_.receive(segment, now_s), now_s);
+    handle_responses(emulator_.receive(segment, now_s), now_s);
   }
   keep_generator_polled();
 }
 
-void PtyServer::handle_responses(Link& link, std::vector<Response> responses, double now_s) {
+void PtyServer::handle_responses(std::vector<Response> responses, double now_s) {
   for (auto& r : responses) {
     spdlog::trace("trigger-sim {:.4f} s <- {}", now_s, r.command);
     received_.push_back(std::move(r.command));
     schedule_pulses(std::move(r.pulses));
     if (r.bytes.empty()) continue;  // dropped reply
     const auto due = r.delay_s > 0.0 ? clock_.wall_time_at(now_s + r.delay_s) : steady::now();
-    link.outbox.emplace_back(due, std::move(r.bytes));
+    outbox_->replies.emplace_back(due, std::move(r.bytes));
   }
-  link.wake.cancel();
+  outbox_->wake.cancel();
 }
 
-// Touches only the link, which it co-owns, so it may outlive the server.
-awaitable<void> PtyServer::write_replies(std::shared_ptr<Link> link) {
+// Touches only the plug and the outbox, which it co-owns, so it may outlive the server.
+awaitable<void> PtyServer::write_replies(std::shared_ptr<io::SimulatedCable::Plug> plug,
+                                         std::shared_ptr<Outbox> outbox) {
+  auto& replies = outbox->replies;
   for (;;) {
-    if (link->closed) co_return;
+    if (plug->pulled()) co_return;
     boost::system::error_code ec;
-    if (link->outbox.empty() || link->outbox.front().first > steady::now()) {
-      link->wake.expires_at(link->outbox.empty() ? steady::time_point::max() : link->outbox.front().first);
-      co_await link->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;  // woken early by a new reply or by pull(): look again
+    if (replies.empty() || replies.front().first > steady::now()) {
+      outbox->wake.expires_at(replies.empty() ? steady::time_point::max() : replies.front().first);
+      co_await outbox->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;  // woken early by a new reply or by the pull: look again
     }
-    const std::string bytes = std::move(link->outbox.front().second);
-    link->outbox.pop_front();
-    co_await asio::async_write(link->master, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    const std::string bytes = std::move(replies.front().second);
+    replies.pop_front();
+    if (!co_await plug->write(asio::buffer(bytes))) co_return;
   }
 }
 

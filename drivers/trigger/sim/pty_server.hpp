@@ -15,6 +15,7 @@
 
 #include "drivers/io/asio.hpp"
 #include "drivers/io/clock.hpp"
+#include "drivers/io/simulated_cable.hpp"
 #include "drivers/trigger/bnc575_emulator.hpp"
 
 namespace insitu::trigger::sim {
@@ -32,7 +33,7 @@ class PtyServer {
   PtyServer(const PtyServer&) = delete;
   PtyServer& operator=(const PtyServer&) = delete;
 
-  const std::filesystem::path& link() const { return link_; }
+  const std::filesystem::path& link() const { return cable_.link(); }
 
   // Applies `fault` to the next command line whose text starts with `command_prefix` (case-insensitive;
   // empty = the very next line), e.g. inject({FaultKind::drop_reply}, "*TRG").
@@ -41,28 +42,28 @@ class PtyServer {
   void set_echo(bool on);
   // Pulls the cable: the master closes (the driver sees EIO/EOF) and the symlink disappears; after
   // `down_run_s` of run time a NEW pty appears under the same symlink. The unit keeps its state.
-  void unplug(double down_run_s);
+  void unplug(double down_run_s) { cable_.unplug(down_run_s); }
 
   Bnc575Emulator& emulator() { return emulator_; }
   // Every command line received, in order (without terminator), across re-plugs.
   const std::vector<std::string>& received() const { return received_; }
   // How many times a pty has been published (1 + completed re-plugs).
-  int plug_count() const { return plug_count_; }
+  int plug_count() const { return cable_.plug_count(); }
 
  private:
-  struct Link;
+  struct Outbox;
   struct TargetedFault {
     std::string prefix;  // upper case
     Fault fault;
   };
 
-  void plug();
-  void pull();
-  awaitable<void> serve(std::shared_ptr<Link> link);
-  // Sends the link's replies in order, each not before its due time.
-  static awaitable<void> write_replies(std::shared_ptr<Link> link);
-  void handle_bytes(Link& link, std::string_view bytes);
-  void handle_responses(Link& link, std::vector<Response> responses, double now_s);
+  void plugged(const std::shared_ptr<io::SimulatedCable::Plug>& plug);
+  void pulled();
+  awaitable<void> serve(std::shared_ptr<io::SimulatedCable::Plug> plug);
+  // Sends the plug's replies in order, each not before its due time.
+  static awaitable<void> write_replies(std::shared_ptr<io::SimulatedCable::Plug> plug, std::shared_ptr<Outbox> outbox);
+  void handle_bytes(std::string_view bytes);
+  void handle_responses(std::vector<Response> responses, double now_s);
   void schedule_pulses(std::vector<PulseEvent> pulses);
   void arm_pulse_timer();
   void deliver_due_pulses();
@@ -70,11 +71,9 @@ class PtyServer {
 
   asio::io_context& io_;
   const io::RunClock& clock_;
-  std::filesystem::path link_;
   Bnc575Emulator emulator_;
   PulseHandler on_pulse_;
-  std::shared_ptr<Link> current_;
-  asio::steady_timer replug_timer_;
+  std::shared_ptr<Outbox> outbox_;  // the current plug's
   asio::steady_timer pulse_timer_;
   asio::steady_timer poll_timer_;
   bool polling_ = false;
@@ -82,7 +81,7 @@ class PtyServer {
   std::deque<TargetedFault> faults_;
   std::string partial_line_;
   std::vector<std::string> received_;
-  int plug_count_ = 0;
+  io::SimulatedCable cable_;  // last: it calls plugged() on construction and pulled() on destruction
 };
 
 }  // namespace insitu::trigger::sim
