@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -217,21 +218,28 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   fs::remove_all(dir);
 }
 
-// A run file as an older insitu wrote it (frames and analysis, but neither geometry nor coefficients): the
-// error names each missing part and the flag that replaces it.
-TEST(ReprocessRun, MissingGeometrySaysWhatToPass) {
-  const auto dir = fresh_temp_dir("reprocess-old");
+// An 8x8-pixel run file with an analysis entry whose only record is `parameters`, as insitu versions without
+// stored geometry, coefficients or mask left them.
+std::unique_ptr<storage::RunFile> small_analysed_run(const fs::path& path,
+                                                     std::map<std::string, std::string> parameters) {
   storage::RunMetadata meta;
-  meta.recipe_name = meta.sample_name = "old";
+  meta.recipe_name = meta.sample_name = path.stem().string();
   meta.start_time_iso = "2026-01-01T00:00:00Z";
   storage::RunFileLayout layout;
   layout.detector.emplace();
   layout.detector->height = layout.detector->width = 8;
   layout.analysis.emplace();
   layout.analysis->axes = {{1.0, 2.0}, {1.0}, {0.5}};
-  layout.analysis->parameters = {{"form_factor_file", "/old/f0_WaasKirf.dat"}};
+  layout.analysis->parameters = std::move(parameters);
+  return storage::RunFile::create(path, meta, {}, layout);
+}
+
+// A run file as an older insitu wrote it (frames and analysis, but neither geometry nor coefficients): the
+// error names each missing part and the flag that replaces it.
+TEST(ReprocessRun, MissingGeometrySaysWhatToPass) {
+  const auto dir = fresh_temp_dir("reprocess-old");
   {
-    auto file = storage::RunFile::create(dir / "old.h5", meta, {}, layout);
+    auto file = small_analysed_run(dir / "old.h5", {{"form_factor_file", "/old/f0_WaasKirf.dat"}});
     detector::ExposureRecord record;
     record.start_s = 0, record.stop_s = 12;
     record.temperature.mean_K = 300;
@@ -256,17 +264,8 @@ TEST(ReprocessRun, MissingGeometrySaysWhatToPass) {
 // A run file that counts a static mask but does not store it cannot be reprocessed as it was analysed.
 TEST(ReprocessRun, CountedMaskThatIsNotStoredIsRefused) {
   const auto dir = fresh_temp_dir("reprocess-no-mask");
-  storage::RunMetadata meta;
-  meta.recipe_name = meta.sample_name = "unstored";
-  meta.start_time_iso = "2026-01-01T00:00:00Z";
-  storage::RunFileLayout layout;
-  layout.detector.emplace();
-  layout.detector->height = layout.detector->width = 8;
-  layout.analysis.emplace();
-  layout.analysis->axes = {{1.0, 2.0}, {1.0}, {0.5}};
-  layout.analysis->parameters = {{"mask_pixels", "3"}};
   {
-    auto file = storage::RunFile::create(dir / "unstored.h5", meta, {}, layout);
+    auto file = small_analysed_run(dir / "unstored.h5", {{"mask_pixels", "3"}});
     file->finish(0.0, "completed");
     ASSERT_FALSE(file->error()) << *file->error();
   }
