@@ -171,15 +171,16 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   RecordProperty("s_eq_correlation", std::to_string(r));
 
   // The simulated glass transition (the kink of the model's S_eq) lies inside the fit's 95 % interval, and the
-  // estimate within 6 K of it: the hinge scatters by about 1.9 K (1 sigma) between noise seeds at the full
-  // detector's photon count (docs/analysis.md, bench/tg.sh), which the binned frames keep.
+  // estimate within 3 K of it. The photon noise is the default seed's, so this run is one draw: across noise seeds
+  // the hinge scatters by about 2 K (1 sigma), and 13 of 15 seeds landed within 3 K (docs/analysis.md §4.1,
+  // bench/tg.sh); with this seed the estimate has stayed within 1.5 K of the truth in every run measured.
   const double true_tg_K = truth.begin()->second.glass_transition_K;
   const double tg_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g")).at(0);
   const double tg_low_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g_low")).at(0);
   const double tg_high_K = h5::read_1d<double>(h5::open_dataset(analysis, "run/T_g_high")).at(0);
   EXPECT_LE(tg_low_K, true_tg_K);
   EXPECT_GE(tg_high_K, true_tg_K);
-  EXPECT_NEAR(tg_K, true_tg_K, 6.0) << "the simulated glass transition";
+  EXPECT_NEAR(tg_K, true_tg_K, 3.0) << "the simulated glass transition";
   RecordProperty("glass_transition_K", std::to_string(tg_K));
   EXPECT_EQ(h5::read_string_attribute(h5::open_group(f, "/entry"), "default"), "entropy");
   EXPECT_TRUE(h5::exists(f, "/entry_dma"));
