@@ -12,9 +12,14 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "analysis/pipeline/frame_pipeline.hpp"
 #include "daemon/analysis_pool.hpp"
+#include "daemon/storage/analysis_layout.hpp"
+#include "daemon/storage/detector_layout.hpp"
 #include "daemon/storage/h5.hpp"
+#include "daemon/xrd_setup.hpp"
 #include "drivers/detector/exposure.hpp"
 
 namespace insitu::daemon {
@@ -24,9 +29,14 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* usage =
-    "usage: insitu reprocess RUN.h5 [--poni FILE] [--form-factors FILE] [--workers N] [--set key=value ...] [-o OUT.h5]\n"
+    "usage: insitu reprocess RUN.h5 [--poni FILE] [--form-factors FILE] [--mask FILE] [--workers N] [--set key=value ...] [-o OUT.h5]\n"
     "       insitu reprocess --frames DIR --poni FILE --form-factors FILE --temperatures CSV --composition FORMULA [--background FILE]\n"
-    "                        [--dark FILE] [--frame-period S] [--workers N] [--set key=value ...] -o OUT.h5";
+    "                        [--dark FILE] [--mask FILE] [--frame-period S] [--workers N] [--set key=value ...] -o OUT.h5\n"
+    "  --mask FILE  static mask image (TIFF/EDF as pyFAI and Dioptas write it, non-zero = masked), the frames' shape.\n"
+    "               With --frames it is the analysis's mask; with RUN.h5 it is added to the mask the run file stores\n"
+    "               (recipe mask and the darks' bad pixels, which stay masked): more pixels are masked, none unmasked.\n"
+    "  With --frames, OUT.h5 is a run file: the frames as read (shuffle+deflate; up to their size again), temperatures,\n"
+    "  dark, geometry, parameters, form factors and mask, so `insitu reprocess OUT.h5` reprocesses it identically.";
 
 std::string read_text(const fs::path& path) {
   std::ifstream f(path);
@@ -205,6 +215,73 @@ std::vector<float> to_float(const detector::Frame& frame) {
 
 // ---- output ------------------------------------------------------------------------------------
 
+// The --frames input as a run file stores its frames (the RunFrames datasets, detector_layout.hpp): the pixels as
+// read, in the first frame's pixel type, each frame's temperatures, run time, file and sequence number, the dark
+// and the geometry; with the analysis record (parameters, form factors, background, mask) OUT.h5 is a run file
+// that `insitu reprocess OUT.h5` analyses again, wherever it is copied.
+class FrameRecord {
+ public:
+  FrameRecord(const h5::Handle& entry, const detector::Frame& first, const storage::DetectorLayout::Calibration& c)
+      : height_(first.height), width_(first.width), pixel_type_(first.pixel_type()) {
+    const auto instrument = h5::create_group(entry, "instrument", "NXinstrument");
+    det_ = h5::create_group(instrument, "detector", "NXdetector");
+    h5::write_string(det_, "description", "frames of `insitu reprocess --frames`, as read");
+    storage::write_calibration(instrument, det_, c);
+    const auto type = std::visit(
+        [](const auto& p) { return h5::dtype_of<typename std::decay_t<decltype(p)>::value_type>(); }, first.pixels);
+    data_ = h5::create_extendable(
+        det_, "data",
+        {.type = type, .tail_shape = {height_, width_}, .chunk_rows = 1, .filter = h5::Filter::shuffle_deflate});
+    h5::set_attribute(data_, "units", "counts");
+    const auto column = [](const h5::Handle& parent, const std::string& name, h5::Dtype t, const char* units) {
+      auto d = h5::create_extendable(parent, name, {.type = t, .tail_shape = {}, .chunk_rows = 1024});
+      if (units[0] != '\0') h5::set_attribute(d, "units", units);
+      return d;
+    };
+    image_key_ = column(det_, "image_key", h5::dtype_of<std::int32_t>(), "");
+    file_name_ = column(det_, "file_name", h5::Dtype::fixed_string(1024), "");
+    const auto ft = h5::create_group(det_, "frame_temperature", "NXcollection");
+    t_start_ = column(ft, "T_start", h5::dtype_of<double>(), "K");
+    t_end_ = column(ft, "T_end", h5::dtype_of<double>(), "K");
+    t_mean_ = column(ft, "T_mean", h5::dtype_of<double>(), "K");
+    time_ = column(ft, "time", h5::dtype_of<double>(), "s");
+    sequence_ = column(det_, "sequence_number", h5::dtype_of<std::uint64_t>(), "");
+  }
+
+  // A frame of another shape or pixel type than the first: std::runtime_error naming the file.
+  void append(const detector::Frame& frame, const fs::path& file, std::uint64_t sequence, const FrameTemperature& row,
+              double t_mean_K, double time_s) {
+    if (frame.height != height_ || frame.width != width_)
+      throw std::runtime_error(fmt::format("{}: frame is {}x{}, the first was {}x{}", file.string(), frame.height,
+                                           frame.width, height_, width_));
+    if (frame.pixel_type() != pixel_type_)
+      throw std::runtime_error(fmt::format("{}: frame pixels are {}, the first frame's {}", file.string(),
+                                           detector::to_string(frame.pixel_type()), detector::to_string(pixel_type_)));
+    std::visit([&](const auto& p) { h5::append(data_, std::span(p), 1); }, frame.pixels);
+    h5::append<std::int32_t>(image_key_, std::vector<std::int32_t>{0});
+    h5::append_strings(file_name_, std::vector<std::string>{file.string()});
+    h5::append<double>(t_start_, std::vector<double>{row.T_start_K});
+    h5::append<double>(t_end_, std::vector<double>{row.T_end_K});
+    h5::append<double>(t_mean_, std::vector<double>{t_mean_K});
+    h5::append<double>(time_, std::vector<double>{time_s});
+    h5::append<std::uint64_t>(sequence_, std::vector<std::uint64_t>{sequence});
+  }
+
+  void write_dark(const std::vector<float>& dark) {
+    auto ds = h5::create_extendable(det_, "dark_median",
+                                    {.type = h5::dtype_of<float>(),
+                                     .tail_shape = {height_, width_},
+                                     .chunk_rows = 1,
+                                     .filter = h5::Filter::shuffle_deflate});
+    h5::append<float>(ds, dark, 1);
+  }
+
+ private:
+  hsize_t height_, width_;
+  detector::PixelType pixel_type_;
+  h5::Handle det_, data_, image_key_, file_name_, t_start_, t_end_, t_mean_, time_, sequence_;
+};
+
 void write_rows(const h5::Handle& group, const std::string& name, const std::vector<std::vector<double>>& rows,
                 const std::string& units) {
   const std::size_t width = rows.empty() ? 0 : rows.front().size();
@@ -230,13 +307,17 @@ void write_vector(const h5::Handle& group, const std::string& name, const std::v
 
 void write_analysis(const h5::Handle& parent, const std::string& name,
                     const std::vector<analysis::FrameAnalysis>& frames, const analysis::AnalysisAxes& axes,
-                    const analysis::RunAnalysis& run, const std::string& source, const std::vector<std::uint8_t>& mask,
-                    std::size_t height, std::size_t width) {
+                    const analysis::RunAnalysis& run, const std::string& source,
+                    const analysis::PipelineSettings& settings, std::size_t height, std::size_t width,
+                    const storage::AnalysisLayout* inputs) {
   auto g = h5::create_group(parent, name, "NXprocess");
   h5::write_string(g, "program", "insitu reprocess");
   h5::write_string(g, "source", source);
-  auto params = h5::create_group(g, "parameters", "NXcollection");
-  for (const auto& [key, value] : run.parameters) h5::write_string(params, key, value);
+  // As the run file: the settings (what reprocessing applies again) apart from what the run analysis found.
+  storage::write_parameters(g, "parameters", settings.describe());
+  storage::write_parameters(g, "run_parameters", run.parameters);
+  if (inputs) storage::write_analysis_inputs(g, *inputs);
+  const auto& mask = settings.mask;
   if (!mask.empty()) {  // the static mask used (parameters/mask_pixels counts it)
     auto ds = h5::create_fixed(
         g, "mask",
@@ -416,6 +497,12 @@ RunInputs run_inputs(const ReprocessOptions& o, const h5::Handle& file, std::siz
                                " pixels, the frames " + std::to_string(height) + "x" + std::to_string(width));
     if (std::any_of(mask.begin(), mask.end(), [](auto m) { return m != 0; })) base.mask = std::move(mask);
   }
+  if (!o.mask_file.empty()) {  // added to the stored mask: what the run masked stays masked
+    const auto extra =
+        read_static_mask(o.mask_file, height, width, fmt::format("the frames of {} are {}x{}", run, height, width));
+    if (base.mask.empty()) base.mask.assign(extra.size(), 0);
+    for (std::size_t i = 0; i < extra.size(); ++i) base.mask[i] |= extra[i];
+  }
   for (const auto& [key, value] : recorded) {
     if (key == "mask_pixels") {
       if (value != "0" && !h5::exists(file, mask_path))
@@ -452,12 +539,27 @@ RunInputs run_inputs(const ReprocessOptions& o, const h5::Handle& file, std::siz
   return in;
 }
 
+// A file this run created, removed unless the run completes (it clears `path`).
+struct RemoveUnlessKept {
+  fs::path path;
+  RemoveUnlessKept() = default;
+  RemoveUnlessKept(const RemoveUnlessKept&) = delete;
+  RemoveUnlessKept& operator=(const RemoveUnlessKept&) = delete;
+  ~RemoveUnlessKept() {
+    std::error_code ignored;  // nothing to report from a destructor; the run's own error is on its way
+    if (!path.empty()) fs::remove(path, ignored);
+  }
+};
+
 int reprocess(const ReprocessOptions& o, std::ostream& out) {
   Collected collected;
   std::optional<analysis::PipelineSettings> used;
   std::string source;
   analysis::AnalysisAxes axes;
-  std::size_t height = 0, width = 0;  // of the frames
+  std::size_t height = 0, width = 0;              // of the frames
+  RemoveUnlessKept output_guard;                  // before `output`: the file is closed before it is removed
+  h5::Handle output;                              // --frames: OUT.h5, created before the analysis
+  std::optional<storage::AnalysisLayout> inputs;  // --frames: the form factors and background OUT.h5 records
 
   if (!o.run_file.empty()) {
     const auto frames = RunFrames::open(o.run_file);
@@ -494,19 +596,39 @@ int reprocess(const ReprocessOptions& o, std::ostream& out) {
     }
     if (paths.empty()) throw std::runtime_error(o.temperatures_csv.string() + ": no frames listed");
     const auto first = detector::read_frame(paths.front());
-    const auto geometry = fit_to_frames(analysis::read_poni(o.poni), first.height, first.width, o.poni);
+    const auto poni = analysis::read_poni(o.poni);
+    const auto geometry = fit_to_frames(poni, first.height, first.width, o.poni);
     height = geometry.height, width = geometry.width;
+    if (!o.mask_file.empty())
+      settings.mask = read_static_mask(o.mask_file, height, width,
+                                       fmt::format("the frames are {}x{} ({})", height, width, paths.front().string()));
+    // The bytes analysed are the bytes recorded (as pipeline_settings does for a live run).
+    if (!settings.background_file.empty() && settings.background_text.empty())
+      settings.background_text = read_text(settings.background_file);
     std::shared_ptr<const std::vector<float>> dark;
-    if (!o.dark_file.empty()) dark = std::make_shared<const std::vector<float>>(to_float(detector::read_frame(o.dark_file)));
+    if (!o.dark_file.empty()) {
+      const auto dark_frame = detector::read_frame(o.dark_file);
+      if (dark_frame.height != height || dark_frame.width != width)
+        throw std::runtime_error(fmt::format("{}: dark is {}x{}, the frames {}x{}", o.dark_file.string(),
+                                             dark_frame.height, dark_frame.width, height, width));
+      dark = std::make_shared<const std::vector<float>>(to_float(dark_frame));
+    }
+
+    // OUT.h5 is written from the start (the frames go in as they are read) and removed if the run fails.
+    output = h5::create_file(o.output);
+    output_guard.path = o.output;
+    const int binning = poni.height != 0 ? static_cast<int>(poni.height / height) : 1;
+    FrameRecord record(h5::create_group(output, "entry", "NXentry"), first,
+                       {geometry, binning, read_text(o.poni), fs::absolute(o.poni).string()});
+    if (dark) record.write_dark(*dark);
     axes = analyse_all(geometry, settings, table, o.workers, csv.size(), [&](std::size_t i) -> std::optional<AnalysisJob> {
       auto frame = std::make_shared<detector::Frame>(detector::read_frame(paths[i]));
-      if (frame->height != geometry.height || frame->width != geometry.width)
-        throw std::runtime_error(paths[i].string() + ": frame is " + std::to_string(frame->height) + "x" +
-                                 std::to_string(frame->width) + ", the first was " + std::to_string(geometry.height) +
-                                 "x" + std::to_string(geometry.width));
-      return AnalysisJob{i, csv[i].time_s.value_or(static_cast<double>(i) * o.frame_period_s),
-                         0.5 * (csv[i].T_start_K + csv[i].T_end_K), std::move(frame), dark};
+      const double time_s = csv[i].time_s.value_or(static_cast<double>(i) * o.frame_period_s);
+      const double t_mean_K = 0.5 * (csv[i].T_start_K + csv[i].T_end_K);
+      record.append(*frame, paths[i], i, csv[i], t_mean_K, time_s);
+      return AnalysisJob{i, time_s, t_mean_K, std::move(frame), dark};
     }, collected);
+    inputs = analysis_layout(settings, axes, geometry);
     used = std::move(settings);
     source = o.frames_dir.string();
   }
@@ -523,16 +645,22 @@ int reprocess(const ReprocessOptions& o, std::ostream& out) {
   }
   const auto run = run_analyser.compute();
   std::string where;
-  if (!o.output.empty()) {
+  if (output) {
+    write_analysis(h5::open_group(output, "/entry"), "analysis", results, axes, run, source, *used, height, width,
+                   &*inputs);
+    output = {};
+    output_guard.path.clear();
+    where = o.output.string() + ":/entry/analysis";
+  } else if (!o.output.empty()) {
     auto file = h5::create_file(o.output);
     auto entry = h5::create_group(file, "entry", "NXentry");
-    write_analysis(entry, "analysis", results, axes, run, source, used->mask, height, width);
+    write_analysis(entry, "analysis", results, axes, run, source, *used, height, width, nullptr);
     where = o.output.string() + ":/entry/analysis";
   } else {
     auto file = h5::open_file(o.run_file, h5::Access::read_write);
     auto entry = h5::open_group(file, "/entry");
     const auto name = next_group_name(file);
-    write_analysis(entry, name, results, axes, run, source, used->mask, height, width);
+    write_analysis(entry, name, results, axes, run, source, *used, height, width, nullptr);
     where = o.run_file.string() + ":/entry/" + name;
   }
   summarise(out, results, run, where);
@@ -594,6 +722,7 @@ ReprocessOptions parse_reprocess_args(const std::vector<std::string>& args) {
     else if (a == "--composition") o.composition = value(i);
     else if (a == "--background") o.background_file = value(i);
     else if (a == "--dark") o.dark_file = value(i);
+    else if (a == "--mask") o.mask_file = value(i);
     else if (a == "--form-factors") o.form_factor_file = value(i);
     else if (a == "-o" || a == "--output") o.output = value(i);
     else if (a == "--set") o.overrides.push_back(value(i));
@@ -636,6 +765,10 @@ int run_reprocess(const ReprocessOptions& options, std::ostream& out, std::ostre
 }
 
 int run_reprocess(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (std::any_of(args.begin(), args.end(), [](const auto& a) { return a == "--help" || a == "-h"; })) {
+    out << usage << "\n";
+    return 0;
+  }
   ReprocessOptions options;
   try {
     options = parse_reprocess_args(args);

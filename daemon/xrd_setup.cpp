@@ -54,6 +54,21 @@ storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, co
   return layout;
 }
 
+std::vector<std::uint8_t> read_static_mask(const std::filesystem::path& path, std::size_t height, std::size_t width,
+                                           const std::string& frames_described) {
+  const auto image = detector::read_frame(path);
+  if (image.height != height || image.width != width)
+    throw std::runtime_error(
+        fmt::format("mask {} is {}x{} pixels, {}", path.string(), image.height, image.width, frames_described));
+  std::vector<std::uint8_t> mask(image.height * image.width);
+  std::visit(
+      [&](const auto& pixels) {
+        for (std::size_t i = 0; i < pixels.size(); ++i) mask[i] = pixels[i] != 0 ? 1 : 0;
+      },
+      image.pixels);
+  return mask;
+}
+
 analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
   const auto& a = *recipe.analysis;
   analysis::PipelineSettings s;
@@ -81,20 +96,10 @@ analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe) {
     s.background_text = text.str();
   }
   if (recipe.detector && recipe.detector->mask) {
-    const auto& path = *recipe.detector->mask;
-    const auto image = detector::read_frame(path);
     const auto& d = *recipe.detector;
-    if (image.height != static_cast<std::size_t>(d.height_px()) ||
-        image.width != static_cast<std::size_t>(d.width_px()))
-      throw std::runtime_error(
-          fmt::format("detector mask {} is {}x{} pixels, the detector's frames are {}x{} (binning {})", path,
-                      image.height, image.width, d.height_px(), d.width_px(), d.settings.binning));
-    s.mask.resize(image.height * image.width);
-    std::visit(
-        [&](const auto& pixels) {
-          for (std::size_t i = 0; i < pixels.size(); ++i) s.mask[i] = pixels[i] != 0 ? 1 : 0;
-        },
-        image.pixels);
+    s.mask = read_static_mask(
+        *d.mask, static_cast<std::size_t>(d.height_px()), static_cast<std::size_t>(d.width_px()),
+        fmt::format("the detector's frames are {}x{} (binning {})", d.height_px(), d.width_px(), d.settings.binning));
   }
   s.composition = recipe.sample.composition;
   s.form_factor_file = form_factor_table_path().string();

@@ -3,6 +3,7 @@
 // the run-file layout, the acquisition plan and the analysis settings.
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "analysis/integration/geometry.hpp"
@@ -21,6 +22,11 @@ analysis::Geometry detector_geometry(const recipe::DetectorSpec& detector);
 
 // With the calibration (the binned geometry and the PONI file verbatim) when the detector has a geometry file.
 storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, const analysis::Geometry& geometry);
+// A static mask image as pyFAI and Dioptas write it (any frame format read_frame takes; non-zero = masked) as
+// 0/1 bytes, row-major. std::runtime_error "mask PATH is HxW pixels, <frames_described>" when it is not
+// height x width; frames_described names the frames it must fit, with their shape.
+std::vector<std::uint8_t> read_static_mask(const std::filesystem::path& path, std::size_t height, std::size_t width,
+                                           const std::string& frames_described);
 // Reads the background file (if any) into background_text: the run file stores the bytes the analysis used.
 // Reads detector.mask (if any) into mask, non-zero = masked; std::runtime_error naming the file and both
 // shapes when it is not the shape of the detector's (binned) frames.

@@ -102,6 +102,11 @@ void check_run_analysis(const analysis::RunAnalysis& r) {
   check_size("run-level delta_phi", r.delta_phi_W_per_mol.size(), n);
 }
 
+void write_analysis_inputs(const h5::Handle& proc, const AnalysisLayout& layout) {
+  if (!layout.form_factors.empty()) write_form_factors(proc, layout);
+  if (!layout.background_text.empty()) write_background(proc, layout);
+}
+
 void write_parameters(const h5::Handle& parent, const std::string& name,
                       const std::map<std::string, std::string>& parameters) {
   const h5::Handle group =
@@ -126,8 +131,7 @@ AnalysisWriter::AnalysisWriter(const h5::Handle& file, const std::string& entry_
   h5::write_string(proc, "version", process.version);
   h5::write_string(proc, "date", process.date_iso);
   write_parameters(proc, "parameters", layout.parameters);
-  if (!layout.form_factors.empty()) write_form_factors(proc, layout);
-  if (!layout.background_text.empty()) write_background(proc, layout);
+  write_analysis_inputs(proc, layout);
   if (layout.mask_height > 0) {
     mask_ = h5::create_fixed(proc, "mask",
                              {.type = h5::dtype_of<std::uint8_t>(),

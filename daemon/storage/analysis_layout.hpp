@@ -84,6 +84,10 @@ class AnalysisWriter {
       run_heating_rate_, feature_kind_, feature_temperature_, feature_reduced_temperature_, feature_value_, mask_;
 };
 
+// Writes the layout's form_factors and background groups (those it has) under the NXprocess `proc`, as
+// AnalysisWriter does: for writers of their own analysis group that must reprocess like a run file.
+void write_analysis_inputs(const h5::Handle& proc, const AnalysisLayout& layout);
+
 // Writes `parameters` as string datasets of an NXparameters group `name` under `parent` (regular mode only:
 // creates objects). Replaces datasets that already exist.
 void write_parameters(const h5::Handle& parent, const std::string& name,

@@ -20,6 +20,8 @@ h5::Dtype pixel_dtype(PixelType type) {
   return type == PixelType::u16 ? h5::dtype_of<std::uint16_t>() : h5::dtype_of<std::uint32_t>();
 }
 
+}  // namespace
+
 // NXdetector has no field for a pyFAI PONI (its NXtransformations chain could encode one, but no reader would
 // rebuild pyFAI's rotation order from it): the six parameters go into an NXcollection under pyFAI's own names.
 void write_calibration(const h5::Handle& instrument, const h5::Handle& det, const DetectorLayout::Calibration& c) {
@@ -54,8 +56,6 @@ void write_calibration(const h5::Handle& instrument, const h5::Handle& det, cons
   h5::write_scalar(mono, "wavelength", wavelength_angstrom, "angstrom");
   h5::write_scalar(mono, "energy", h_c_keV_angstrom / wavelength_angstrom, "keV");
 }
-
-}  // namespace
 
 h5::Filter resolve_frame_filter(const DetectorLayout& layout) {
   if (!layout.filter)

@@ -63,6 +63,11 @@ std::size_t bytes_per_frame(const DetectorLayout&);
 // Throws std::invalid_argument unless `raw_pixels` is empty or exactly one frame of the layout.
 void check_frame_bytes(const DetectorLayout&, std::span<const std::uint8_t> raw_pixels);
 
+// The geometry collection and calibration note under the NXdetector `det`, and the NXmonochromator under
+// `instrument`, as DetectorWriter writes them for a layout with a calibration; std::invalid_argument when the
+// distance, wavelength or a pixel size is not positive.
+void write_calibration(const h5::Handle& instrument, const h5::Handle& det, const DetectorLayout::Calibration& c);
+
 // Creates the layout above in `file` (regular or pre-SWMR mode) and appends to it. Not thread-safe: the run
 // file's writer thread owns it.
 class DetectorWriter {

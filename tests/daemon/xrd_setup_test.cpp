@@ -83,7 +83,7 @@ TEST(RecipeMask, WrongShapeNamesTheFileAndBothShapes) {
     daemon::pipeline_settings(recipe);
     ADD_FAILURE() << "a 2048x1024 mask for 512x512 frames was accepted";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), "detector mask " + (dir / "full.tif").string() +
+    EXPECT_EQ(std::string(e.what()), "mask " + (dir / "full.tif").string() +
                                          " is 2048x1024 pixels, the detector's frames are 512x512 (binning 4)");
   }
   fs::remove_all(dir);

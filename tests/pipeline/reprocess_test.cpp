@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace h5 = storage::h5;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct TempDir {
   fs::path path;
@@ -67,6 +70,15 @@ TEST(ReprocessArgs, RejectsIncompleteCommandLines) {
   EXPECT_THAT(error({"run.h5", "--bogus"}), HasSubstr("unknown option --bogus"));
   const auto o = parse_reprocess_args({"run.h5", "--poni", "p.poni", "--set", "qmax=20", "--set", "rmax=15"});
   EXPECT_EQ(o.overrides, (std::vector<std::string>{"qmax=20", "rmax=15"}));
+}
+
+TEST(ReprocessArgs, HelpShowsTheMaskOption) {
+  EXPECT_EQ(parse_reprocess_args({"run.h5", "--mask", "beamstop.edf"}).mask_file, "beamstop.edf");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_reprocess(std::vector<std::string>{"--help"}, out, err), 0);
+  EXPECT_THAT(out.str(), HasSubstr("[--dark FILE] [--mask FILE]"));
+  EXPECT_THAT(out.str(), HasSubstr("added to the mask the run file stores"));
+  EXPECT_EQ(err.str(), "");
 }
 
 class ReprocessFrames : public ::testing::Test {
@@ -145,6 +157,108 @@ TEST_F(ReprocessFrames, ErrorsNameTheProblem) {
   EXPECT_EQ(run_reprocess(args((dir.path / "bad2.h5").string()), out, err), 1);
   EXPECT_THAT(err.str(), HasSubstr("T.csv:2: frame file"));
   EXPECT_THAT(err.str(), HasSubstr("does not exist"));
+}
+
+// The ring segment a beam-stop shadow or a hot detector region would cover: rows and columns 300-339.
+bool in_block(std::size_t i) {
+  const std::size_t row = i / 640, col = i % 640;
+  return row >= 300 && row < 340 && col >= 300 && col < 340;
+}
+
+std::vector<double> s_eq_of(const fs::path& file, const std::string& group = "/entry/analysis") {
+  return h5::read_1d<double>(h5::open_dataset(h5::open_file(file, h5::Access::read), group + "/s_eq"));
+}
+
+void write_block_mask(const fs::path& path, std::size_t height, std::size_t width) {
+  std::vector<std::uint16_t> mask(height * width, 0);
+  for (std::size_t i = 0; i < mask.size(); ++i)
+    if (height == 640 && width == 640 && in_block(i)) mask[i] = 1;
+  detector::write_qxrd_tiff(path, detector::make_frame(height, width, std::move(mask)));
+}
+
+// --mask: a block of hot pixels added to every frame skews S_eq; masking the block restores the clean S_eq (up to
+// the pixels it leaves out), and OUT.h5 stores the mask as a run file does.
+TEST_F(ReprocessFrames, MaskHidesABlockAndIsRecorded) {
+  std::ostringstream out, err;
+  ASSERT_EQ(run_reprocess(args((dir.path / "clean.h5").string()), out, err), 0) << err.str();
+  for (int i = 0; i < 4; ++i) {
+    const auto path = dir.path / "frames" / ("frame-" + std::to_string(i) + ".tif");
+    auto frame = detector::read_frame(path);
+    auto& pixels = std::get<std::vector<float>>(frame.pixels);
+    for (std::size_t j = 0; j < pixels.size(); ++j)
+      if (in_block(j)) pixels[j] += 20000.0f;
+    detector::write_qxrd_tiff(path, frame);
+  }
+  ASSERT_EQ(run_reprocess(args((dir.path / "hot.h5").string()), out, err), 0) << err.str();
+  write_block_mask(dir.path / "mask.tif", 640, 640);
+  auto masked_args = args((dir.path / "masked.h5").string());
+  masked_args.insert(masked_args.end(), {"--mask", (dir.path / "mask.tif").string()});
+  ASSERT_EQ(run_reprocess(masked_args, out, err), 0) << err.str();
+
+  const auto clean = s_eq_of(dir.path / "clean.h5"), hot = s_eq_of(dir.path / "hot.h5"),
+             masked = s_eq_of(dir.path / "masked.h5");
+  ASSERT_EQ(clean.size(), 4u);
+  ASSERT_EQ(hot.size(), 4u);
+  ASSERT_EQ(masked.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_GT(std::abs(hot[i] - clean[i]), 0.05 * std::abs(clean[i])) << "frame " << i << ": the block matters";
+    EXPECT_LT(std::abs(masked[i] - clean[i]), 0.1 * std::abs(hot[i] - clean[i])) << "frame " << i;
+  }
+
+  auto file = h5::open_file(dir.path / "masked.h5", h5::Access::read);
+  const auto mask = h5::read_1d<std::uint8_t>(h5::open_dataset(file, "/entry/analysis/mask"));
+  EXPECT_EQ(h5::shape(h5::open_dataset(file, "/entry/analysis/mask")), (std::vector<hsize_t>{640, 640}));
+  ASSERT_EQ(mask.size(), 640u * 640u);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < mask.size(); ++i) wrong += (mask[i] != 0) != in_block(i);
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_EQ(h5::read_string(file, "/entry/analysis/parameters/mask_pixels"), "1600");
+  EXPECT_FALSE(h5::exists(h5::open_file(dir.path / "clean.h5", h5::Access::read), "/entry/analysis/mask"));
+}
+
+TEST_F(ReprocessFrames, MaskOfAnotherShapeNamesBothShapes) {
+  write_block_mask(dir.path / "small.tif", 320, 640);
+  auto a = args((dir.path / "out.h5").string());
+  a.insert(a.end(), {"--mask", (dir.path / "small.tif").string()});
+  std::ostringstream out, err;
+  EXPECT_EQ(run_reprocess(a, out, err), 1);
+  EXPECT_EQ(err.str(), "insitu reprocess: mask " + (dir.path / "small.tif").string() +
+                           " is 320x640 pixels, the frames are 640x640 (" +
+                           (dir.path / "frames" / "frame-0.tif").string() + ")\n");
+  EXPECT_FALSE(fs::exists(dir.path / "out.h5"));
+}
+
+// OUT.h5 holds the frames, their temperatures, the dark, geometry, parameters, form factors and mask: reprocessed
+// as a run file it gives the same S_eq to the bit. A --mask then adds to the stored mask.
+TEST_F(ReprocessFrames, OutputReprocessesToTheSameEntropy) {
+  write_block_mask(dir.path / "mask.tif", 640, 640);
+  const auto output = dir.path / "masked.h5";
+  auto a = args(output.string());
+  a.insert(a.end(), {"--mask", (dir.path / "mask.tif").string()});
+  std::ostringstream out, err;
+  ASSERT_EQ(run_reprocess(a, out, err), 0) << err.str();
+  ASSERT_EQ(run_reprocess(std::vector<std::string>{output.string(), "--workers", "2"}, out, err), 0) << err.str();
+  EXPECT_THAT(out.str(), Not(HasSubstr("records no analysis parameters")));
+  const auto first = s_eq_of(output);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(s_eq_of(output, "/entry/reprocessed_1"), first);
+
+  // A second mask (rows 0-319 of every column) joins the stored block.
+  {
+    std::vector<std::uint16_t> top(640 * 640, 0);
+    std::fill(top.begin(), top.begin() + 320 * 640, std::uint16_t{7});
+    detector::write_qxrd_tiff(dir.path / "top.tif", detector::make_frame(640, 640, std::move(top)));
+  }
+  const std::vector<std::string> more{output.string(), "--workers", "2", "--mask", (dir.path / "top.tif").string()};
+  ASSERT_EQ(run_reprocess(more, out, err), 0) << err.str();
+  auto file = h5::open_file(output, h5::Access::read);
+  const auto mask = h5::read_1d<std::uint8_t>(h5::open_dataset(file, "/entry/reprocessed_2/mask"));
+  ASSERT_EQ(mask.size(), 640u * 640u);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < mask.size(); ++i) wrong += (mask[i] != 0) != (in_block(i) || i < 320 * 640);
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_EQ(h5::read_string(file, "/entry/reprocessed_2/parameters/mask_pixels"), std::to_string(320 * 640 + 800));
+  EXPECT_NE(s_eq_of(output, "/entry/reprocessed_2"), first);
 }
 
 // A run file as the daemon writes it (frames, image_key, T_mean, time, dark_median), made here with h5.hpp.
