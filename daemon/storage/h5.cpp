@@ -179,8 +179,6 @@ Handle open_file(const std::filesystem::path& file, Access access) {
 
 void start_swmr(const Handle& file) { check(H5Fstart_swmr_write(file.get()), "H5Fstart_swmr_write"); }
 
-void flush_file(const Handle& file) { check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "H5Fflush"); }
-
 void sync_to_disk(const Handle& file) {
   silence();
   void* vfd_handle = nullptr;

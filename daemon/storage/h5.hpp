@@ -51,7 +51,6 @@ enum class Access { read, read_write, swmr_read };
 Handle open_file(const std::filesystem::path& file, Access access);
 // After this no group, dataset or attribute may be created (1.10.8 does not enforce it; we must).
 void start_swmr(const Handle& file);
-void flush_file(const Handle& file);
 // fsync of the file descriptor: HDF5 flushes only reach the page cache (safe against a process
 // crash, not against power loss or a kernel crash).
 void sync_to_disk(const Handle& file);

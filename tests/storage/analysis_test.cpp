@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <map>
 
-#include "daemon/storage/analysis_file.hpp"
 #include "daemon/storage/h5.hpp"
 #include "daemon/storage/run_file.hpp"
 #include "tests/storage/records.hpp"
@@ -37,25 +35,6 @@ std::vector<double> doubles(const h5::Handle& file, const std::string& path) {
 
 AnalysisLayout small_analysis() {
   return {.axes = small_axes(), .parameters = {{"qmax_inv_angstrom", "22.0"}, {"density/source", "fit"}}};
-}
-
-// Every dataset under `group` (hard links only, so soft links are not counted twice) -> its raw bytes.
-std::map<std::string, std::string> dataset_bytes(const h5::Handle& file, const std::string& group) {
-  std::map<std::string, std::string> out;
-  const h5::Handle g = h5::open_group(file, group);
-  const auto visit = [](hid_t object, const char* name, const H5O_info_t* info, void* data) -> herr_t {
-    if (info->type != H5O_TYPE_DATASET) return 0;
-    h5::Handle d(H5Dopen2(object, name, H5P_DEFAULT));
-    h5::Handle type(H5Dget_type(d.get()));
-    h5::Handle space(H5Dget_space(d.get()));
-    const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())) * H5Tget_size(type.get());
-    std::string bytes(n, '\0');
-    if (n > 0 && H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0) return -1;
-    (*static_cast<std::map<std::string, std::string>*>(data))[name] = std::move(bytes);
-    return 0;
-  };
-  h5::check(H5Ovisit2(g.get(), H5_INDEX_NAME, H5_ITER_INC, visit, &out, H5O_INFO_BASIC), "H5Ovisit " + group);
-  return out;
 }
 
 TEST(RunFileAnalysis, LayoutUnitsAndTheDefaultPlotIsEntropyAgainstTemperature) {
@@ -213,72 +192,6 @@ TEST(RunFileAnalysis, AFailingAtFinishWriterIsReported) {
   run->finish(1.0, "completed");
   ASSERT_TRUE(run->error().has_value());
   EXPECT_THAT(*run->error(), HasSubstr("no_such_group"));
-}
-
-TEST(Reprocess, AddsNewEntriesWithoutChangingRawData) {
-  ScratchDir dir("reprocess");
-  const auto path = dir.path() / "run.nxs";
-  {
-    auto run = RunFile::create(path, test_metadata(), {}, {.detector = small_detector(), .analysis = small_analysis()});
-    for (std::size_t i = 0; i < 300; ++i) run->append(testing::sample_at(i));
-    for (std::size_t k = 0; k < 3; ++k) {
-      run->append(exposure_at(k), as_bytes(pixels_at(k)));
-      run->append(analysis_at(k));
-    }
-    run->update(run_analysis(3, 2.0));
-    run->finish(40.0, "completed");
-  }
-  const auto before = dataset_bytes(h5::open_file(path, h5::Access::read), "/entry");
-  ASSERT_GT(before.size(), 60u);
-  ASSERT_TRUE(before.count("instrument/detector/data"));
-  ASSERT_TRUE(before.count("sample/temperature_log/value"));
-
-  std::vector<analysis::FrameAnalysis> frames;
-  for (std::size_t k = 0; k < 3; ++k) {
-    frames.push_back(analysis_at(k));
-    frames.back().s_eq_J_per_mol_K += 1.0;  // e.g. another density choice
-  }
-  const ProcessInfo process{.program = "insitu", .version = "0.2.0", .date_iso = "2026-12-01T09:00:00.000Z"};
-  EXPECT_EQ(add_reprocessed_entry(path, small_analysis(), process, frames, run_analysis(3, 5.0)),
-            "entry_reprocessed_1");
-  EXPECT_EQ(add_reprocessed_entry(path, small_analysis(), process, frames, std::nullopt), "entry_reprocessed_2");
-  auto bad = frames;
-  bad[1].intensity.clear();
-  EXPECT_THROW(add_reprocessed_entry(path, small_analysis(), process, bad, std::nullopt), std::invalid_argument);
-
-  const h5::Handle f = h5::open_file(path, h5::Access::read);
-  EXPECT_EQ(dataset_bytes(f, "/entry"), before);  // raw data and inline analysis byte for byte
-  EXPECT_EQ(attr(f, "/", "default"), "entry");
-  EXPECT_FALSE(h5::exists(f, "/entry_reprocessed_3"));  // the refused one left nothing behind
-  const std::string e = "/entry_reprocessed_1";
-  EXPECT_EQ(attr(f, e, "NX_class"), "NXentry");
-  EXPECT_EQ(attr(f, e, "default"), "entropy");
-  EXPECT_EQ(h5::read_string(f, e + "/start_time"), "2026-12-01T09:00:00.000Z");
-  EXPECT_EQ(h5::read_string(f, e + "/analysis/version"), "0.2.0");
-  EXPECT_EQ(h5::read_string(f, e + "/sample/name"), "CeO2 standard");  // linked to the raw entry's sample
-  EXPECT_EQ(doubles(f, e + "/sample/temperature"), doubles(f, "/entry/sample/temperature"));
-  EXPECT_THAT(doubles(f, e + "/entropy/S_eq"),
-              ElementsAre(frames[0].s_eq_J_per_mol_K, frames[1].s_eq_J_per_mol_K, frames[2].s_eq_J_per_mol_K));
-  EXPECT_EQ(doubles(f, e + "/analysis/run/T_g"), std::vector<double>{305.0});
-  EXPECT_EQ(h5::read_string(f, e + "/analysis/run_parameters/smoothing_window_K"), std::to_string(5.0));
-  EXPECT_TRUE(std::isnan(doubles(f, "/entry_reprocessed_2/analysis/run/T_g").at(0)));
-}
-
-TEST(Reprocess, StandaloneAnalysisFileHasSampleAndAnalysisOnly) {
-  ScratchDir dir("standalone");
-  const auto path = dir.path() / "analysis.nxs";
-  const ProcessInfo process{.program = "insitu", .version = "0.2.0", .date_iso = "2026-12-01T09:00:00.000Z"};
-  const std::vector<analysis::FrameAnalysis> frames{analysis_at(0), analysis_at(1)};
-  create_analysis_file(path, test_metadata(), small_analysis(), process, frames, run_analysis(4, 2.0));
-  EXPECT_THROW(create_analysis_file(path, test_metadata(), small_analysis(), process, frames, std::nullopt), h5::Error);
-
-  const h5::Handle f = h5::open_file(path, h5::Access::read);  // the refused create left it intact
-  EXPECT_EQ(attr(f, "/", "default"), "entry");
-  EXPECT_EQ(attr(f, "/entry", "default"), "entropy");
-  EXPECT_EQ(h5::read_string(f, "/entry/sample/chemical_formula"), "CeO2");
-  EXPECT_FALSE(h5::exists(f, "/entry/instrument"));
-  EXPECT_THAT(h5::read_1d<std::uint64_t>(h5::open_dataset(f, "/entry/analysis/sequence_number")), ElementsAre(0, 1));
-  EXPECT_EQ(doubles(f, "/entry/analysis/run/temperature"), run_analysis(4, 2.0).temperature_K);
 }
 
 }  // namespace

@@ -226,8 +226,6 @@ void DetectorSimulator::arm(double run_s) {
   window_start_s_ = run_s;
 }
 
-void DetectorSimulator::disarm() { armed_ = false; }
-
 void DetectorSimulator::inject_fault(std::int64_t frame, FileFault fault, double value) {
   faults_.emplace(frame, std::make_pair(fault, value));
 }

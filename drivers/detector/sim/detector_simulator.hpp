@@ -117,7 +117,6 @@ class DetectorSimulator {
 
   // Starts frame-wise acquisition at run_s: the next pulse reads out the pre-trigger image.
   void arm(double run_s);
-  void disarm();
   void set_shutter_open(bool open) { shutter_open_ = open; }
   // Fault for frame k (k = 0 is the pre-trigger image); `value` is the delay or the skew in seconds.
   void inject_fault(std::int64_t frame, FileFault fault, double value = 0.0);
