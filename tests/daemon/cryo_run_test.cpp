@@ -5,6 +5,7 @@
 
 #include "daemon/run_command.hpp"
 #include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/simulated_run.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
 namespace insitu::testing {
@@ -12,12 +13,7 @@ namespace {
 
 TEST(CryoRecipe, RunsEndToEndAndTheRunFileShowsTheProtocol) {
   const auto output = fresh_temp_dir("cryo");
-  daemon::RunOptions options;
-  options.recipe_path = stage_only_cryo_recipe(output);
-  options.simulate = true;
-  options.speed = 300.0;
-  options.output = output / "runs";
-  options.live_status = false;
+  auto options = simulated_run_options(stage_only_cryo_recipe(output), output / "runs", 300.0);
   ASSERT_EQ(daemon::run_recipe(options), 0);
 
   const auto run_file = only_run_file(output / "runs");

@@ -24,6 +24,7 @@
 #include "daemon/run_command.hpp"
 #include "drivers/detector/exposure.hpp"
 #include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/simulated_run.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
 namespace insitu::testing {
@@ -94,12 +95,8 @@ struct Recorded {
 
 TEST(DetectorFaults, EveryFrameKeepsItsOwnFileWhateverTheDetectorComputerDoes) {
   const auto dir = fresh_temp_dir("faults");
-  daemon::RunOptions options;
-  options.recipe_path = short_recipe(dir);
-  options.simulate = true;
-  options.speed = 20.0;  // a 40 s file deadline (2 s of wall time at this speed): 6 frames
-  options.output = dir / "runs";
-  options.live_status = false;
+  // At 20x a 40 s file deadline is 2 s of wall time: 6 frames.
+  auto options = simulated_run_options(short_recipe(dir), dir / "runs", 20.0);
   // Frame k = 0 is the pre-trigger image; the data frames are k = 1 ... ~25.
   options.detector_faults = {
       {3, FileFault::missing, 0.0},       {4, FileFault::orphan, 0.0},
@@ -274,12 +271,7 @@ std::vector<double> restart_lateness_s(const RunRecord& run) {
 
 TEST(DetectorFaults, AMachineStallRestartsTheFrameScheduleWithoutShortOrLostFrames) {
   const auto dir = fresh_temp_dir("stall");
-  daemon::RunOptions options;
-  options.recipe_path = short_recipe(dir);
-  options.simulate = true;
-  options.speed = 20.0;
-  options.output = dir / "runs";
-  options.live_status = false;
+  auto options = simulated_run_options(short_recipe(dir), dir / "runs", 20.0);
   std::filesystem::create_directories(*options.output);
   // 1 s of wall time is 20 s of run time, over three periods: stopped a third into the exposure after frame 4, the
   // boundary due then fires about 16 s late, and the two due during the stall were never fired.

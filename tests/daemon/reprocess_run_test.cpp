@@ -18,6 +18,7 @@
 #include "daemon/storage/run_file.hpp"
 #include "drivers/detector/frame_files.hpp"
 #include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/simulated_run.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
 namespace insitu::testing {
@@ -90,12 +91,8 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   }
   std::ofstream(inputs / "short.yaml") << text;
 
-  daemon::RunOptions options;
-  options.recipe_path = inputs / "short.yaml";
-  options.simulate = true;
-  options.speed = 50.0;  // frames come every 0.24 s of wall time: few enough misses under a loaded ctest -j2
-  options.output = dir / "runs";
-  options.live_status = false;
+  // At 50x frames come every 0.24 s of wall time: few enough misses under a loaded ctest -j2.
+  auto options = simulated_run_options(inputs / "short.yaml", dir / "runs", 50.0);
   ASSERT_EQ(daemon::run_recipe(options), 0);
   const auto run_file = only_run_file(dir / "runs");
 

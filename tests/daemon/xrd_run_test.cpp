@@ -12,6 +12,7 @@
 #include "daemon/run_command.hpp"
 #include "drivers/detector/exposure.hpp"
 #include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/simulated_run.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
 namespace insitu::testing {
@@ -62,12 +63,7 @@ TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   text = std::regex_replace(text, std::regex("\\.\\./instruments/"), INSITU_SOURCE_DIR "/config/instruments/");
   std::ofstream(dir / "cryo-binned.yaml") << text;
 
-  daemon::RunOptions options;
-  options.recipe_path = dir / "cryo-binned.yaml";
-  options.simulate = true;
-  options.speed = 100.0;
-  options.output = dir / "runs";
-  options.live_status = false;
+  auto options = simulated_run_options(dir / "cryo-binned.yaml", dir / "runs", 100.0);
   ASSERT_EQ(daemon::run_recipe(options), 0);
 
   const auto run_file = only_run_file(dir / "runs");
