@@ -81,6 +81,12 @@ struct RunFrames {
     H5Sget_simple_extent_dims(space.get(), dims, nullptr);
     r.frames = dims[0], r.height = dims[1], r.width = dims[2];
     r.t_mean_K = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/T_mean"));
+    // A run with a sample calibration was analysed on the sample's scale (/entry/sample/temperature_calibration).
+    if (h5::exists(r.file, det + "/frame_temperature/T_sample_mean")) {
+      const auto sample_K = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/T_sample_mean"));
+      r.t_mean_K.assign(sample_K.begin(), sample_K.begin() + static_cast<std::ptrdiff_t>(
+                                                                std::min(sample_K.size(), r.t_mean_K.size())));
+    }
     if (h5::exists(r.file, det + "/start_time") && h5::exists(r.file, det + "/stop_time")) {
       const auto start = h5::read_1d<double>(h5::open_dataset(r.file, det + "/start_time"));
       const auto stop = h5::read_1d<double>(h5::open_dataset(r.file, det + "/stop_time"));

@@ -244,6 +244,7 @@ int run_recipe(const RunOptions& options) {
     if (exposures) {
       geometry = detector_geometry(*recipe.detector);
       layout.detector = detector_layout(*recipe.detector, *geometry);
+      layout.detector->sample_calibration = recipe.stage.sample_calibration;
     }
     if (analysing) {
       analysis_settings = pipeline_settings(recipe);
@@ -365,8 +366,12 @@ int run_recipe(const RunOptions& options) {
         static_mask = std::make_shared<const std::vector<std::uint8_t>>(mask);
         run_file->set_analysis_mask(std::move(mask));
       }
-      AnalysisJob job{frame.record.sequence, 0.5 * (frame.record.start_s + frame.record.stop_s),
-                      frame.record.temperature.mean_K, frame.frame, frame.dark_median, static_mask};
+      // The analysis runs on the sample's temperature, as the run file's T_sample_mean records it.
+      const double mean_K = recipe.stage.sample_calibration
+                                ? recipe.stage.sample_calibration->sample_K(frame.record.temperature.mean_K)
+                                : frame.record.temperature.mean_K;
+      AnalysisJob job{frame.record.sequence, 0.5 * (frame.record.start_s + frame.record.stop_s), mean_K,
+                      frame.frame, frame.dark_median, static_mask};
       if (!backlog.empty() || !pool->submit(job)) backlog.push_back(std::move(job));
     });
   }

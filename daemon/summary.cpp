@@ -100,6 +100,18 @@ int print_summary(const std::filesystem::path& run_file) {
     }
     fmt::print("frames     {} recorded: {} data, {} dark, {} flagged\n", frames, frames - darks, darks, flagged);
   }
+  if (h5::exists(entry, "sample/temperature_calibration")) {
+    const auto cal = h5::open_group(entry, "sample/temperature_calibration");
+    const auto sensor_K = h5::read_1d<double>(h5::open_dataset(cal, "sensor"));
+    const auto sample_K = h5::read_1d<double>(h5::open_dataset(cal, "sample"));
+    const std::string source = optional_string(entry, "sample/temperature_calibration/source");
+    std::string points;
+    for (std::size_t i = 0; i < std::min(sensor_K.size(), sample_K.size()); ++i)
+      points += fmt::format("{}{:.2f} -> {:.2f} K", points.empty() ? "" : ", ", sensor_K[i], sample_K[i]);
+    fmt::print("sample T   calibrated{}: sensor -> sample {}; frame temperatures and the analysis are the sample's, "
+               "the stage log and setpoints the sensor's\n",
+               source.empty() ? "" : " (" + source + ")", points);
+  }
   if (h5::exists(entry, "analysis/run/T_g")) {
     const auto run = h5::open_group(entry, "analysis/run");
     const auto tg = h5::read_1d<double>(h5::open_dataset(run, "T_g"));

@@ -180,7 +180,9 @@ AnalysisWriter::AnalysisWriter(const h5::Handle& file, const std::string& entry_
   s_eq_k_B_ = column(proc, "S_eq_k_B", "");
   set_attribute(s_eq_k_B_, "long_name", "S_eq per atom in units of k_B");
   temperature_ = column(proc, "temperature", "K");
-  set_attribute(temperature_, "long_name", "frame mean stage temperature");
+  set_attribute(temperature_, "long_name",
+                "frame mean temperature: the sample's when /entry/sample/temperature_calibration exists, else the stage "
+                "sensor's");
   analysis_time_ = column(proc, "analysis_time", "s");
   sequence_number_ = h5::create_extendable(
       proc, "sequence_number", {.type = h5::dtype_of<std::uint64_t>(), .tail_shape = {}, .chunk_rows = scalar_chunk_rows});

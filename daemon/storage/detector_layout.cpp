@@ -147,8 +147,43 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& lay
                 "files in the frame folder that matched the frame pattern but belong to no frame: kept where they "
                 "are, never recorded as frames");
 
+  std::string frame_temperature = "/entry/instrument/detector/frame_temperature/T_mean";
   const h5::Handle sample = h5::open_group(file, "/entry/sample");
-  h5::soft_link(sample, "/entry/instrument/detector/frame_temperature/T_mean", "temperature");
+  if (const auto& c = layout.sample_calibration) {
+    const auto sample_column = [&](const std::string& name, const std::string& description) {
+      h5::Handle d = column(temps, name, f64, "K");
+      set_attribute(d, "description", description);
+      return d;
+    };
+    const std::string mapped = " mapped to the sample by /entry/sample/temperature_calibration";
+    t_sample_start_ = sample_column("T_sample_start", "T_start" + mapped);
+    t_sample_end_ = sample_column("T_sample_end", "T_end" + mapped);
+    t_sample_mean_ = sample_column("T_sample_mean", "T_mean" + mapped);
+    t_sample_mean_uncertainty_ = sample_column(
+        "T_sample_mean_uncertainty",
+        "T_mean_uncertainty through the calibration's local slope, plus the error of mapping the mean when a "
+        "calibration point lies inside the window");
+    t_sample_min_ = sample_column("T_sample_min", "T_min" + mapped);
+    t_sample_max_ = sample_column("T_sample_max", "T_max" + mapped);
+    frame_temperature = "/entry/instrument/detector/frame_temperature/T_sample_mean";
+
+    const h5::Handle cal = h5::create_group(sample, "temperature_calibration", "NXcollection");
+    std::vector<double> sensor_K, sample_K;
+    for (const auto& p : c->points()) {
+      sensor_K.push_back(p.sensor_K);
+      sample_K.push_back(p.sample_K);
+    }
+    for (const auto& [name, values] : {std::pair{"sensor", &sensor_K}, std::pair{"sample", &sample_K}}) {
+      const h5::Handle d = h5::create_fixed(cal, name, {.type = f64, .shape = {values->size()}});
+      h5::write<double>(d, *values);
+      set_attribute(d, "units", "K");
+    }
+    h5::write_string(cal, "source", c->source());
+    h5::write_string(cal, "description",
+                     "stage sensor reading -> sample temperature: piecewise linear through the points, the end "
+                     "segments extended beyond them; the stage log, setpoints and limits stay in sensor terms");
+  }
+  h5::soft_link(sample, frame_temperature, "temperature");
 
   if (layout.store_frames) {
     const h5::Handle entry = h5::open_group(file, "/entry");
@@ -157,8 +192,20 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& lay
     set_attribute(plot, "axes", std::vector<std::string>{"temperature", ".", "."});
     set_attribute(plot, "temperature_indices", std::int64_t{0});
     h5::soft_link(plot, "/entry/instrument/detector/data", "data");
-    h5::soft_link(plot, "/entry/instrument/detector/frame_temperature/T_mean", "temperature");
+    h5::soft_link(plot, frame_temperature, "temperature");
   }
+}
+
+detector::WindowTemperature sample_scale(const recipe::SampleCalibration& c,
+                                         const detector::WindowTemperature& sensor) {
+  detector::WindowTemperature t = sensor;
+  t.start_K = c.sample_K(sensor.start_K);
+  t.end_K = c.sample_K(sensor.end_K);
+  t.mean_K = c.sample_K(sensor.mean_K);
+  t.mean_uncertainty_K = c.mean_uncertainty_K(sensor.mean_K, sensor.mean_uncertainty_K, sensor.min_K, sensor.max_K);
+  t.min_K = c.sample_K(sensor.min_K);
+  t.max_K = c.sample_K(sensor.max_K);
+  return t;
 }
 
 void DetectorWriter::append(const detector::ExposureRecord& r, std::span<const std::uint8_t> raw_pixels) {
@@ -193,6 +240,15 @@ void DetectorWriter::append(const detector::ExposureRecord& r, std::span<const s
   put(t_min_, r.temperature.min_K);
   put(t_max_, r.temperature.max_K);
   put(setpoint_mid_, r.temperature.setpoint_mid_K);
+  if (layout_.sample_calibration) {
+    const auto t = sample_scale(*layout_.sample_calibration, r.temperature);
+    put(t_sample_start_, t.start_K);
+    put(t_sample_end_, t.end_K);
+    put(t_sample_mean_, t.mean_K);
+    put(t_sample_mean_uncertainty_, t.mean_uncertainty_K);
+    put(t_sample_min_, t.min_K);
+    put(t_sample_max_, t.max_K);
+  }
   h5::append<std::uint64_t>(sequence_number_, std::span<const std::uint64_t>(&r.sequence, 1));
   h5::flush(sequence_number_);
   ++frames_;
@@ -222,7 +278,8 @@ void DetectorWriter::append_orphan_file(const std::string& path) {
 void DetectorWriter::close() {
   for (auto* d : {&data_, &start_time_, &stop_time_, &count_time_, &start_uncertainty_, &stop_uncertainty_, &image_key_,
                   &flags_, &file_name_, &t_start_, &t_end_, &t_mean_, &t_mean_uncertainty_, &t_min_, &t_max_,
-                  &setpoint_mid_, &pixel_mask_, &dark_median_, &sequence_number_, &orphan_files_})
+                  &setpoint_mid_, &pixel_mask_, &dark_median_, &sequence_number_, &orphan_files_, &t_sample_start_,
+                  &t_sample_end_, &t_sample_mean_, &t_sample_mean_uncertainty_, &t_sample_min_, &t_sample_max_})
     d->close();
 }
 

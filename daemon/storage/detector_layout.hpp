@@ -9,7 +9,9 @@
 //     start_uncertainty[N], stop_uncertainty[N] @units=s, image_key[N] int32 (0 data, 2 dark),
 //     flags[N] uint32 @description, file_name[N] (256 B UTF-8),
 //     frame_temperature:NXcollection  T_start, T_end, T_mean, T_mean_uncertainty, T_min, T_max,
-//       setpoint_mid [N] @units=K
+//       setpoint_mid [N] @units=K: the stage sensor's scale, as the T95 reads it;
+//       with a sample calibration also T_sample_start, T_sample_end, T_sample_mean, T_sample_mean_uncertainty,
+//       T_sample_min, T_sample_max [N] @units=K: the same statistics mapped to the sample's scale
 //     pixel_mask[H,W] uint32 (NeXus bits, 0 = good), dark_median[H,W] float32: pre-created, written once known
 //       (never subtracted from data)
 //     sequence_number[N] uint64: appended and flushed LAST, the commit marker (readers trust rows < its length)
@@ -21,9 +23,12 @@
 //     calibration:NXnote  type=text/plain, file_name, data: the PONI file verbatim (unbinned), so pyFAI users can
 //       rebuild the calibration exactly
 //   entry/instrument/monochromator:NXmonochromator  wavelength @units=angstrom, energy @units=keV (with a geometry)
-//   entry/sample/temperature -> detector/frame_temperature/T_mean (per-frame mean, K)
+//   entry/sample/temperature -> detector/frame_temperature/T_mean (per-frame mean, K), or T_sample_mean with a
+//     sample calibration: the NXsample temperature is the sample's
+//   entry/sample/temperature_calibration:NXcollection  (with a sample calibration) sensor[M], sample[M] @units=K
+//     (the points), source, description: how T_sample_* derive from T_*
 //   entry/data:NXdata  @signal=data @axes=["temperature",".","."] @temperature_indices=0; data, temperature links
-//     (only when frames are stored)
+//     (only when frames are stored; temperature as entry/sample/temperature)
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -33,6 +38,7 @@
 #include "analysis/integration/geometry.hpp"
 #include "daemon/storage/h5.hpp"
 #include "drivers/detector/exposure.hpp"
+#include "protocols/recipe/sample_calibration.hpp"
 
 namespace insitu::storage {
 
@@ -55,6 +61,8 @@ struct DetectorLayout {
     std::string poni_text, poni_file_name;  // the PONI file verbatim and where it was read
   };
   std::optional<Calibration> calibration = std::nullopt;
+  // Stage sensor -> sample temperature: nullopt writes the sensor statistics only.
+  std::optional<recipe::SampleCalibration> sample_calibration = std::nullopt;
 };
 
 // The filter the layout resolves to on this machine; throws std::runtime_error if an explicit one is unavailable.
@@ -67,6 +75,11 @@ void check_frame_bytes(const DetectorLayout&, std::span<const std::uint8_t> raw_
 // `instrument`, as DetectorWriter writes them for a layout with a calibration; std::invalid_argument when the
 // distance, wavelength or a pixel size is not positive.
 void write_calibration(const h5::Handle& instrument, const h5::Handle& det, const DetectorLayout::Calibration& c);
+
+// A frame's temperature statistics mapped to the sample's scale (setpoint_mid stays the program's, in sensor
+// terms): the calibration is monotonic, so start, end, min and max map point by point; the mean maps as a point,
+// its bound through SampleCalibration::mean_uncertainty_K.
+detector::WindowTemperature sample_scale(const recipe::SampleCalibration&, const detector::WindowTemperature& sensor);
 
 // Creates the layout above in `file` (regular or pre-SWMR mode) and appends to it. Not thread-safe: the run
 // file's writer thread owns it.
@@ -92,6 +105,9 @@ class DetectorWriter {
   h5::Handle data_, start_time_, stop_time_, count_time_, start_uncertainty_, stop_uncertainty_, image_key_, flags_,
       file_name_, t_start_, t_end_, t_mean_, t_mean_uncertainty_, t_min_, t_max_, setpoint_mid_, pixel_mask_,
       dark_median_, sequence_number_, orphan_files_;
+  // Only with a sample calibration.
+  h5::Handle t_sample_start_, t_sample_end_, t_sample_mean_, t_sample_mean_uncertainty_, t_sample_min_,
+      t_sample_max_;
 };
 
 }  // namespace insitu::storage

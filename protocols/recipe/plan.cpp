@@ -127,6 +127,13 @@ std::string format_plan(const Recipe& recipe, const Plan& plan) {
                      recipe.stage.min_K, recipe.stage.max_K, recipe.stage.max_rate_K_per_min,
                      recipe.stage.poll_interval_s,
                      recipe.stage.connection ? ", connection " + *recipe.stage.connection : "");
+  if (const auto& c = recipe.stage.sample_calibration) {
+    std::string points;
+    for (const auto& p : c->points())
+      points += fmt::format("{}{} -> {} K", points.empty() ? "" : ", ", p.sensor_K, p.sample_K);
+    out += fmt::format("sample T sensor -> sample {}{} (frames and analysis; program and limits stay the sensor's)\n",
+                       points, c->source().empty() ? "" : "; " + c->source());
+  }
   out += fmt::format("safe     {}; output under {}/\n",
                      recipe.safe_state == SafeState::stop ? "stop (controller idle)" : "hold (keep temperature)",
                      recipe.output_directory);

@@ -557,8 +557,62 @@ void expand(const std::vector<Item>& items, const std::string& path, const std::
   }
 }
 
+// A melting standard read more than this far off its melting point is a typo or a broken holder, not an offset.
+constexpr double k_max_calibration_offset_K = 50.0;
+
+// {source, points: [{sensor_K, sample_K}, ...]}: points within the model's range (not the recipe's narrowed one:
+// a calibration is measured once for the stage), sensor_K and sample_K strictly increasing.
+std::optional<SampleCalibration> parse_sample_calibration(Diagnostics& diag, const Entry& entry,
+                                                          const Model* model) {
+  auto map = as_map(diag, entry, "sample_calibration", {"points", "source"});
+  if (!map) return std::nullopt;
+  const std::size_t errors_before = diag.count();
+  std::string source;
+  if (auto text = read_string(diag, map->find("source"))) source = *text;
+  std::vector<CalibrationPoint> points;
+  if (const Entry* points_entry = map->require("points")) {
+    const YAML::Node& list = points_entry->value;
+    if (!list.IsSequence() || list.size() < 2) {
+      diag.error(points_entry->value_mark(),
+                 fmt::format("points: expected a list of at least two {{sensor_K, sample_K}}, got {}",
+                             list.IsSequence() ? fmt::format("{} point(s)", list.size()) : kind_of(list)));
+    } else {
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const Entry point{points_entry->key, list[i], fmt::format("points[{}]", i + 1)};
+        auto point_map = as_map(diag, point, point.name, {"sensor_K", "sample_K"});
+        if (!point_map) continue;
+        const Entry* sensor_entry = point_map->require("sensor_K");
+        const Entry* sample_entry = point_map->require("sample_K");
+        const auto in_range = [&](const Entry* e) -> std::optional<double> {
+          return model == nullptr ? read_number(diag, e)
+                                  : read_number_in(diag, e, model->min_K, model->max_K, "K");
+        };
+        const auto sensor = in_range(sensor_entry);
+        const auto sample = in_range(sample_entry);
+        if (!sensor || !sample) continue;
+        const YAML::Mark mark = list[i].Mark();
+        if (std::abs(*sample - *sensor) > k_max_calibration_offset_K) {
+          diag.error(mark, fmt::format("{}: sample_K {} is {} K from sensor_K {} (at most {} K)", point.name,
+                                       *sample, std::abs(*sample - *sensor), *sensor, k_max_calibration_offset_K));
+        } else if (!points.empty() && *sensor <= points.back().sensor_K) {
+          diag.error(mark, fmt::format("{}: sensor_K {} must be above the previous point's {}", point.name, *sensor,
+                                       points.back().sensor_K));
+        } else if (!points.empty() && *sample <= points.back().sample_K) {
+          diag.error(mark, fmt::format("{}: sample_K {} must be above the previous point's {} (a calibration must "
+                                       "increase)",
+                                       point.name, *sample, points.back().sample_K));
+        }
+        points.push_back({*sensor, *sample});
+      }
+    }
+  }
+  if (diag.count() != errors_before) return std::nullopt;
+  return SampleCalibration(std::move(points), std::move(source));
+}
+
 std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "stage", {"model", "min_K", "max_K", "poll_interval_s", "connection"});
+  auto map = as_map(diag, entry, "stage",
+                    {"model", "min_K", "max_K", "poll_interval_s", "connection", "sample_calibration"});
   if (!map) return std::nullopt;
   StageSpec stage{};
   bool ok = true;
@@ -621,6 +675,10 @@ std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
       ok = false;
     }
     ok &= stage.connection.has_value();
+  }
+  if (const Entry* e = map->find("sample_calibration"); present(e)) {
+    stage.sample_calibration = parse_sample_calibration(diag, *e, model);
+    ok &= stage.sample_calibration.has_value();
   }
   return ok ? std::optional<StageSpec>(stage) : std::nullopt;
 }

@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "protocols/recipe/sample_calibration.hpp"
+
 namespace insitu::recipe {
 
 struct Stabilise {
@@ -52,6 +54,9 @@ struct StageSpec {
   double max_rate_K_per_min;
   double poll_interval_s;
   std::optional<std::string> connection;
+  // Sensor -> sample mapping for frame temperatures and the analysis; nullopt: the sensor reading is taken as
+  // the sample's. The program, limits and stage log stay in sensor terms.
+  std::optional<SampleCalibration> sample_calibration = std::nullopt;
 };
 
 struct Sample {

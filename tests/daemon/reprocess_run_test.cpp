@@ -1,6 +1,7 @@
 // `insitu reprocess RUN.h5` from the run file alone: a short simulated run with inline analysis records its
 // detector geometry, analysis parameters and form-factor coefficients, and reprocessing a copy of it
-// elsewhere, with the recipe, PONI and form-factor table gone, gives back the run's own per-frame S_eq.
+// elsewhere, with the recipe, PONI and form-factor table gone, gives back the run's own per-frame S_eq. Its recipe
+// has a sample calibration: the analysis, live and reprocessed, runs on the frames' sample temperatures.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +17,8 @@
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/storage/run_file.hpp"
+#include "daemon/summary.hpp"
+#include "protocols/recipe/sample_calibration.hpp"
 #include "drivers/detector/frame_files.hpp"
 #include "tests/daemon/run_file_reader.hpp"
 #include "tests/daemon/simulated_run.hpp"
@@ -40,13 +43,13 @@ double scalar(const h5::Handle& file, const std::string& path) {
   return h5::read_1d<double>(h5::open_dataset(file, path)).at(0);
 }
 
-// The run's analysed frames, by sequence number.
-std::map<std::uint64_t, double> s_eq_by_sequence(const h5::Handle& file, const std::string& sequence_path,
-                                                 const std::string& s_eq_path) {
+// A per-frame column, by sequence number.
+std::map<std::uint64_t, double> by_sequence_number(const h5::Handle& file, const std::string& sequence_path,
+                                                   const std::string& value_path) {
   const auto sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(file, sequence_path));
-  const auto s_eq = h5::read_1d<double>(h5::open_dataset(file, s_eq_path));
+  const auto values = h5::read_1d<double>(h5::open_dataset(file, value_path));
   std::map<std::uint64_t, double> out;
-  for (std::size_t i = 0; i < std::min(sequence.size(), s_eq.size()); ++i) out[sequence[i]] = s_eq[i];
+  for (std::size_t i = 0; i < std::min(sequence.size(), values.size()); ++i) out[sequence[i]] = values[i];
   return out;
 }
 
@@ -89,6 +92,15 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
     for (std::size_t i = 0; i < block.size(); ++i) block[i] = in_block(i) ? 1 : 0;
     detector::write_qxrd_tiff(inputs / "block.tif", detector::make_frame(512, 512, std::move(block)));
   }
+  // A sample calibration with a point inside the ramp: frames and analysis run on the sample's scale.
+  const std::string stage_connection = "  connection: \"serial:///dev/ttyUSB0\"\n";
+  ASSERT_NE(text.find(stage_connection), std::string::npos);
+  text.insert(text.find(stage_connection) + stage_connection.size(),
+              "  sample_calibration:\n"
+              "    source: \"test melts\"\n"
+              "    points: [{sensor_K: 290, sample_K: 289}, {sensor_K: 320, sample_K: 317.5}, "
+              "{sensor_K: 430, sample_K: 425}]\n");
+  const recipe::SampleCalibration calibration({{290, 289}, {320, 317.5}, {430, 425}});
   std::ofstream(inputs / "short.yaml") << text;
 
   // At 50x frames come every 0.24 s of wall time: few enough misses under a loaded ctest -j2.
@@ -99,7 +111,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   // What the run file records, against the inputs it came from.
   const auto poni = analysis::read_poni(inputs / "det.poni");
   const auto table = analysis::FormFactorTable::load((inputs / "f0_WaasKirf.dat").string());
-  std::map<std::uint64_t, double> live;
+  std::map<std::uint64_t, double> live, analysed_K;
   std::string mask_pixels;
   std::vector<std::uint8_t> stored_mask;
   {
@@ -139,7 +151,22 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
     }
     EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/composition"), "Cu44Zr44Al8Hf2Co2");
     EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/npt"), "3000");
-    live = s_eq_by_sequence(f, "/entry/analysis/sequence_number", "/entry/analysis/S_eq");
+    live = by_sequence_number(f, "/entry/analysis/sequence_number", "/entry/analysis/S_eq");
+
+    // Frames keep the sensor's mean and add the sample's, the calibration's mapping of it; the analysis's
+    // temperature axis is the sample's.
+    const std::string ft = "/entry/instrument/detector/frame_temperature/";
+    const auto sensor_K = h5::read_1d<double>(h5::open_dataset(f, ft + "T_mean"));
+    const auto sample_K = h5::read_1d<double>(h5::open_dataset(f, ft + "T_sample_mean"));
+    ASSERT_EQ(sample_K.size(), sensor_K.size());
+    for (std::size_t i = 0; i < sensor_K.size(); ++i) EXPECT_EQ(sample_K[i], calibration.sample_K(sensor_K[i])) << i;
+    const auto sample_by_sequence =
+        by_sequence_number(f, "/entry/instrument/detector/sequence_number", ft + "T_sample_mean");
+    analysed_K = by_sequence_number(f, "/entry/analysis/sequence_number", "/entry/analysis/temperature");
+    ASSERT_FALSE(analysed_K.empty());
+    for (const auto& [sequence, t] : analysed_K) EXPECT_EQ(t, sample_by_sequence.at(sequence)) << "frame " << sequence;
+    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, "/entry/sample/temperature_calibration/sensor")),
+              (std::vector<double>{290, 320, 430}));
 
     // The recipe's block and the simulator's bad pixels (hot and dead), found in the darks, are the analysis's
     // static mask: stored beside the parameters and counted in them.
@@ -163,6 +190,11 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   }
   ASSERT_GE(live.size(), 5u) << "the 40 K ramp at 20 K/min gives 10-11 frames";
 
+  ::testing::internal::CaptureStdout();
+  daemon::print_summary(run_file);
+  EXPECT_THAT(::testing::internal::GetCapturedStdout(),
+              HasSubstr("sample T   calibrated (test melts): sensor -> sample 290.00 -> 289.00 K, 320.00 -> 317.50 K"));
+
   // The inputs go away; a copy of the run file in another folder is all there is.
   fs::remove_all(inputs);
   const auto elsewhere = dir / "elsewhere";
@@ -175,7 +207,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   ASSERT_EQ(reprocess({copy.string(), "--workers", "2"}, err), 0) << err;
   {
     const auto f = h5::open_file(copy, h5::Access::read);
-    const auto again = s_eq_by_sequence(f, "/entry/reprocessed_1/sequence", "/entry/reprocessed_1/s_eq");
+    const auto again = by_sequence_number(f, "/entry/reprocessed_1/sequence", "/entry/reprocessed_1/s_eq");
     ASSERT_EQ(again.size(), live.size());  // the run analyses its backlog before it closes: every data frame
     // Bit for bit: the same pixels (uint16 frames read back exactly as float), the same dark median, the same
     // doubles for geometry, parameters (recorded in round-trip text) and coefficients, and a per-frame
@@ -186,6 +218,8 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
       ASSERT_TRUE(again.count(sequence)) << "frame " << sequence;
       EXPECT_EQ(again.at(sequence), s) << "frame " << sequence;
     }
+    // The same temperatures: the sample's, from the run file.
+    EXPECT_EQ(by_sequence_number(f, "/entry/reprocessed_1/sequence", "/entry/reprocessed_1/temperature"), analysed_K);
     EXPECT_EQ(h5::read_string(f, "/entry/reprocessed_1/parameters/form_factor_file"),
               copy.string() + ":/entry/analysis/form_factors");
     EXPECT_NEAR(scalar(f, "/entry/reprocessed_1/run/heating_rate"),
@@ -195,7 +229,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   // Flags still override: a different S_eq cut-off changes every value; the whole-detector PONI, scaled to
   // the binned frames, is the stored geometry again.
   ASSERT_EQ(reprocess({copy.string(), "--set", "s_eq_rmax=8"}, err), 0) << err;
-  const auto shorter = s_eq_by_sequence(h5::open_file(copy, h5::Access::read),
+  const auto shorter = by_sequence_number(h5::open_file(copy, h5::Access::read),
                                         "/entry/reprocessed_2/sequence", "/entry/reprocessed_2/s_eq");
   for (const auto& [sequence, s] : live)
     EXPECT_GT(std::abs(shorter.at(sequence) - s), 1e-3) << "frame " << sequence;
@@ -209,7 +243,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
                       err),
             0)
       << err;
-  const auto flagged = s_eq_by_sequence(h5::open_file(copy, h5::Access::read),
+  const auto flagged = by_sequence_number(h5::open_file(copy, h5::Access::read),
                                         "/entry/reprocessed_3/sequence", "/entry/reprocessed_3/s_eq");
   for (const auto& [sequence, s] : live) EXPECT_EQ(flagged.at(sequence), s) << "frame " << sequence;
   fs::remove_all(dir);

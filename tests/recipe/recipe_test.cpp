@@ -58,6 +58,7 @@ TEST(Recipe, TheBaseRecipeIsValid) {
   EXPECT_DOUBLE_EQ(r.stage.max_K, 873.15);      // model
   EXPECT_DOUBLE_EQ(r.stage.poll_interval_s, 1.0);  // default
   EXPECT_FALSE(r.stage.connection);
+  EXPECT_FALSE(r.stage.sample_calibration);  // absent: frame temperatures are the sensor's
   ASSERT_EQ(r.program.size(), 2u);
   const auto& hold = std::get<Hold>(r.program[0].action);
   EXPECT_DOUBLE_EQ(hold.approach_rate_K_per_min, 50.0);  // default
@@ -128,7 +129,7 @@ TEST(RecipeErrors, YamlSyntaxError) {
 TEST(RecipeErrors, UnknownKey) {
   EXPECT_EQ(error_of(with_line(8, "  min_k: 90")),
             "bad.yaml:8:3: unknown key 'min_k' in stage (expected one of: model, min_K, max_K, poll_interval_s, "
-            "connection)");
+            "connection, sample_calibration)");
 }
 
 TEST(RecipeErrors, DuplicateKey) {
@@ -238,7 +239,7 @@ TEST(RecipeErrors, AllErrorsAreReportedInSourceOrder) {
   EXPECT_EQ(error_of(yaml),
             "bad.yaml:4:9: name: 's1/x' is not a valid name (use letters, digits, '_', '.', '-')\n"
             "bad.yaml:9:3: unknown key 'colour' in stage (expected one of: model, min_K, max_K, poll_interval_s, "
-            "connection)\n"
+            "connection, sample_calibration)\n"
             "bad.yaml:14:18: to_K: 1000 K is outside the stage range 90..873.15 K");
 }
 

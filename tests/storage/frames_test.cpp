@@ -77,6 +77,72 @@ TEST(RunFileFrames, DetectorLayoutHasClassesUnitsAndDefaultPlot) {
             std::vector<std::uint32_t>(frame_height * frame_width, 0));  // not yet known: the fill value
 }
 
+// Frames keep the sensor's statistics and gain the sample's beside them; NXsample/temperature and the default
+// plot follow the sample. Without a calibration nothing of it is written.
+TEST(RunFileFrames, SampleCalibrationWritesSensorAndSampleTemperatures) {
+  ScratchDir dir("sample_calibration");
+  const recipe::SampleCalibration calibration({{90.0, 91.0}, {100.0, 100.5}, {110.0, 109.0}}, "In/Sn melting");
+  auto layout = small_detector();
+  layout.sample_calibration = calibration;
+  std::vector<detector::ExposureRecord> records;
+  auto run = RunFile::create(dir.path() / "run.nxs", test_metadata(), {}, {.detector = layout});
+  for (std::size_t k = 0; k < 6; ++k) {  // 94.1 .. 104.1 K: frame 3 straddles the 100 K point
+    records.push_back(exposure_at(k));
+    records.back().temperature.mean_uncertainty_K = 0.01;
+    run->append(records.back(), as_bytes(pixels_at(k)));
+  }
+  run->finish(80.0, "completed");
+
+  const h5::Handle f = h5::open_file(dir.path() / "run.nxs", h5::Access::read);
+  const std::string ft = "/entry/instrument/detector/frame_temperature/";
+  const auto column = [&](const std::string& name) { return h5::read_1d<double>(h5::open_dataset(f, ft + name)); };
+  const auto sensor_mean = column("T_mean"), sample_mean = column("T_sample_mean");
+  const auto sample_uncertainty = column("T_sample_mean_uncertainty");
+  const auto sensor_start = column("T_start"), sample_start = column("T_sample_start");
+  const auto sensor_end = column("T_end"), sample_end = column("T_sample_end");
+  const auto sample_min = column("T_sample_min"), sample_max = column("T_sample_max");
+  const auto setpoint = column("setpoint_mid");
+  ASSERT_EQ(sample_mean.size(), records.size());
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const auto& t = records[k].temperature;
+    EXPECT_EQ(sensor_mean[k], t.mean_K) << k;  // the sensor's values as they were
+    EXPECT_EQ(sensor_start[k], t.start_K) << k;
+    EXPECT_EQ(sensor_end[k], t.end_K) << k;
+    EXPECT_EQ(setpoint[k], t.setpoint_mid_K) << k;  // the program is in sensor terms
+    EXPECT_EQ(sample_mean[k], calibration.sample_K(t.mean_K)) << k;
+    EXPECT_EQ(sample_start[k], calibration.sample_K(t.start_K)) << k;
+    EXPECT_EQ(sample_end[k], calibration.sample_K(t.end_K)) << k;
+    EXPECT_EQ(sample_min[k], calibration.sample_K(t.min_K)) << k;
+    EXPECT_EQ(sample_max[k], calibration.sample_K(t.max_K)) << k;
+    EXPECT_EQ(sample_uncertainty[k], calibration.mean_uncertainty_K(t.mean_K, 0.01, t.min_K, t.max_K)) << k;
+    EXPECT_NE(sample_mean[k], sensor_mean[k]) << k;
+  }
+  EXPECT_NEAR(sample_mean[0], 91.0 + 0.95 * 4.1, 1e-12);               // 94.1 K on the 0.95 K/K segment
+  // Frame 3 (99.15 .. 101.05 K) holds the 100 K point: the 0.85 K/K slope at its mean, plus the kink's term.
+  EXPECT_NEAR(sample_uncertainty[3], 0.01 * 0.85 + (0.95 - 0.85) * 1.9 / 4, 1e-12);
+  for (const char* name : {"T_sample_start", "T_sample_end", "T_sample_mean", "T_sample_mean_uncertainty",
+                           "T_sample_min", "T_sample_max"})
+    EXPECT_EQ(attr(f, ft + name, "units"), "K") << name;
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, "/entry/sample/temperature")), sample_mean);
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, "/entry/data/temperature")), sample_mean);
+
+  const std::string cal = "/entry/sample/temperature_calibration/";
+  EXPECT_EQ(attr(f, "/entry/sample/temperature_calibration", "NX_class"), "NXcollection");
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, cal + "sensor")), (std::vector<double>{90.0, 100.0, 110.0}));
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, cal + "sample")), (std::vector<double>{91.0, 100.5, 109.0}));
+  EXPECT_EQ(attr(f, cal + "sensor", "units"), "K");
+  EXPECT_EQ(h5::read_string(f, cal + "source"), "In/Sn melting");
+
+  // No calibration: sensor values only, and NXsample/temperature is the sensor's mean.
+  auto plain = RunFile::create(dir.path() / "plain.nxs", test_metadata(), {}, {.detector = small_detector()});
+  plain->append(exposure_at(0), as_bytes(pixels_at(0)));
+  plain->finish(12.0, "completed");
+  const h5::Handle p = h5::open_file(dir.path() / "plain.nxs", h5::Access::read);
+  EXPECT_FALSE(h5::exists(p, ft + "T_sample_mean"));
+  EXPECT_FALSE(h5::exists(p, "/entry/sample/temperature_calibration"));
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(p, "/entry/sample/temperature")), (std::vector<double>{94.1}));
+}
+
 class FrameFilters : public ::testing::TestWithParam<h5::Filter> {};
 
 TEST_P(FrameFilters, FramesAndRecordsRoundTripAndTheFilterIsRecorded) {
