@@ -39,6 +39,7 @@ SimulatedCable::SimulatedCable(asio::io_context& io, const RunClock& clock, std:
 }
 
 SimulatedCable::~SimulatedCable() {
+  lifeline_->alive = false;
   replug_timer_.cancel();
   pull();
 }
@@ -70,12 +71,15 @@ void SimulatedCable::pull() {
 }
 
 void SimulatedCable::unplug(double down_run_s) {
-  asio::post(io_, [this, down_run_s] {
+  asio::post(io_, [this, lifeline = lifeline_, down_run_s] {
+    if (!lifeline->alive) return;
+    const std::uint64_t unplug = ++lifeline->unplugs;
     spdlog::debug("{}: unplugged for {} s run time", name_, down_run_s);
     pull();
     replug_timer_.expires_at(clock_.wall_time_at(clock_.now_s() + down_run_s));
-    replug_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the cable is going away or was unplugged again
+    replug_timer_.async_wait([this, lifeline, unplug](const boost::system::error_code& ec) {
+      // Cancelled, or already due when the cable went away or was unplugged again.
+      if (ec || !lifeline->alive || lifeline->unplugs != unplug) return;
       plug();
     });
   });

@@ -2,6 +2,7 @@
 // The serial cable into a simulated instrument: a pseudo-terminal whose slave end is published as a symlink
 // for a driver to open with termios, exactly like a USB-serial adapter, and which can be pulled and plugged
 // back in (a NEW pty under the same symlink) to exercise a driver's reconnection.
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -78,6 +79,13 @@ class SimulatedCable {
   std::shared_ptr<Plug> current_;
   asio::steady_timer replug_timer_;
   int plug_count_ = 0;
+  // Shared with the posted unplugs and the replug handler: a timer that already expired is not cancelled by
+  // re-arming or cancel(), so its handler checks that the cable still exists and was not unplugged since.
+  struct Lifeline {
+    bool alive = true;
+    std::uint64_t unplugs = 0;
+  };
+  std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
 };
 
 }  // namespace insitu::io

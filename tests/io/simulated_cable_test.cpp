@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace insitu::io {
@@ -119,6 +120,23 @@ TEST_F(SimulatedCableTest, UnplugHangsUpThenANewPtyAppearsUnderTheSameLink) {
   EXPECT_FALSE(plugs.back()->pulled());
   ASSERT_TRUE(fs::is_symlink(cable.link()));
   EXPECT_EQ(round_trip(cable.link(), "back"), "back");
+}
+
+// A replug timer that has expired but whose completion is still queued is not cancelled by re-arming the timer:
+// a second unplug arriving then must still keep the cable out for its own down time.
+TEST_F(SimulatedCableTest, AReplugAlreadyDueDoesNotCutShortALaterUnplug) {
+  SimulatedCable cable(io, clock, dir / "ttySim", 19200, "test", handlers());
+  io.poll();
+  io.restart();
+  cable.unplug(0.0);  // the replug is due at once
+  ASSERT_EQ(io.poll_one(), 1U);
+  ASSERT_EQ(pulls, 1);
+  std::this_thread::sleep_for(5ms);  // the replug timer expires; the loop has not looked at it yet
+  cable.unplug(5.0);                 // out again, for 500 ms of wall time at 10x
+  io.run_for(200ms);
+  EXPECT_EQ(cable.plug_count(), 1);
+  EXPECT_EQ(plugs.size(), 1U);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(cable.link())));
 }
 
 TEST_F(SimulatedCableTest, DestructionPullsAndCancelsAPendingReplug) {
