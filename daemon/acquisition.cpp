@@ -155,9 +155,11 @@ struct Acquisition::Impl {
         co_await boundary(kind);
         co_return;
       }
+      // Lateness is the firing's, not the confirmation's: a slow reply to an on-time pulse is not a stall.
+      const double fired_s = clock.now_s();
       co_await boundary(kind);
       // After a stall (see FrameSchedule) the missed boundaries are not fired back to back.
-      if (const auto late_s = schedule.fired(clock.now_s()))
+      if (const auto late_s = schedule.fired(fired_s))
         event("warning", fmt::format("frame boundary {:.1f} s late; the frame schedule restarts from it", *late_s));
     }
   }
@@ -289,12 +291,18 @@ struct Acquisition::Impl {
     if (darks_before.empty()) co_return;
     auto set = std::make_shared<DarkSet>();
     auto done = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
-    asio::post(readers, [this, set, done, frames = darks_before] {
-      *set = combine_darks(frames);
+    auto failure = std::make_shared<std::exception_ptr>();
+    asio::post(readers, [this, set, done, failure, frames = darks_before] {
+      try {
+        *set = combine_darks(frames);
+      } catch (...) {
+        *failure = std::current_exception();  // rethrown on the loop: the run ends cleanly instead of hanging here
+      }
       asio::post(io, [done] { done->cancel(); });
     });
     boost::system::error_code ec;
     co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (*failure) std::rethrow_exception(*failure);
     std::size_t masked = 0;
     for (auto m : set->mask) masked += m != 0;
     run_file.set_dark_median(set->median);

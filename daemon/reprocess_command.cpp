@@ -94,8 +94,8 @@ struct RunFrames {
     } else if (h5::exists(r.file, det + "/frame_temperature/time")) {
       r.time_s = h5::read_1d<double>(h5::open_dataset(r.file, det + "/frame_temperature/time"));
     }
-    if (h5::exists(r.file, det + "/sequence_number"))
-      r.sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(r.file, det + "/sequence_number"));
+    const bool has_sequence = h5::exists(r.file, det + "/sequence_number");
+    if (has_sequence) r.sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(r.file, det + "/sequence_number"));
     if (h5::exists(r.file, det + "/image_key"))
       r.image_key = h5::read_1d<std::int32_t>(h5::open_dataset(r.file, det + "/image_key"));
     if (h5::exists(r.file, det + "/flags"))
@@ -107,8 +107,10 @@ struct RunFrames {
         throw std::runtime_error(path.string() + ": " + det + "/dark_median does not hold whole frames");
       r.dark_median.assign(darks.end() - static_cast<std::ptrdiff_t>(n), darks.end());  // the newest dark
     }
-    // Readers trust rows < len(T_mean) (written last per frame).
+    // A frame's row is whole once its sequence_number is in: that is written last (after a crash the other
+    // columns may hold one row more). Files without it are bounded by their temperatures.
     r.frames = std::min(r.frames, r.t_mean_K.size());
+    if (has_sequence) r.frames = std::min(r.frames, r.sequence.size());
     return r;
   }
 
@@ -329,6 +331,9 @@ void write_analysis(const h5::Handle& parent, const std::string& name,
         g, "mask",
         {.type = h5::dtype_of<std::uint8_t>(), .shape = {height, width}, .filter = h5::Filter::shuffle_deflate});
     h5::write<std::uint8_t>(ds, mask, height);
+    h5::set_attribute(ds, "description",
+                      "static mask of the integration, non-zero = masked: the run file's stored mask, or --mask, or "
+                      "both OR'ed");
   }
 
   write_vector(g, "q", axes.q_inv_angstrom, "1/angstrom");

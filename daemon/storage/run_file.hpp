@@ -112,7 +112,8 @@ class RunFile {
   // replaces parameters/mask_pixels at finish (parameters cannot be rewritten under SWMR). std::logic_error
   // without an analysis mask in the layout, std::invalid_argument when it is not one frame.
   void set_analysis_mask(std::vector<std::uint8_t> mask);
-  // A file in the frame folder that belongs to no frame (detector/orphan_files); committed promptly.
+  // A file in the frame folder that belongs to no frame (detector/orphan_files). Acquisition knows its orphans
+  // only when it ends, so a killed run has none listed.
   void append_orphan_file(std::string path);
   // One analysed frame; throws std::logic_error without an analysis layout, std::invalid_argument when the
   // curves do not match the layout's axes.

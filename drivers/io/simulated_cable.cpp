@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <exception>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -80,7 +81,11 @@ void SimulatedCable::unplug(double down_run_s) {
     replug_timer_.async_wait([this, lifeline, unplug](const boost::system::error_code& ec) {
       // Cancelled, or already due when the cable went away or was unplugged again.
       if (ec || !lifeline->alive || lifeline->unplugs != unplug) return;
-      plug();
+      try {
+        plug();
+      } catch (const std::exception& e) {  // on the simulator's loop thread: stay unplugged rather than terminate
+        spdlog::error("{}: cannot plug the cable back in: {}", name_, e.what());
+      }
     });
   });
 }
