@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "protocols/recipe/recipe.hpp"
+#include "tests/recipe/recipe_error.hpp"
 
 namespace insitu::recipe {
 namespace {
@@ -40,14 +41,7 @@ std::string with_line(int line, std::string_view text) {
   return out;
 }
 
-std::string error_of(const std::string& yaml) {
-  try {
-    parse_recipe(yaml, "bad.yaml");
-  } catch (const RecipeError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::string& yaml) { return recipe_error(yaml); }
 
 TEST(Recipe, TheBaseRecipeIsValid) {
   const Recipe r = parse_recipe(k_good, "good.yaml");

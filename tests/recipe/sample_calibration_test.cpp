@@ -8,6 +8,7 @@
 
 #include "protocols/recipe/recipe.hpp"
 #include "protocols/recipe/sample_calibration.hpp"
+#include "tests/recipe/recipe_error.hpp"
 
 namespace insitu::recipe {
 namespace {
@@ -75,14 +76,7 @@ std::string recipe_with(std::string_view calibration) {
          "  directory: runs\n";
 }
 
-std::string error_of(const std::string& yaml) {
-  try {
-    parse_recipe(yaml, "bad.yaml");
-  } catch (const RecipeError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::string& yaml) { return recipe_error(yaml); }
 
 TEST(SampleCalibrationRecipe, ParsesPointsAndSource) {
   const Recipe r = parse_recipe(recipe_with("  sample_calibration:\n"

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "protocols/recipe/recipe.hpp"
+#include "tests/recipe/recipe_error.hpp"
 
 namespace insitu::recipe {
 namespace {
@@ -114,14 +115,7 @@ std::string with_line(int line, std::string_view text) { return with_lines(line,
 
 Recipe parse(const std::string& yaml) { return parse_recipe(yaml, "full.yaml", recipe_dir()); }
 
-std::string error_of(const std::string& yaml) {
-  try {
-    parse(yaml);
-  } catch (const RecipeError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::string& yaml) { return recipe_error(yaml, "full.yaml", recipe_dir()); }
 
 TEST(RecipeSections, EveryFieldIsRead) {
   const Recipe r = parse(std::string(k_full));
