@@ -23,6 +23,11 @@ void InstrumentLink::close() {
 
 void InstrumentLink::drop(const std::string& why) {
   if (!channel_) return;
+  if (down_) {  // the reconnect attempt failed in its init; reconnect_failed() follows
+    close();
+    return;
+  }
+  down_ = true;
   events_.emit("fault", fmt::format("{} {} lost: {}", name_, stream_->describe(), why));
   close();
   backoff_s_ = 1.0;

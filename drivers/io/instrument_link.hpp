@@ -43,7 +43,11 @@ class InstrumentLink {
 
   // An exchange found the link dead: the fault "<name> <endpoint> lost: <why>" is emitted and the link closed; the
   // first reconnect may follow at once, with the back-off restarted. Nothing happens when it is already closed.
+  // Until restored(), the link counts as down: a drop during a reconnect's own exchanges (a port that opens but
+  // dies in the init) only closes it, so the back-off goes on growing and down_since_s() keeps the first drop.
   void drop(const std::string& why);
+  // A connect or reconnect completed (port open, the driver's init done): the next drop is a new outage.
+  void restored() { down_ = false; }
   // A reconnect attempt failed: closed, and the next attempt waits out the back-off, which doubles (up to the
   // ceiling) for the one after.
   void reconnect_failed();
@@ -64,6 +68,7 @@ class InstrumentLink {
   double backoff_s_ = 1.0;
   double next_reconnect_s_ = 0.0;
   double down_since_s_ = 0.0;
+  bool down_ = false;  // dropped and not yet restored
 };
 
 }  // namespace insitu::io

@@ -68,6 +68,7 @@ awaitable<void> Driver::connect() {
     close();
     throw DriverError(fmt::format("no valid reply to T from the Linkam controller at {}", where));
   }
+  link_.restored();
   log_->info("connected to Linkam T95 at {}", link_.describe());
 }
 
@@ -95,6 +96,7 @@ awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
     link_.reconnect_failed();
     co_return false;
   }
+  link_.restored();
   events_.emit("info", fmt::format("stage link {} restored; rate, limit and pump mode re-applied", link_.describe()));
   co_return true;
 }

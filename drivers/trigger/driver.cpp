@@ -161,6 +161,7 @@ awaitable<void> Driver::connect() {
     close();
     throw DriverError(failure);
   }
+  link_.restored();
   log_->info("connected to {} {} (serial {}, firmware {}) at {}", identity_->vendor, identity_->model,
              identity_->serial, identity_->firmware, settings_.url.to_string());
 }
@@ -181,6 +182,7 @@ awaitable<bool> Driver::try_reconnect() {
     link_.reconnect_failed();
     co_return false;
   }
+  link_.restored();
   events_.emit("info", fmt::format("delay generator link {} restored after {:.1f} s; init re-run", link_.describe(),
                                    clock_.now_s() - link_.down_since_s()));
   co_return true;

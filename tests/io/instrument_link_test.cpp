@@ -104,5 +104,40 @@ TEST_F(InstrumentLinkTest, BackoffDoublesUpToItsCeilingAndRestartsAfterADrop) {
   EXPECT_LT(waits_s[4], 3.0);
 }
 
+// A port that opens but dies in the reconnect's init (the unit is powered but not answering): one fault for the
+// outage, the back-off keeps growing and the outage keeps its start, so a driver's give-up time can be reached.
+TEST_F(InstrumentLinkTest, ALinkThatDiesInItsReconnectKeepsBackingOffFromTheFirstDrop) {
+  auto link = make_link();
+  std::vector<double> waits_s;
+  double first_drop_s = 0.0;
+  run([&]() -> awaitable<void> {
+    co_await link.open();
+    link.restored();
+    link.drop("EIO");
+    first_drop_s = link.down_since_s();
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      co_await link.wait_to_reconnect();
+      co_await link.open();
+      link.drop("no reply to the init");
+      EXPECT_FALSE(link.is_open());
+      EXPECT_EQ(link.down_since_s(), first_drop_s) << attempt;
+      link.reconnect_failed();
+      const double failed_s = clock.now_s();
+      co_await link.wait_to_reconnect();
+      waits_s.push_back(clock.now_s() - failed_s);
+    }
+    co_await link.open();
+    link.restored();
+    link.drop("EOF");  // a new outage
+  });
+  ASSERT_EQ(waits_s.size(), 3U);
+  const std::vector<double> expected_s{1.0, 2.0, 4.0};
+  for (std::size_t i = 0; i < expected_s.size(); ++i) EXPECT_GE(waits_s[i], expected_s[i] - 1e-6) << i;
+  ASSERT_EQ(seen.size(), 2U);
+  EXPECT_NE(seen[0].second.find("lost: EIO"), std::string::npos);
+  EXPECT_NE(seen[1].second.find("lost: EOF"), std::string::npos);
+  EXPECT_GT(link.down_since_s(), first_drop_s);
+}
+
 }  // namespace
 }  // namespace insitu::io
