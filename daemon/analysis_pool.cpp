@@ -178,4 +178,30 @@ analysis::AnalysisAxes PipelineWorkers::axes() const {
   return {};
 }
 
+PooledAnalysis::PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options)
+    : loop_(std::move(loop)),
+      pool_(options, workers.analyser(), [this, alive = alive_](AnalysisResult&& result) {
+        asio::post(loop_, [this, alive, result = std::move(result)]() mutable {
+          if (*alive) on_result(std::move(result));
+        });
+      }) {}
+
+PooledAnalysis::~PooledAnalysis() {
+  *alive_ = false;
+  pool_.shutdown(true);
+}
+
+void PooledAnalysis::analyse(AnalysisJob job, Done done) {
+  waiting_.emplace(job.sequence, std::move(done));
+  if (!backlog_.empty() || !pool_.submit(job)) backlog_.push_back(std::move(job));
+}
+
+void PooledAnalysis::on_result(AnalysisResult result) {
+  while (!backlog_.empty() && pool_.submit(backlog_.front())) backlog_.pop_front();
+  auto waiting = waiting_.extract(result.job.sequence);
+  if (waiting.empty()) return;
+  waiting.mapped()(program::AnalysisOutcome{result.job.sequence, std::move(result.analysis), std::move(result.error),
+                                            result.latency_s});
+}
+
 }  // namespace insitu::daemon

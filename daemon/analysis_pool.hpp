@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,19 +18,12 @@
 
 #include "analysis/pipeline/frame_pipeline.hpp"
 #include "drivers/detector/frame_files.hpp"
+#include "drivers/io/asio.hpp"
+#include "protocols/run/analysis_service.hpp"
 
 namespace insitu::daemon {
 
-struct AnalysisJob {
-  std::uint64_t sequence = 0;
-  double time_s = 0;         // run time of the frame (for the run-level analysis)
-  double temperature_K = 0;  // time-weighted mean stage temperature over the exposure
-  std::shared_ptr<const detector::Frame> frame;
-  std::shared_ptr<const std::vector<float>> dark;  // null or empty: no dark subtraction
-  // Non-null: the static mask (height*width, non-zero = masked) this frame is integrated with, replacing the
-  // settings' one; a run's darks add their bad pixels to the recipe's mask this way.
-  std::shared_ptr<const std::vector<std::uint8_t>> mask = nullptr;
-};
+using AnalysisJob = program::AnalysisJob;
 
 struct AnalysisResult {
   AnalysisJob job;
@@ -131,6 +125,25 @@ class PipelineWorkers {
     std::vector<Worker> workers;  // each touched only by its own worker thread
   };
   std::shared_ptr<Shared> shared_;
+};
+
+// A run's frame analysis on the pool: jobs the queue cannot take wait in a backlog on the loop (never blocking
+// it) and are handed on as results free the queue; every result is posted back to the loop.
+class PooledAnalysis final : public program::FrameAnalysisService {
+ public:
+  PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options);
+  ~PooledAnalysis() override;  // finishes queued jobs; their results are dropped
+  void analyse(AnalysisJob job, Done done) override;
+  AnalysisPoolStats stats() const { return pool_.stats(); }
+
+ private:
+  void on_result(AnalysisResult result);
+
+  asio::any_io_executor loop_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::map<std::uint64_t, Done> waiting_;  // by sequence; loop only
+  std::deque<AnalysisJob> backlog_;        // loop only
+  AnalysisPool pool_;
 };
 
 // The frame's pixels as the integrator's view of its own pixel type, passed to `fn`.

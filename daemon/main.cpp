@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", INSITU_VERSION);
 
   insitu::daemon::RunOptions run;
+  insitu::daemon::SimulationSettings simulation;
   std::string linkam_url;
   std::string output;
   auto* run_cmd = app.add_subcommand("run", "run a recipe (against hardware, or --simulate)");
@@ -53,7 +54,9 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--simulate", run.simulate, "start the simulated stage behind a pseudo-terminal");
   run_cmd->add_option("--speed", run.speed, "run-clock speed factor (e.g. 600 with --simulate)")
       ->check(CLI::PositiveNumber);
-  run_cmd->add_option("--sim-seed", run.sim_seed, "noise seed of the simulated detector (with --simulate)");
+  run_cmd->add_option("--analysis-workers", run.analysis_workers, "analysis threads (default 1)")
+      ->check(CLI::Range(1, 64));
+  run_cmd->add_option("--sim-seed", simulation.seed, "noise seed of the simulated detector (with --simulate)");
   run_cmd->add_option("--linkam", linkam_url, "stage connection URL (serial:///dev/ttyUSB0, pty:PATH, tcp://H:P)");
   run_cmd->add_option("--output", output, "directory for run directories (default: the recipe's output.directory)");
 
@@ -89,7 +92,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "--speed other than 1 needs --simulate: real hardware runs in real time\n");
       return 2;
     }
-    return insitu::daemon::run_recipe(run);
+    return insitu::daemon::run_recipe(run, simulation);
   }
   if (*check_cmd) return check_recipe(check_path);
   if (*ports_cmd) return list_ports();

@@ -1,21 +1,13 @@
 #pragma once
-#include <cstdint>
+// `insitu run`: one recipe in the foreground, on a host of its own, with the run file, the log and the status
+// line as the run's sinks.
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "drivers/detector/sim/detector_simulator.hpp"
+#include "daemon/simulation.hpp"
 
 namespace insitu::daemon {
-
-// A file fault the simulated detector injects at frame k (k = 0 is the pre-trigger image); `value_s` is the
-// delay or the clock skew.
-struct SimulatedFileFault {
-  std::int64_t frame = 0;
-  detector::sim::FileFault fault = detector::sim::FileFault::missing;
-  double value_s = 0.0;
-};
 
 struct RunOptions {
   std::filesystem::path recipe_path;
@@ -24,11 +16,19 @@ struct RunOptions {
   std::optional<std::string> linkam_url;        // overrides the recipe's stage.connection
   std::optional<std::filesystem::path> output;  // overrides the recipe's output.directory
   std::optional<bool> live_status;              // default: when stdout is a terminal
-  std::vector<SimulatedFileFault> detector_faults;  // with `simulate` only: for tests of the file path
-  std::uint64_t sim_seed = 1;                       // noise realisation of the simulated detector
+  // Analysis threads. One by default: on two cores the other renders (simulation) or writes frames.
+  std::size_t analysis_workers = 1;
 };
 
-// Runs a recipe end to end; returns the process exit code (0 completed, 1 aborted or failed, 2 bad input).
-int run_recipe(const RunOptions& options);
+// Exit codes of `insitu run`.
+enum RunExit : int {
+  run_completed = 0,
+  run_aborted_or_failed = 1,
+  run_not_started = 2,        // bad recipe, options or connections: nothing moved, no run folder left
+  run_record_incomplete = 3,  // the run went on, but part of what it took could not be written
+};
+
+// Runs a recipe end to end; returns a RunExit. `simulation` applies with options.simulate only.
+int run_recipe(const RunOptions& options, const SimulationSettings& simulation = {});
 
 }  // namespace insitu::daemon

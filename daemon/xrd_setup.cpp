@@ -138,34 +138,4 @@ storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settin
   return layout;
 }
 
-std::vector<std::uint8_t> analysis_mask(const std::vector<std::uint8_t>& recipe_mask,
-                                        const std::vector<std::uint32_t>& pixel_mask) {
-  if (!recipe_mask.empty() && recipe_mask.size() != pixel_mask.size())
-    throw std::invalid_argument(fmt::format("the recipe's mask has {} pixels, the darks' pixel mask {}",
-                                            recipe_mask.size(), pixel_mask.size()));
-  std::vector<std::uint8_t> mask(pixel_mask.size());
-  for (std::size_t i = 0; i < mask.size(); ++i)
-    mask[i] = (pixel_mask[i] != 0 || (!recipe_mask.empty() && recipe_mask[i] != 0)) ? 1 : 0;
-  return mask;
-}
-
-AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder) {
-  const auto& d = *recipe.detector;
-  const auto& e = *recipe.exposures;
-  AcquisitionPlan plan;
-  plan.period_s = e.period_s;
-  plan.darks_before = e.darks_before;
-  plan.darks_after = e.darks_after;
-  plan.folder = frames_folder;
-  plan.pattern = d.frames.pattern;
-  plan.extension = d.frames.format == recipe::FrameFormat::edf ? ".edf" : ".tif";
-  plan.sidecar = d.frames.sidecar;
-  plan.pairing.first_file_index = d.frames.first_index;
-  plan.pairing.file_deadline_after_boundary_s = d.frames.readout_s + d.frames.deadline_margin_s;
-  plan.height = static_cast<std::size_t>(d.height_px());
-  plan.width = static_cast<std::size_t>(d.width_px());
-  plan.store_frames = d.store_frames;
-  return plan;
-}
-
 }  // namespace insitu::daemon

@@ -8,7 +8,7 @@
 
 #include "analysis/integration/geometry.hpp"
 #include "analysis/pipeline/frame_pipeline.hpp"
-#include "daemon/acquisition.hpp"
+#include "daemon/storage/analysis_layout.hpp"
 #include "daemon/storage/detector_layout.hpp"
 #include "protocols/recipe/recipe.hpp"
 
@@ -36,10 +36,5 @@ analysis::PipelineSettings pipeline_settings(const recipe::Recipe& recipe);
 // (settings.mask, shaped like the detector's frames).
 storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settings, analysis::AnalysisAxes axes,
                                         const analysis::Geometry& geometry);
-// The analysis's static mask once the darks are in: the recipe's mask (empty: none) or a bad pixel of the darks
-// (NXdetector pixel_mask != 0).
-std::vector<std::uint8_t> analysis_mask(const std::vector<std::uint8_t>& recipe_mask,
-                                        const std::vector<std::uint32_t>& pixel_mask);
-AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder);
 
 }  // namespace insitu::daemon

@@ -28,7 +28,7 @@ void InstrumentLink::drop(const std::string& why) {
     return;
   }
   down_ = true;
-  events_.emit("fault", fmt::format("{} {} lost: {}", name_, stream_->describe(), why));
+  events_.emit(io::EventKind::fault, fmt::format("{} {} lost: {}", name_, stream_->describe(), why));
   close();
   backoff_s_ = 1.0;
   down_since_s_ = clock_.now_s();

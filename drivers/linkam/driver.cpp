@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/io/loop_thread.hpp"
+
 namespace insitu::linkam {
 namespace {
 
@@ -32,6 +34,7 @@ awaitable<void> Driver::pace() {
 }
 
 awaitable<Driver::Exchange> Driver::exchange(const std::string& command) {
+  io::assert_in_loop();
   co_await pace();
   last_command_s_ = clock_.now_s();
   if (auto ec = co_await link_.channel().write(frame(command)))
@@ -97,7 +100,7 @@ awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
     co_return false;
   }
   link_.restored();
-  events_.emit("info", fmt::format("stage link {} restored; rate, limit and pump mode re-applied", link_.describe()));
+  events_.emit(io::EventKind::info, fmt::format("stage link {} restored; rate, limit and pump mode re-applied", link_.describe()));
   co_return true;
 }
 
@@ -123,9 +126,9 @@ awaitable<std::optional<Reading>> Driver::read_status() {
         log_->debug("reading took {:.3f} s of run time; asking again", received_s - sent_s);
         continue;
       }
-      events_.emit("warning", fmt::format("bad reply to T ({}): {} bytes", to_string(*decoded.error), ex.line.size()));
+      events_.emit(io::EventKind::warning, fmt::format("bad reply to T ({}): {} bytes", to_string(*decoded.error), ex.line.size()));
     } else {
-      events_.emit("warning", "no reply to T within the reply timeout");
+      events_.emit(io::EventKind::warning, "no reply to T within the reply timeout");
     }
     ++failures;
     link_.channel().discard_input();
@@ -149,7 +152,7 @@ awaitable<void> Driver::send_set_command(const std::string& command) {
     if (!link_.is_open() && !co_await try_reconnect(true)) continue;
     if (co_await set_exchange(command)) co_return;
     if (link_.is_open()) {
-      events_.emit("warning", fmt::format("command {} not acknowledged; resynchronising", command));
+      events_.emit(io::EventKind::warning, fmt::format("command {} not acknowledged; resynchronising", command));
       co_await greet();
     }
   }

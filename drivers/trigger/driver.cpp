@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/io/loop_thread.hpp"
+
 namespace insitu::trigger {
 namespace {
 
@@ -82,6 +84,7 @@ awaitable<Driver::Exchange> Driver::read_reply(const std::string& command, doubl
 }
 
 awaitable<Driver::Exchange> Driver::exchange(const std::string& command, double timeout_s, bool query) {
+  io::assert_in_loop();
   link_.channel().discard_input();  // a late reply to an earlier command must not answer this one
   if (auto ec = co_await link_.channel().write(command + std::string(line_terminator)))
     co_return Exchange{Outcome::closed, {}, ec.message(), {}};
@@ -96,7 +99,7 @@ awaitable<bool> Driver::apply(const std::string& command, double timeout_s) {
       co_return false;
     }
     if (ex.outcome == Outcome::reply && ex.reply.kind == ReplyKind::ok) co_return true;
-    events_.emit("warning", fmt::format("{}: {}", command,
+    events_.emit(io::EventKind::warning, fmt::format("{}: {}", command,
                                 ex.outcome == Outcome::timeout ? "no reply" : describe(ex.reply, ex.detail)));
   }
   co_return false;
@@ -183,7 +186,7 @@ awaitable<bool> Driver::try_reconnect() {
     co_return false;
   }
   link_.restored();
-  events_.emit("info", fmt::format("delay generator link {} restored after {:.1f} s; init re-run", link_.describe(),
+  events_.emit(io::EventKind::info, fmt::format("delay generator link {} restored after {:.1f} s; init re-run", link_.describe(),
                                    clock_.now_s() - link_.down_since_s()));
   co_return true;
 }
@@ -206,7 +209,7 @@ awaitable<bool> Driver::arm() {
       co_return false;
     }
     if (ex.outcome == Outcome::reply && ex.reply.kind == ReplyKind::ok) co_return true;
-    events_.emit("warning", fmt::format("arm: {}", ex.outcome == Outcome::timeout ? "no reply" : describe(ex.reply, ex.detail)));
+    events_.emit(io::EventKind::warning, fmt::format("arm: {}", ex.outcome == Outcome::timeout ? "no reply" : describe(ex.reply, ex.detail)));
     auto state = co_await exchange(cmd::run_query(), settings_.reply_timeout_s, true);
     if (state.outcome == Outcome::closed) {
       link_.drop(state.detail);
@@ -253,7 +256,7 @@ awaitable<TriggerStamp> Driver::fire() {
 
   auto finish = [&](const std::string& why) {
     if (!why.empty()) add_reason(stamp, why);
-    if (stamp.uncertain) events_.emit("warning", fmt::format("trigger at {:.3f} s uncertain: {}", stamp.t_trigger_s,
+    if (stamp.uncertain) events_.emit(io::EventKind::warning, fmt::format("trigger at {:.3f} s uncertain: {}", stamp.t_trigger_s,
                                                      stamp.reason));
     return stamp;
   };
@@ -298,7 +301,7 @@ awaitable<void> Driver::set_shutter(bool closed) {
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
     co_await ensure_link();
     if (co_await apply(shutter_command(), settings_.reply_timeout_s)) {
-      events_.emit("info", closed ? "shutter closed" : "shutter open");
+      events_.emit(io::EventKind::info, closed ? "shutter closed" : "shutter open");
       co_return;
     }
   }
@@ -309,14 +312,14 @@ awaitable<void> Driver::set_shutter(bool closed) {
 awaitable<bool> Driver::shutdown() {
   auto lock = co_await link_.lock();
   if (!link_.is_open()) {
-    events_.emit("warning", "delay generator not connected at shutdown: not disarmed, keypad not unlocked");
+    events_.emit(io::EventKind::warning, "delay generator not connected at shutdown: not disarmed, keypad not unlocked");
     co_return false;
   }
   bool ok = true;
   for (const auto& command : shutdown_sequence()) {
     if (!link_.is_open() || !co_await apply(command, settings_.reply_timeout_s)) ok = false;
   }
-  if (!ok) events_.emit("warning", "delay generator shutdown not acknowledged");
+  if (!ok) events_.emit(io::EventKind::warning, "delay generator shutdown not acknowledged");
   co_return ok;
 }
 

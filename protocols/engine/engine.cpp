@@ -1,11 +1,11 @@
 #include "protocols/engine/engine.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include "drivers/io/run_events.hpp"
+#include "drivers/io/loop_condition.hpp"
+#include "drivers/io/loop_thread.hpp"
 
 namespace insitu::program {
 namespace {
@@ -21,12 +21,12 @@ std::string describe(const recipe::Segment& segment) {
   if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action))
     return fmt::format("ramp to {:.2f} K at {:g} K/min", ramp->to_K, ramp->rate_K_per_min);
   const auto& hold = std::get<recipe::Hold>(segment.action);
-  std::string text = fmt::format("hold {:.2f} K (approach {:g} K/min", hold.temperature_K,
-                                 hold.approach_rate_K_per_min);
+  std::string text =
+      fmt::format("hold {:.2f} K (approach {:g} K/min", hold.temperature_K, hold.approach_rate_K_per_min);
   if (hold.duration_s) text += fmt::format(", {:g} s", *hold.duration_s);
   if (hold.until_stable)
-    text += fmt::format(", until within ±{:g} K for {:g} s", hold.until_stable->tolerance_K,
-                        hold.until_stable->dwell_s);
+    text +=
+        fmt::format(", until within ±{:g} K for {:g} s", hold.until_stable->tolerance_K, hold.until_stable->dwell_s);
   return text + ")";
 }
 
@@ -34,12 +34,18 @@ std::string describe(const recipe::Segment& segment) {
 
 std::string_view to_string(RunState state) {
   switch (state) {
-    case RunState::idle: return "idle";
-    case RunState::running: return "running";
-    case RunState::paused: return "paused";
-    case RunState::completed: return "completed";
-    case RunState::aborted: return "aborted";
-    case RunState::failed: return "failed";
+    case RunState::idle:
+      return "idle";
+    case RunState::running:
+      return "running";
+    case RunState::paused:
+      return "paused";
+    case RunState::completed:
+      return "completed";
+    case RunState::aborted:
+      return "aborted";
+    case RunState::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -61,7 +67,6 @@ struct Engine::Impl {
   linkam::Driver& stage;
   const recipe::Recipe& recipe;
   RunObserver& observer;
-  std::shared_ptr<spdlog::logger> log;
   EngineSettings settings;
   recipe::Plan plan;
 
@@ -73,7 +78,7 @@ struct Engine::Impl {
   std::size_t segment_index = 0;
   double segment_started_s = 0;
   SetpointProfile profile;
-  bool profile_active = false;  // no programmed temperature before the first segment or after a stop
+  bool profile_active = false;              // no programmed temperature before the first segment or after a stop
   double target_K = 0, rate_K_per_min = 0;  // what the current segment asks of the controller
   std::optional<linkam::Reading> last;
 
@@ -85,16 +90,17 @@ struct Engine::Impl {
 
   bool polling = false;
   std::unique_ptr<asio::steady_timer> poller_done;
+  // Wakes the program's waits on a pause, resume, abort, stage fault or reading.
+  std::unique_ptr<io::LoopCondition> control;
 
-  Impl(const io::RunClock& c, linkam::Driver& s, const recipe::Recipe& r, RunObserver& o,
-       std::shared_ptr<spdlog::logger> l, EngineSettings st)
-      : clock(c), stage(s), recipe(r), observer(o), log(std::move(l)), settings(st),
-        plan(recipe::estimate_plan(r)) {}
-
-  void emit(const std::string& kind, const std::string& message) {
-    io::log_run_event(*log, kind, message);
-    observer.on_event({clock.now_s(), kind, message});
+  void notify() {
+    if (control) control->notify();
   }
+
+  Impl(const io::RunClock& c, linkam::Driver& s, const recipe::Recipe& r, RunObserver& o, EngineSettings st)
+      : clock(c), stage(s), recipe(r), observer(o), settings(st), plan(recipe::estimate_plan(r)) {}
+
+  void emit(io::EventKind kind, const std::string& message) { observer.on_event({clock.now_s(), kind, message}); }
 
   double current_K() const { return last ? last->status.temperature_K : profile.at(clock.now_s()); }
 
@@ -102,6 +108,7 @@ struct Engine::Impl {
 
   void on_reading(const linkam::Reading& reading) {
     last = reading;
+    notify();
     const auto& s = reading.status;
     const double setpoint_K = profile_active ? profile.at(reading.time_s) : std::nan("");
     observer.on_sample({reading.time_s, reading.time_uncertainty_s, s.temperature_K, setpoint_K, s.status_byte,
@@ -114,8 +121,8 @@ struct Engine::Impl {
     if (rising & linkam::error_bit::power_surge) fail("stage reports a power surge");
     if (s.cooling_too_fast() && !warned_cooling) {
       warned_cooling = true;
-      emit("warning", fmt::format("controller cannot hold the cooling rate at {:.2f} K (LN2 capacity)",
-                                  s.temperature_K));
+      emit(io::EventKind::warning,
+           fmt::format("controller cannot hold the cooling rate at {:.2f} K (LN2 capacity)", s.temperature_K));
     }
     watch_dewar(reading, setpoint_K);
     watch_following(reading, setpoint_K);
@@ -133,9 +140,10 @@ struct Engine::Impl {
     if (!dewar_watch) dewar_watch = std::make_pair(r.time_s, s.temperature_K);
     if (!warned_dewar && r.time_s - dewar_watch->first >= 30.0 && s.temperature_K > dewar_watch->second + 0.5) {
       warned_dewar = true;
-      emit("fault", fmt::format("LN2 dewar appears empty: pump at full speed and the stage warms ({:.2f} -> "
-                                "{:.2f} K in {:.0f} s)",
-                                dewar_watch->second, s.temperature_K, r.time_s - dewar_watch->first));
+      emit(io::EventKind::fault,
+           fmt::format("LN2 dewar appears empty: pump at full speed and the stage warms ({:.2f} -> "
+                       "{:.2f} K in {:.0f} s)",
+                       dewar_watch->second, s.temperature_K, r.time_s - dewar_watch->first));
     }
   }
 
@@ -149,14 +157,16 @@ struct Engine::Impl {
     if (!off_track_since_s) off_track_since_s = r.time_s;
     if (!warned_follow && r.time_s - *off_track_since_s >= settings.follow_grace_s) {
       warned_follow = true;
-      emit("warning", fmt::format("stage cannot follow the program: {:+.2f} K from the setpoint {:.2f} K for {:.0f} s",
-                                  deviation_K, setpoint_K, r.time_s - *off_track_since_s));
+      emit(io::EventKind::warning,
+           fmt::format("stage cannot follow the program: {:+.2f} K from the setpoint {:.2f} K for {:.0f} s",
+                       deviation_K, setpoint_K, r.time_s - *off_track_since_s));
     }
   }
 
   void fail(const std::string& reason) {
-    emit("fault", reason);
+    emit(io::EventKind::fault, reason);
     if (!failure) failure = reason;
+    notify();
   }
 
   awaitable<void> poll_loop() {
@@ -185,7 +195,7 @@ struct Engine::Impl {
         const double now_s = clock.now_s();
         if (!first_failure_s) {
           first_failure_s = now_s;
-          emit("fault", fmt::format("{}; retrying while the link is down", e.what()));
+          emit(io::EventKind::fault, fmt::format("{}; retrying while the link is down", e.what()));
         }
         if (now_s - *first_failure_s > settings.link_grace_s)
           throw ProgramFailure{fmt::format("stage link down for more than {:g} s", settings.link_grace_s)};
@@ -211,7 +221,8 @@ struct Engine::Impl {
 
   // One poll period of waiting, with pause, abort and stage faults handled. Returns the run time spent paused.
   awaitable<double> tick() {
-    co_await clock.sleep_for(recipe.stage.poll_interval_s);
+    co_await control->wait_for([this] { return abort_reason || failure || pause_requested; }, clock,
+                               recipe.stage.poll_interval_s);
     if (abort_reason) throw AbortRequested{};
     if (failure) throw ProgramFailure{*failure};
     if (!pause_requested) co_return 0.0;
@@ -221,14 +232,14 @@ struct Engine::Impl {
     const double held_K = current_K();
     profile = SetpointProfile{paused_at_s, held_K, held_K, 0.0};
     state = RunState::paused;
-    emit("state", fmt::format("paused at {:.2f} K", held_K));
+    emit(io::EventKind::state, fmt::format("paused at {:.2f} K", held_K));
     while (pause_requested) {
-      co_await clock.sleep_for(recipe.stage.poll_interval_s);
+      co_await control->wait_for([this] { return !pause_requested || abort_reason || failure; }, clock, 60.0);
       if (abort_reason) throw AbortRequested{};
       if (failure) throw ProgramFailure{*failure};
     }
     state = RunState::running;
-    emit("state", "resumed");
+    emit(io::EventKind::state, "resumed");
     co_await head_for(target_K, rate_K_per_min);
     co_return clock.now_s() - paused_at_s;
   }
@@ -264,8 +275,9 @@ struct Engine::Impl {
         }
         stable_done = stable_since_s && now_s - *stable_since_s >= criterion.dwell_s;
         if (!stable_done && now_s >= deadline_s) {
-          emit("warning", fmt::format("not stable within ±{:g} K of {:.2f} K after {:g} s (at {:.2f} K); going on",
-                                      criterion.tolerance_K, hold.temperature_K, criterion.timeout_s, current_K()));
+          emit(io::EventKind::warning,
+               fmt::format("not stable within ±{:g} K of {:.2f} K after {:g} s (at {:.2f} K); going on",
+                           criterion.tolerance_K, hold.temperature_K, criterion.timeout_s, current_K()));
           stable_done = true;
         }
       }
@@ -279,10 +291,12 @@ struct Engine::Impl {
       segment_started_s = clock.now_s();
       warned_follow = warned_cooling = warned_dewar = false;
       off_track_since_s.reset();
-      emit("segment", fmt::format("segment {}/{} {}: {}", segment_index + 1, recipe.program.size(), segment.label,
-                                  describe(segment)));
-      if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action)) co_await run_ramp(*ramp);
-      else co_await run_hold(std::get<recipe::Hold>(segment.action));
+      emit(io::EventKind::segment, fmt::format("segment {}/{} {}: {}", segment_index + 1, recipe.program.size(),
+                                               segment.label, describe(segment)));
+      if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action))
+        co_await run_ramp(*ramp);
+      else
+        co_await run_hold(std::get<recipe::Hold>(segment.action));
     }
   }
 
@@ -296,27 +310,29 @@ struct Engine::Impl {
         co_await deliver([&] { return stage.stop(); }, false);
         profile_active = false;
       }
-      emit("state", hold ? "stage holding its current temperature (safe state: hold)"
-                         : "stage controller stopped (safe state: stop)");
+      emit(io::EventKind::state, hold ? "stage holding its current temperature (safe state: hold)"
+                                      : "stage controller stopped (safe state: stop)");
     } catch (const ProgramFailure& f) {
-      emit("fault", fmt::format("could not put the stage in its safe state: {}", f.reason));
+      emit(io::EventKind::fault, fmt::format("could not put the stage in its safe state: {}", f.reason));
     }
   }
 };
 
-Engine::Engine(const io::RunClock& clock, linkam::Driver& stage, const recipe::Recipe& recipe,
-               RunObserver& observer, std::shared_ptr<spdlog::logger> logger, EngineSettings settings)
-    : impl_(std::make_unique<Impl>(clock, stage, recipe, observer, std::move(logger), settings)) {}
+Engine::Engine(const io::RunClock& clock, linkam::Driver& stage, const recipe::Recipe& recipe, RunObserver& observer,
+               EngineSettings settings)
+    : impl_(std::make_unique<Impl>(clock, stage, recipe, observer, settings)) {}
 
 Engine::~Engine() = default;
 
 awaitable<RunState> Engine::run() {
+  io::assert_in_loop();
   auto& m = *impl_;
   auto executor = co_await asio::this_coro::executor;
   m.state = RunState::running;
-  m.emit("state", fmt::format("running recipe {} ({} segments, about {:.0f} s)", m.recipe.name,
-                              m.recipe.program.size(), m.plan.total_s));
+  m.emit(io::EventKind::state, fmt::format("running recipe {} ({} segments, about {:.0f} s)", m.recipe.name,
+                                           m.recipe.program.size(), m.plan.total_s));
 
+  m.control = std::make_unique<io::LoopCondition>(executor);
   m.polling = true;
   m.poller_done = std::make_unique<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
   asio::co_spawn(executor, m.poll_loop(), [&m](std::exception_ptr error) {
@@ -328,16 +344,18 @@ awaitable<RunState> Engine::run() {
   RunState outcome = RunState::completed;
   try {
     // Wait for a first reading so the first segment starts from a measured temperature.
-    while (!m.last && !m.abort_reason) co_await m.clock.sleep_for(m.recipe.stage.poll_interval_s);
+    while (!m.last && !m.abort_reason)
+      co_await m.control->wait_for([&m] { return m.last || m.abort_reason; }, m.clock, 60.0);
     if (m.abort_reason) throw AbortRequested{};
     co_await m.run_program();
-    m.emit("state", "program completed");
+    m.emit(io::EventKind::state, "program completed");
   } catch (const AbortRequested&) {
     outcome = RunState::aborted;
-    m.emit("state", fmt::format("aborted: {}", *m.abort_reason));
+    m.emit(io::EventKind::state, fmt::format("aborted: {}", *m.abort_reason));
   } catch (const ProgramFailure& f) {
     outcome = RunState::failed;
-    m.emit("fault", fmt::format("run failed: {}", f.reason));
+    if (!m.failure) m.failure = f.reason;
+    m.emit(io::EventKind::fault, fmt::format("run failed: {}", f.reason));
   }
   co_await m.secure_stage();
 
@@ -351,13 +369,26 @@ awaitable<RunState> Engine::run() {
 }
 
 void Engine::pause() {
+  io::assert_in_loop();
   if (impl_->state == RunState::running) impl_->pause_requested = true;
+  impl_->notify();
 }
 
-void Engine::resume() { impl_->pause_requested = false; }
+void Engine::resume() {
+  io::assert_in_loop();
+  impl_->pause_requested = false;
+  impl_->notify();
+}
 
 void Engine::abort(const std::string& reason) {
+  io::assert_in_loop();
   if (!impl_->abort_reason) impl_->abort_reason = reason;
+  impl_->notify();
+}
+
+std::string Engine::end_reason() const {
+  if (impl_->abort_reason) return *impl_->abort_reason;
+  return impl_->failure.value_or("");
 }
 
 Progress Engine::progress() const {

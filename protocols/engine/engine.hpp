@@ -6,9 +6,8 @@
 #include <optional>
 #include <string>
 
-#include <spdlog/logger.h>
-
 #include "drivers/io/clock.hpp"
+#include "drivers/io/run_events.hpp"
 #include "drivers/linkam/driver.hpp"
 #include "protocols/recipe/recipe.hpp"
 
@@ -24,11 +23,11 @@ struct StageSample {
 
 struct ProgramEvent {
   double time_s;
-  std::string kind;  // "segment", "state", "warning", "fault", "info"
+  io::EventKind kind;
   std::string message;
 };
 
-// Where samples and events go (the daemon writes them to the run file). Called on the loop thread.
+// Where samples and events go (the run turns them into documents). Called on the loop thread.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -68,7 +67,7 @@ struct SetpointProfile {
 class Engine {
  public:
   Engine(const io::RunClock& clock, linkam::Driver& stage, const recipe::Recipe& recipe, RunObserver& observer,
-         std::shared_ptr<spdlog::logger> logger, EngineSettings settings = {});
+         EngineSettings settings = {});
   ~Engine();
 
   // Runs the whole program; returns completed, aborted or failed. The stage is in the safe state afterwards.
@@ -80,6 +79,8 @@ class Engine {
   void abort(const std::string& reason);
 
   Progress progress() const;
+  // Why the program stopped early (the abort request or the stage fault); empty when it did not.
+  std::string end_reason() const;
 
  private:
   struct Impl;

@@ -98,14 +98,15 @@ TEST(DetectorFaults, EveryFrameKeepsItsOwnFileWhateverTheDetectorComputerDoes) {
   // At 20x a 40 s file deadline is 2 s of wall time: 6 frames.
   auto options = simulated_run_options(short_recipe(dir), dir / "runs", 20.0);
   // Frame k = 0 is the pre-trigger image; the data frames are k = 1 ... ~25.
-  options.detector_faults = {
+  daemon::SimulationSettings simulation;
+  simulation.detector_faults = {
       {3, FileFault::missing, 0.0},       {4, FileFault::orphan, 0.0},
       {5, FileFault::delayed, 8.0},       // two frames late, well inside its deadline
       {7, FileFault::truncated, 0.0},     {9, FileFault::duplicate, 0.0},
       {11, FileFault::clock_skew, 30.0},  // the tolerance is 4 s at 20x
       {12, FileFault::delayed, 50.0},     // past its 40 s deadline
   };
-  ASSERT_EQ(daemon::run_recipe(options), 0);
+  ASSERT_EQ(daemon::run_recipe(options, simulation), 0);
 
   const auto run_file = only_run_file(dir / "runs");
   const auto frames_dir = run_file.parent_path() / "detector-sim";

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "analysis/integration/azimuthal_integrator.hpp"
+#include "analysis/pipeline/darks.hpp"
 #include "daemon/xrd_setup.hpp"
 #include "drivers/detector/frame_files.hpp"
 #include "protocols/recipe/recipe.hpp"
@@ -93,9 +94,9 @@ TEST(RecipeMask, WrongShapeNamesTheFileAndBothShapes) {
 TEST(RecipeMask, DarkPixelMaskJoinsTheRecipeMask) {
   const std::vector<std::uint8_t> recipe_mask{0, 1, 0, 0};
   const std::vector<std::uint32_t> pixel_mask{0, 0, 8, 2};
-  EXPECT_EQ(daemon::analysis_mask(recipe_mask, pixel_mask), (std::vector<std::uint8_t>{0, 1, 1, 1}));
-  EXPECT_EQ(daemon::analysis_mask({}, pixel_mask), (std::vector<std::uint8_t>{0, 0, 1, 1}));
-  EXPECT_THROW(daemon::analysis_mask({1, 0}, pixel_mask), std::invalid_argument);
+  EXPECT_EQ(analysis::static_mask(recipe_mask, pixel_mask), (std::vector<std::uint8_t>{0, 1, 1, 1}));
+  EXPECT_EQ(analysis::static_mask({}, pixel_mask), (std::vector<std::uint8_t>{0, 0, 1, 1}));
+  EXPECT_THROW(analysis::static_mask({1, 0}, pixel_mask), std::invalid_argument);
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ class InstrumentLinkTest : public ::testing::Test {
     dir = ::mkdtemp(pattern);
     pty = publish_pty(dir / "ttyDev", 19200);
     events.set_handler(
-        [this](double, const std::string& kind, const std::string& message) { seen.emplace_back(kind, message); });
+        [this](double, EventKind kind, const std::string& message) { seen.emplace_back(to_string(kind), message); });
   }
   ~InstrumentLinkTest() override {
     ::close(pty.master_fd);

@@ -16,7 +16,7 @@ struct Recorder final : program::RunObserver {
   void on_event(const program::ProgramEvent& e) override { events.push_back(e); }
   int count(const std::string& kind, const std::string& fragment = "") const {
     int n = 0;
-    for (const auto& e : events) n += (e.kind == kind && e.message.find(fragment) != std::string::npos);
+    for (const auto& e : events) n += (io::to_string(e.kind) == kind && e.message.find(fragment) != std::string::npos);
     return n;
   }
 };
@@ -42,7 +42,7 @@ class EngineOverPty : public ::testing::Test {
 
   // Runs the recipe; `during` (if any) is called once per run second on the loop while the program runs.
   program::RunState run(const recipe::Recipe& recipe, std::function<void(program::Engine&, double)> during = {}) {
-    program::Engine engine(fx.clock, driver, recipe, recorder, quiet_logger("engine"));
+    program::Engine engine(fx.clock, driver, recipe, recorder);
     bool done = false;
     if (during) {
       // Passed uncalled: co_spawn keeps the callable (and its captures) alive in the coroutine frame.

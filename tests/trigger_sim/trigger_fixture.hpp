@@ -37,7 +37,8 @@ class PulseLog {
 struct EventLog {
   std::vector<std::pair<std::string, std::string>> events;
   void attach(trigger::Driver& d) {
-    d.set_event_handler([this](double, const std::string& k, const std::string& m) { events.emplace_back(k, m); });
+    d.set_event_handler(
+        [this](double, io::EventKind k, const std::string& m) { events.emplace_back(std::string(io::to_string(k)), m); });
   }
   int count(const std::string& kind, const std::string& fragment) const {
     int n = 0;

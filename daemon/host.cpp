@@ -1,0 +1,57 @@
+#include "daemon/host.hpp"
+
+#include "drivers/io/loop_thread.hpp"
+
+namespace insitu::daemon {
+
+Host::Host() : signals_(io_, SIGINT, SIGTERM, SIGUSR1) { signals_.add(SIGUSR2); }
+
+Host::~Host() {
+  analysis_.reset();
+  readers_.join();
+  simulation_.reset();
+}
+
+Simulation& Host::start_simulation(const io::RunClock& clock, const recipe::Recipe& recipe,
+                                   const std::filesystem::path& dir, const SimulationSettings& settings) {
+  simulation_ = std::make_unique<Simulation>(clock, recipe, dir, settings);
+  return *simulation_;
+}
+
+PooledAnalysis& Host::start_analysis(const PipelineWorkers& pipelines, std::size_t workers,
+                                     std::size_t queue_capacity) {
+  analysis_ =
+      std::make_unique<PooledAnalysis>(io_.get_executor(), pipelines, AnalysisPoolOptions{workers, queue_capacity});
+  return *analysis_;
+}
+
+void Host::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (on_signal_) on_signal_(signal);
+    wait_for_signal();
+  });
+}
+
+void Host::run(awaitable<void> task) {
+  std::exception_ptr failure;
+  bool done = false;
+  wait_for_signal();
+  asio::co_spawn(io_, std::move(task), [this, &failure, &done](std::exception_ptr error) {
+    failure = error;
+    done = true;
+    signals_.cancel();
+  });
+  io::LoopThread::Guard on_loop;
+  while (!done && io_.run_one()) {
+  }
+  // What the task left behind (cancelled timers, reads being closed, results in flight) completes now, while
+  // everything it touches still exists; nothing new is started. The limit only guards against a leaked timer.
+  constexpr auto kDrainLimit = std::chrono::seconds(2);
+  const auto deadline = std::chrono::steady_clock::now() + kDrainLimit;
+  while (io_.run_one_until(deadline)) {
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace insitu::daemon

@@ -1,0 +1,91 @@
+#include "daemon/run_file_sink.hpp"
+
+#include <cmath>
+
+#include "daemon/storage/dma_entry.hpp"
+
+namespace insitu::daemon {
+namespace {
+
+std::span<const std::uint8_t> pixel_bytes(const detector::Frame& frame) {
+  return std::visit(
+      [](const auto& pixels) {
+        return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(pixels.data()),
+                                             pixels.size() * sizeof(pixels[0]));
+      },
+      frame.pixels);
+}
+
+// How often the writer thread's health is looked at: a failed write stops the run within this (wall) time.
+constexpr auto kWriterWatch = std::chrono::milliseconds(500);
+
+}  // namespace
+
+RunFileSink::RunFileSink(asio::any_io_executor loop, storage::RunFile& file, bool store_frames,
+                         std::function<void(const std::string&)> on_error)
+    : file_(file), store_frames_(store_frames), on_error_(std::move(on_error)), writer_watch_(loop) {
+  watch_writer();
+}
+
+RunFileSink::~RunFileSink() { writer_watch_.cancel(); }
+
+void RunFileSink::watch_writer() {
+  writer_watch_.expires_after(kWriterWatch);
+  writer_watch_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || finished_) return;
+    if (auto error = file_.error()) {
+      on_error_(*error);
+      return;
+    }
+    watch_writer();
+  });
+}
+
+void RunFileSink::operator()(const documents::Document& document) {
+  using namespace documents;
+  std::visit(
+      [this](const auto& d) {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, StageReading>) {
+          file_.append(storage::TemperatureSample{d.time_s, d.time_uncertainty_s, d.temperature_K, d.setpoint_K,
+                                                  d.status, d.error, d.pump});
+        } else if constexpr (std::is_same_v<T, RunEvent>) {
+          file_.append(storage::RunEvent{d.time_s, std::string(io::to_string(d.kind)), d.message});
+        } else if constexpr (std::is_same_v<T, FrameEvent>) {
+          file_.append(d.record, d.pixels && store_frames_ ? pixel_bytes(*d.pixels) : std::span<const std::uint8_t>());
+        } else if constexpr (std::is_same_v<T, DarkCombination>) {
+          file_.set_dark_median(*d.median);
+          file_.set_pixel_mask(*d.pixel_mask);
+        } else if constexpr (std::is_same_v<T, AnalysisMask>) {
+          file_.set_analysis_mask(*d.mask);
+        } else if constexpr (std::is_same_v<T, FrameAnalysisEvent>) {
+          file_.append(d.analysis);
+        } else if constexpr (std::is_same_v<T, RunAnalysisEvent>) {
+          file_.update(d.analysis);
+          if (d.final && std::isfinite(d.analysis.glass_transition_K))
+            glass_transition_K_ = d.analysis.glass_transition_K;
+        } else if constexpr (std::is_same_v<T, OrphanFile>) {
+          file_.append_orphan_file(d.path);
+        } else if constexpr (std::is_same_v<T, DmaExport>) {
+          dma_exports_.push_back(d.data);
+        } else if constexpr (std::is_same_v<T, RunStop>) {
+          finish(d);
+        }
+      },
+      document);
+}
+
+void RunFileSink::finish(const documents::RunStop& stop) {
+  finished_ = true;
+  writer_watch_.cancel();
+  if (!dma_exports_.empty()) {
+    std::vector<dhr3::IngestedExport> exports;
+    for (const auto& e : dma_exports_) exports.push_back(*e);
+    file_.at_finish([exports = std::move(exports), tg = glass_transition_K_](const storage::h5::Handle& file) {
+      storage::write_dma_entry(file, exports, tg);
+    });
+  }
+  file_.finish(stop.time_s, std::string(documents::to_string(stop.exit_status)));
+}
+
+}  // namespace insitu::daemon

@@ -1,0 +1,122 @@
+#include "daemon/simulation.hpp"
+
+#include <fstream>
+
+#include "daemon/xrd_setup.hpp"
+#include "drivers/dhr3/simulator.hpp"
+#include "drivers/io/thread_priority.hpp"
+#include "drivers/linkam/sim/background_stage.hpp"
+#include "drivers/linkam/sim/temperature_history.hpp"
+#include "drivers/trigger/sim/background_trigger.hpp"
+
+namespace insitu::daemon {
+namespace {
+
+double unix_s(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// The simulated detector side: a BNC 575 behind a pty whose channel-A pulses read out the simulated XRD1621,
+// which renders on its own thread (≈150 ms a full frame) into a folder the run watches like a real share.
+class SimulatedDetector {
+ public:
+  SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
+                    linkam::sim::BackgroundStage& stage, const SimulationSettings& settings)
+      : stage_(stage), frames_dir_(dir / "detector-sim"), trigger_link_(dir / "ttyBNC-sim") {
+    std::filesystem::create_directories(frames_dir_);
+    // Rendering is the heavy part of the simulation: below the loop and the simulated delay generator, which must
+    // answer at once, but above the analysis, which may lag (the detector computer of a real setup is its own).
+    asio::post(render_thread_, [] { io::lower_this_thread_priority(5); });
+    stage.with_model([this](auto& model) {
+      model.set_recorder(&history_);
+      return 0;
+    });
+    const auto& d = *recipe.detector;
+    detector::sim::DetectorSimConfig config;
+    config.poni_path = *d.geometry;
+    config.form_factor_path = form_factor_table_path();
+    config.binning = static_cast<std::size_t>(d.settings.binning);
+    config.subframes = d.settings.subframes;
+    config.seed = settings.seed;
+    // The simulated detector PC's clock is in step with this computer's: UTC origin + run time.
+    detector_ = std::make_unique<detector::sim::DetectorSimulator>(
+        config, frames_dir_, d.frames.pattern, [this](double t0, double t1) { return history_.mean_K(t0, t1); },
+        unix_s(clock.utc_origin()), d.frames.first_index);
+    for (const auto& f : settings.detector_faults) detector_->inject_fault(f.frame, f.fault, f.value_s);
+    detector_->arm(0.0);
+    trigger_ = std::make_unique<trigger::sim::BackgroundTrigger>(
+        clock, trigger_link_, trigger::EmulatorConfig{}, [this](const trigger::PulseEvent& pulse) {
+          // Channel B is the shutter line (closed = inverted polarity); channel A reads a frame out.
+          asio::post(render_thread_, [this, pulse] {
+            if (pulse.channel == 2) detector_->set_shutter_open(pulse.polarity == trigger::Polarity::normal);
+            if (pulse.channel == 1) detector_->on_pulse(pulse.edge_s);
+          });
+        });
+  }
+  ~SimulatedDetector() {
+    trigger_.reset();
+    render_thread_.join();
+    stage_.with_model([](auto& model) {
+      model.set_recorder(nullptr);
+      return 0;
+    });
+  }
+  std::string trigger_url() const { return "pty:" + trigger_link_.string(); }
+  const std::filesystem::path& frames_dir() const { return frames_dir_; }
+
+ private:
+  linkam::sim::BackgroundStage& stage_;
+  std::filesystem::path frames_dir_, trigger_link_;
+  linkam::sim::TemperatureHistory history_;
+  asio::thread_pool render_thread_{1};
+  std::unique_ptr<detector::sim::DetectorSimulator> detector_;
+  std::unique_ptr<trigger::sim::BackgroundTrigger> trigger_;
+};
+
+// The simulated DHR-3 has already measured the sweep: its TRIOS exports wait in the folder, its truth beside it.
+std::filesystem::path write_simulated_dma_exports(const recipe::Recipe& recipe, const std::filesystem::path& dir) {
+  const auto folder = dir / "dhr3-sim";
+  std::filesystem::create_directories(folder);
+  const auto geometry = recipe.dma->geometry == recipe::DmaGeometry::torsion ? dhr3::SimGeometry::torsion
+                                                                             : dhr3::SimGeometry::three_point_bending;
+  const auto sweep = dhr3::simulate_sweep(dhr3::paper_sweep(geometry));
+  std::ofstream(folder / "dma_sweep_lims.txt", std::ios::binary) << dhr3::write_lims(sweep);
+  std::ofstream(dir / "dhr3-sim-truth.json", std::ios::binary) << dhr3::ground_truth_json(sweep);
+  return folder;
+}
+
+}  // namespace
+
+struct Simulation::Impl {
+  linkam::sim::BackgroundStage stage;
+  std::unique_ptr<SimulatedDetector> detector;
+  std::optional<std::filesystem::path> dma_folder;
+
+  Impl(const io::RunClock& clock, const std::filesystem::path& dir) : stage(clock, dir / "ttyLinkam-sim") {}
+};
+
+Simulation::Simulation(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
+                       const SimulationSettings& settings)
+    : impl_(std::make_unique<Impl>(clock, dir)) {
+  if (recipe.detector && recipe.exposures)
+    impl_->detector = std::make_unique<SimulatedDetector>(clock, recipe, dir, impl_->stage, settings);
+  if (recipe.dma) impl_->dma_folder = write_simulated_dma_exports(recipe, dir);
+}
+
+Simulation::~Simulation() = default;
+
+std::string Simulation::stage_url() const { return impl_->stage.url(); }
+
+std::optional<std::string> Simulation::trigger_url() const {
+  if (!impl_->detector) return std::nullopt;
+  return impl_->detector->trigger_url();
+}
+
+std::optional<std::filesystem::path> Simulation::frames_folder() const {
+  if (!impl_->detector) return std::nullopt;
+  return impl_->detector->frames_dir();
+}
+
+std::optional<std::filesystem::path> Simulation::dma_folder() const { return impl_->dma_folder; }
+
+}  // namespace insitu::daemon

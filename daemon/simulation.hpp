@@ -1,0 +1,51 @@
+#pragma once
+// The one place that starts simulated instruments for `--simulate`: the Linkam stage behind a pty, and with a
+// detector section the BNC 575 behind a pty whose pulses read out the simulated XRD1621 into a frame folder, and
+// with a DMA section a DHR-3 whose TRIOS exports wait in an export folder. Each runs on its own thread until the
+// Simulation goes; the run connects to them by the URLs and folders it returns, as it would to hardware.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/detector/sim/detector_simulator.hpp"
+#include "drivers/io/clock.hpp"
+#include "protocols/recipe/recipe.hpp"
+
+namespace insitu::daemon {
+
+// A file fault the simulated detector injects at frame k (k = 0 is the pre-trigger image); `value_s` is the
+// delay or the clock skew. For tests of the file path.
+struct SimulatedFileFault {
+  std::int64_t frame = 0;
+  detector::sim::FileFault fault = detector::sim::FileFault::missing;
+  double value_s = 0.0;
+};
+
+struct SimulationSettings {
+  std::uint64_t seed = 1;  // noise realisation of the simulated detector
+  std::vector<SimulatedFileFault> detector_faults;
+};
+
+class Simulation {
+ public:
+  // Everything the simulators write goes under `dir` (ptys, frames, exports, ground truth).
+  Simulation(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
+             const SimulationSettings& settings);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  std::string stage_url() const;
+  std::optional<std::string> trigger_url() const;              // with a detector section
+  std::optional<std::filesystem::path> frames_folder() const;  // with a detector section
+  std::optional<std::filesystem::path> dma_folder() const;     // with a DMA section, exports already there
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace insitu::daemon

@@ -1,0 +1,87 @@
+#pragma once
+// The exposure side of a run, part of the experiment program: fires one trigger per frame boundary on the run
+// clock, takes in the files the detector computer writes, pairs them with their exposure windows, attaches the
+// stage temperature over each window, and reports every frame as a document (darks before the first exposed
+// segment and after the last, data while the program runs in an exposed segment; a pause ends a series, the
+// resume starts the next). Frame files are read on the readers' executor, never on the loop.
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "drivers/detector/exposure.hpp"
+#include "drivers/detector/frame_files.hpp"
+#include "drivers/detector/frame_pairing.hpp"
+#include "drivers/io/clock.hpp"
+#include "drivers/io/loop_condition.hpp"
+#include "drivers/trigger/driver.hpp"
+#include "protocols/recipe/recipe.hpp"
+#include "protocols/run/documents.hpp"
+
+namespace insitu::program {
+
+// The stage temperature log so far, kept on the loop for the exposure windows.
+struct StageLog {
+  std::vector<double> time_s, value_K, setpoint_K, time_uncertainty_s;
+  detector::TemperatureLogView view() const { return {time_s, value_K, setpoint_K, time_uncertainty_s}; }
+};
+
+struct AcquisitionPlan {
+  double period_s = 12.0;
+  int darks_before = 0, darks_after = 0;
+  std::filesystem::path folder;
+  std::string pattern = "frame";
+  std::string extension = ".tif";  // or ".edf"
+  bool sidecar = false;
+  detector::PairingConfig pairing;
+  std::size_t height = 2048, width = 2048;
+};
+
+AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder);
+
+// What the acquisition follows of the program; read on the loop, and `changed` is notified whenever any of it
+// may have changed.
+struct ProgramView {
+  std::function<bool()> exposing;        // running in a segment the recipe exposes
+  std::function<bool()> exposure_ahead;  // an exposed segment is running, paused or still to come
+  std::function<bool()> stop_requested;  // aborted or failed: end the series now, record what came in
+  io::LoopCondition& changed;
+};
+
+// A data frame read from its file, with the darks' results it is corrected with (null before darks or without).
+struct AcquiredFrame {
+  detector::ExposureRecord record;
+  std::shared_ptr<const detector::Frame> frame;
+  std::shared_ptr<const std::vector<float>> dark_median;
+  std::shared_ptr<const std::vector<std::uint32_t>> pixel_mask;
+};
+
+struct AcquisitionStats {
+  std::uint64_t boundaries = 0, uncertain_boundaries = 0;
+  std::uint64_t data_frames = 0, dark_frames = 0, missing = 0, truncated = 0, discarded = 0, orphans = 0;
+};
+
+class Acquisition {
+ public:
+  // Documents (frames, darks, events, orphans) go to `emit`; data frames also to the frame handler. Both are
+  // called on the loop.
+  Acquisition(asio::any_io_executor loop, asio::any_io_executor readers, const io::RunClock& clock,
+              trigger::Driver& trigger, const StageLog& stage_log, AcquisitionPlan plan,
+              std::function<void(const documents::Document&)> emit, std::shared_ptr<spdlog::logger> logger);
+  ~Acquisition();
+
+  void set_frame_handler(std::function<void(AcquiredFrame)> handler);
+
+  // Returns when every frame is recorded or given up as missing.
+  awaitable<void> run(ProgramView program);
+
+  AcquisitionStats stats() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;  // shared with the reads in flight, which outlive a destroyed Acquisition
+};
+
+}  // namespace insitu::program

@@ -1,0 +1,214 @@
+// The run's control through the whole daemon path (`run_recipe --simulate`): a pause in the middle of the
+// exposures and a resume, exposed segments that are not contiguous, and the analysis on two workers. Each
+// checks the frames the run file holds against the program's events, never against timings: the machine may
+// be loaded.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+#include "daemon/run_command.hpp"
+#include "drivers/detector/exposure.hpp"
+#include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/simulated_run.hpp"
+#include "tests/stage/sim_fixture.hpp"
+
+namespace insitu::testing {
+namespace {
+
+namespace h5 = storage::h5;
+
+// A stage program with 6 s frames of 512² pixels during `during`, darks before and after, no analysis.
+std::filesystem::path recipe(const std::filesystem::path& dir, const std::string& program, const std::string& during,
+                             const std::string& darks) {
+  const auto path = dir / "control.yaml";
+  std::ofstream(path) << R"(insitu_recipe: 1
+name: run-control
+sample:
+  name: run-control
+  composition: Cu50Zr50
+stage:
+  model: THMS600
+program:
+)" << program << R"(safe_state: stop
+output:
+  directory: runs
+detector:
+  trigger: {connection: "serial:///dev/ttyUSB1", channel: A, pulse_width_s: 1.0e-4, polarity: normal,
+            latency_s: 0.0, shutter_channel: B}
+  frames: {folder: /data/xrd1621/incoming, pattern: control, first_index: 1, format: tiff, sidecar: true,
+           deadline_margin_s: 10, readout_s: 0.1332}
+  geometry: )" INSITU_SOURCE_DIR R"(/config/instruments/xrd1621-60keV.poni
+  settings: {subframes: 1, gain_pF: 0.5, timing_mode: 0, binning: 4}
+  store_frames: false
+exposures:
+  period_s: 6
+  during: )" << during << R"(
+  darks: )" << darks << "\n";
+  return path;
+}
+
+struct Frames {
+  std::vector<double> start_s, stop_s;
+  std::vector<std::int32_t> image_key;
+  std::vector<std::uint32_t> flags;
+
+  static Frames read(const std::filesystem::path& file) {
+    Frames f;
+    const auto det = h5::open_group(h5::open_file(file, h5::Access::read), "/entry/instrument/detector");
+    f.start_s = h5::read_1d<double>(h5::open_dataset(det, "start_time"));
+    f.stop_s = h5::read_1d<double>(h5::open_dataset(det, "stop_time"));
+    f.image_key = h5::read_1d<std::int32_t>(h5::open_dataset(det, "image_key"));
+    f.flags = h5::read_1d<std::uint32_t>(h5::open_dataset(det, "flags"));
+    return f;
+  }
+  // Data frames read from their files (a missing or unreadable one has nothing to analyse).
+  long data_read() const {
+    long n = 0;
+    for (std::size_t i = 0; i < image_key.size(); ++i)
+      n += image_key[i] == detector::image_data &&
+           !(flags[i] & (detector::exposure_flag::missing | detector::exposure_flag::truncated));
+    return n;
+  }
+  // Data frames starting in [from_s, to_s).
+  int data_starting_in(double from_s, double to_s) const {
+    int n = 0;
+    for (std::size_t i = 0; i < start_s.size(); ++i)
+      n += image_key[i] == detector::image_data && start_s[i] >= from_s && start_s[i] < to_s;
+    return n;
+  }
+};
+
+// Sends each signal to this process after its delay (wall time, counted from the previous one), as an operator's
+// `kill -USR1` would; the host's signal set takes it on whatever thread it lands.
+class DelayedSignals {
+ public:
+  explicit DelayedSignals(std::vector<std::pair<int, std::chrono::milliseconds>> plan)
+      : thread_([plan = std::move(plan), this] {
+          for (const auto& [signal, after] : plan) {
+            std::this_thread::sleep_for(after);
+            if (stop_) return;
+            ::kill(::getpid(), signal);
+          }
+        }) {}
+  ~DelayedSignals() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A pause during the exposed ramp ends the series; the resume starts the next one, and the darks still come
+// after the last data frame. Before the run was an object, no data frame came after a resume.
+TEST(RunControl, PauseDuringExposuresResumesFramesAndKeepsTheDarksLast) {
+  const auto dir = fresh_temp_dir("run-pause");
+  // 2 darks (18 s with the discarded gap), then 180 s of ramp: at 20x about 10 s of wall time.
+  auto options = simulated_run_options(
+      recipe(dir, "  - ramp: {to_K: 330, rate_K_per_min: 10}\n", "[1]", "{before: 2, after: 2}"), dir / "runs", 20.0);
+  int exit_code = -1;
+  {
+    // Paused about 60 s into the ramp for about 40 s of run time.
+    DelayedSignals signals({{SIGUSR1, std::chrono::milliseconds(4000)}, {SIGUSR2, std::chrono::milliseconds(2000)}});
+    exit_code = daemon::run_recipe(options);
+  }
+  ASSERT_EQ(exit_code, 0);
+  const auto file = only_run_file(dir / "runs");
+  const auto record = RunRecord::read(file);
+  ASSERT_EQ(record.count_events("state", "paused at"), 1);
+  ASSERT_EQ(record.count_events("state", "resumed"), 1);
+  EXPECT_EQ(record.count_events("info", "exposures resume"), 1);
+  double pause_s = NAN, resume_s = NAN;
+  for (std::size_t i = 0; i < record.event_kind.size(); ++i) {
+    if (record.event_message[i].rfind("paused at", 0) == 0) pause_s = record.event_time_s[i];
+    if (record.event_message[i] == "resumed") resume_s = record.event_time_s[i];
+  }
+  const auto frames = Frames::read(file);
+  EXPECT_GE(frames.data_starting_in(0, pause_s), 2);
+  EXPECT_EQ(frames.data_starting_in(pause_s, resume_s), 0) << "no frame starts while paused";
+  EXPECT_GE(frames.data_starting_in(resume_s, 1e9), 5) << "frames go on after the resume";
+  // The darks after: the last two records, after every data frame.
+  ASSERT_GE(frames.image_key.size(), 4u);
+  const auto n = frames.image_key.size();
+  EXPECT_EQ(frames.image_key[n - 1], detector::image_dark);
+  EXPECT_EQ(frames.image_key[n - 2], detector::image_dark);
+  EXPECT_EQ(frames.image_key[0], detector::image_dark);
+  EXPECT_EQ(frames.image_key[1], detector::image_dark);
+}
+
+// `during: [1, 3]` exposes the first and the third segment, not the hold between them: one series each.
+TEST(RunControl, NonContiguousExposedSegmentsEachGetTheirSeries) {
+  const auto dir = fresh_temp_dir("run-during");
+  const std::string program =
+      "  - ramp: {to_K: 310, rate_K_per_min: 10}\n"
+      "  - hold: {temperature_K: 310, duration_s: 60}\n"
+      "  - ramp: {to_K: 320, rate_K_per_min: 10}\n";
+  auto options = simulated_run_options(recipe(dir, program, "[1, 3]", "{before: 0, after: 1}"), dir / "runs", 20.0);
+  ASSERT_EQ(daemon::run_recipe(options), 0);
+  const auto file = only_run_file(dir / "runs");
+  const auto record = RunRecord::read(file);
+  double second_s = NAN, third_s = NAN;
+  for (std::size_t i = 0; i < record.event_kind.size(); ++i) {
+    if (record.event_message[i].rfind("segment 2/3", 0) == 0) second_s = record.event_time_s[i];
+    if (record.event_message[i].rfind("segment 3/3", 0) == 0) third_s = record.event_time_s[i];
+  }
+  ASSERT_TRUE(std::isfinite(second_s) && std::isfinite(third_s));
+  const auto frames = Frames::read(file);
+  EXPECT_GE(frames.data_starting_in(0, second_s), 5);
+  EXPECT_EQ(frames.data_starting_in(second_s + 6.0, third_s), 0) << "the hold is not exposed";
+  EXPECT_GE(frames.data_starting_in(third_s, 1e9), 5) << "the third segment is";
+  EXPECT_EQ(record.count_events("info", "exposures start"), 1);
+  EXPECT_EQ(record.count_events("info", "exposures resume"), 1);
+  EXPECT_EQ(frames.image_key.back(), detector::image_dark);
+}
+
+// The cryogenic recipe's detector and analysis sections on a 40 K ramp around room temperature, 512² frames.
+std::filesystem::path analysed_recipe(const std::filesystem::path& dir) {
+  std::ifstream in(INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.resize(text.find("\ndma:") + 1);
+  const auto program = text.find("program:\n"), program_end = text.find("safe_state:");
+  text.replace(program, program_end - program, "program:\n  - ramp: {to_K: 340, rate_K_per_min: 20}\n");
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    text.replace(text.find(from), from.size(), to);
+  };
+  replace("binning: 1}", "binning: 4}");
+  replace("../instruments/xrd1621-60keV.poni", INSITU_SOURCE_DIR "/config/instruments/xrd1621-60keV.poni");
+  replace("during: [2, 3]", "during: [1]");
+  replace("darks: {before: 5, after: 5}", "darks: {before: 2, after: 0}");
+  replace("store_frames: true", "store_frames: false");
+  const auto path = dir / "analysed.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Two workers finish frames in any order; the run applies their results in frame order, so the file's rows and
+// the run-level analysis are those of one worker.
+TEST(RunControl, TwoAnalysisWorkersKeepTheFrameOrder) {
+  const auto dir = fresh_temp_dir("run-workers");
+  auto options = simulated_run_options(analysed_recipe(dir), dir / "runs", 20.0);
+  options.analysis_workers = 2;
+  ASSERT_EQ(daemon::run_recipe(options), 0);
+  const auto f = h5::open_file(only_run_file(dir / "runs"), h5::Access::read);
+  const auto sequence = h5::read_1d<std::uint64_t>(h5::open_dataset(f, "/entry/analysis/sequence_number"));
+  const auto frames = Frames::read(only_run_file(dir / "runs"));
+  const auto data = frames.data_read();
+  ASSERT_GE(data, 8);
+  EXPECT_EQ(static_cast<long>(sequence.size()), data) << "every data frame read is analysed";
+  EXPECT_TRUE(std::is_sorted(sequence.begin(), sequence.end())) << "rows in frame order";
+  EXPECT_EQ(std::adjacent_find(sequence.begin(), sequence.end()), sequence.end()) << "each frame once";
+  const auto run_temperature = h5::read_1d<double>(h5::open_dataset(f, "/entry/analysis/run/temperature"));
+  // The run level keeps the heating part: every frame but those before the stage picked up the rate.
+  EXPECT_GE(run_temperature.size() + 2, sequence.size()) << "the run-level analysis holds the frames";
+}
+
+}  // namespace
+}  // namespace insitu::testing
