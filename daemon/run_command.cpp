@@ -546,13 +546,13 @@ int run_recipe(const RunOptions& options) {
   }
 
   const std::string status{program::to_string(outcome)};
-  run_file->finish(clock.now_s(), status);
+  const bool stored = run_file->finish(clock.now_s(), status);  // false: part of the run is not in the file
   if (auto error = run_file->error()) log->error("run file: {}", *error);
   const auto outcome_line =
       fmt::format("run {} after {:.0f} s of run time; file {}", status, clock.now_s(), run_file->path().string());
   log->info("{}", outcome_line);
   if (live_status) fmt::print("{}\n", outcome_line);
-  return outcome == program::RunState::completed ? 0 : 1;
+  return outcome == program::RunState::completed && stored ? 0 : 1;
 }
 
 }  // namespace insitu::daemon
