@@ -52,11 +52,11 @@ std::span<const std::uint8_t> bytes_of(const detector::Frame& frame) {
       frame.pixels);
 }
 
-}  // namespace
-
 storage::ProcessInfo reprocess_process(const std::string& source) {
   return {.program = "insitu reprocess", .version = INSITU_VERSION, .date_iso = now_iso(), .source = source};
 }
+
+}  // namespace
 
 FramesOutput::FramesOutput(const ReprocessOptions& o, const ReprocessInputs& in, const detector::Frame& first)
     : path_(o.output) {

@@ -55,6 +55,4 @@ std::string write_reprocessed(const ReprocessOptions& o, const storage::Analysis
 void summarise(std::ostream& out, const std::vector<analysis::FrameAnalysis>& frames, const analysis::RunAnalysis& run,
                const std::string& where);
 
-storage::ProcessInfo reprocess_process(const std::string& source);
-
 }  // namespace insitu::daemon

@@ -32,7 +32,6 @@ class ReopenedFile {
   ~ReopenedFile();
 
   const h5::Handle& file() const { return file_; }
-  bool readers_held_it() const { return lock_fd_ >= 0; }
   void close();  // the file first (throwing on failure), then our lock
 
  private:
