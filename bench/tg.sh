@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # T_g recovery over independent detector-noise seeds: runs the cryogenic recipe against the simulators once per
 # seed (`insitu run --simulate --sim-seed N`), re-analyses each run file offline (`insitu reprocess`, which adds
-# /entry/reprocessed_<n>) and prints T_g per seed beside the simulator's own T_g (the `T_g_K` of its truth file),
+# /entry_reprocessed_<n>, with the names of /entry/analysis) and prints T_g per seed beside the simulator's own T_g (the `T_g_K` of its truth file),
 # then the mean, the standard deviation and the largest |T_g - truth|. docs/analysis.md §4 has the error budget.
 #   INSITU_TG_SEEDS    seeds (default "1 2 3 4 5")
 #   INSITU_TG_BINNING  detector binning (default 1: full 2048^2 frames, ~2-4 min a run; 4 takes ~1 min)
@@ -60,11 +60,10 @@ with open(truth) as f:
 with h5py.File(path, "r") as f:
     run = f["/entry/analysis/run"]
     inline = (run["T_g"][0], run["T_g_low"][0], run["T_g_high"][0])
-    groups = sorted(k for k in f["/entry"] if k.startswith("reprocessed_"))
-    if groups:
-        r = f["/entry"][groups[-1]]["run"]
-        re = (r["glass_transition"][()], r["glass_transition_low"][()], r["glass_transition_high"][()])
-        re = tuple(float(x if getattr(x, "shape", ()) == () else x[0]) for x in re)
+    entries = sorted((k for k in f if k.startswith("entry_reprocessed_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    if entries:
+        r = f[entries[-1]]["analysis/run"]
+        re = (r["T_g"][0], r["T_g_low"][0], r["T_g_high"][0])
     else:
         re = inline
 print(seed, tg_true, *inline, *re)

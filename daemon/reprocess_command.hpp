@@ -2,8 +2,9 @@
 // `insitu reprocess`: re-runs the frame and run analysis offline.
 //   insitu reprocess RUN.h5 [--poni FILE] [--form-factors FILE] [--mask FILE] [--set key=value ...] [-o OUT.h5]
 //       raw frames of a run file (/entry/instrument/detector/{data, image_key, sequence_number, start_time,
-//       stop_time, dark_median, frame_temperature/T_mean}); without -o a new /entry/reprocessed_<n> group is added
-//       to RUN.h5 (raw data untouched). Everything else comes from the run file itself: the detector geometry
+//       stop_time, dark_median, frame_temperature/T_mean}); without -o a new NXentry /entry_reprocessed_<n> is added
+//       to RUN.h5 (raw data untouched), with -o OUT.h5 the analysis goes to OUT.h5:/entry; either way with the names
+//       and run-level arrays of a live run (reprocess_output.hpp). Everything else comes from the run file itself: the detector geometry
 //       (detector/geometry), the analysis parameters (analysis/parameters), the form-factor coefficients
 //       (analysis/form_factors), the background (analysis/background) and the static mask (analysis/mask; a file
 //       that counts a mask in mask_pixels but does not store it is refused). --poni and --form-factors replace the
@@ -17,8 +18,8 @@
 //       --mask FILE is the static mask (TIFF/EDF, non-zero = masked, the frames' shape). OUT.h5 is a run file: the
 //       frames as read, their temperatures and times, the dark, geometry, parameters, form factors and mask, so
 //       `insitu reprocess OUT.h5` reproduces it; a failed run leaves no OUT.h5.
-// Both modes take --form-factors FILE (DABAX f0_WaasKirf.dat; required with --frames) and --workers N; --help
-// prints the usage.
+// Both modes take --form-factors FILE (DABAX f0_WaasKirf.dat; with --frames it defaults to the table a live run uses,
+// form_factor_table_path()) and --workers N; --help prints the usage.
 // Prints a short summary (frames, T range, T_g with its 95 % interval) on `out`; errors on `err`; exit code 1 for a
 // failed run, 2 for bad arguments.
 #include <cstddef>

@@ -1,10 +1,14 @@
 #include "daemon/storage/detector_layout.hpp"
 
+#include "daemon/storage/schema.hpp"
+
 #include <stdexcept>
 #include <vector>
 
 namespace insitu::storage {
 namespace {
+
+namespace s = schema;
 
 constexpr std::size_t file_name_length = 256;
 constexpr std::size_t path_length = 1024;
@@ -17,7 +21,42 @@ constexpr const char* flags_description =
     "not cover the window)";
 
 h5::Dtype pixel_dtype(PixelType type) {
-  return type == PixelType::u16 ? h5::dtype_of<std::uint16_t>() : h5::dtype_of<std::uint32_t>();
+  switch (type) {
+    case PixelType::u16: return h5::dtype_of<std::uint16_t>();
+    case PixelType::u32: return h5::dtype_of<std::uint32_t>();
+    case PixelType::i32: return h5::dtype_of<std::int32_t>();
+    case PixelType::f32: return h5::dtype_of<float>();
+  }
+  throw std::invalid_argument("detector layout: unknown pixel type");
+}
+
+const char* pixel_type_name(PixelType type) {
+  switch (type) {
+    case PixelType::u16: return "uint16";
+    case PixelType::u32: return "uint32";
+    case PixelType::i32: return "int32";
+    case PixelType::f32: return "float32";
+  }
+  return "?";
+}
+
+void write_sample_calibration(const h5::Handle& sample, const recipe::SampleCalibration& c) {
+  const h5::Handle cal = h5::create_group(sample, s::sample::calibration_group, s::nx::collection);
+  std::vector<double> sensor_K, sample_K;
+  for (const auto& p : c.points()) {
+    sensor_K.push_back(p.sensor_K);
+    sample_K.push_back(p.sample_K);
+  }
+  for (const auto& [name, values] :
+       {std::pair{s::sample::calibration_sensor, &sensor_K}, std::pair{s::sample::calibration_sample, &sample_K}}) {
+    const h5::Handle d = h5::create_fixed(cal, name, {.type = h5::dtype_of<double>(), .shape = {values->size()}});
+    h5::write<double>(d, *values);
+    h5::set_attribute(d, s::attr::units, s::unit::kelvin);
+  }
+  h5::write_string(cal, s::sample::calibration_source, c.source());
+  h5::write_string(cal, s::note::description,
+                   "stage sensor reading -> sample temperature: piecewise linear through the points, the end "
+                   "segments extended beyond them; the stage log, setpoints and limits stay in sensor terms");
 }
 
 }  // namespace
@@ -28,33 +67,34 @@ void write_calibration(const h5::Handle& instrument, const h5::Handle& det, cons
   const auto& g = c.geometry;
   if (!(g.distance_m > 0 && g.wavelength_m > 0 && g.pixel1_m > 0 && g.pixel2_m > 0))
     throw std::invalid_argument("detector calibration: distance, wavelength and pixel sizes must be positive");
-  const h5::Handle geometry = h5::create_group(det, "geometry", "NXcollection");
-  h5::set_attribute(geometry, "description",
+  namespace gm = s::geometry;
+  const h5::Handle geometry = h5::create_group(det, s::detector::geometry, s::nx::collection);
+  h5::set_attribute(geometry, s::attr::description,
                     "pyFAI PONI geometry of the stored frames (pixel size includes the binning); "
                     "calibration holds the PONI file as calibrated");
-  h5::write_scalar(geometry, "distance", g.distance_m, "m");
-  h5::write_scalar(geometry, "poni1", g.poni1_m, "m");
-  h5::write_scalar(geometry, "poni2", g.poni2_m, "m");
-  h5::write_scalar(geometry, "rot1", g.rot1_rad, "rad");
-  h5::write_scalar(geometry, "rot2", g.rot2_rad, "rad");
-  h5::write_scalar(geometry, "rot3", g.rot3_rad, "rad");
-  h5::write_scalar(geometry, "wavelength", g.wavelength_m, "m");
-  h5::write_scalar(geometry, "pixel1", g.pixel1_m, "m");
-  h5::write_scalar(geometry, "pixel2", g.pixel2_m, "m");
-  h5::write_scalar(geometry, "binning", std::int64_t{c.binning});
-  h5::write_string(geometry, "detector", g.detector);
+  h5::write_scalar(geometry, gm::distance, g.distance_m, s::unit::metre);
+  h5::write_scalar(geometry, gm::poni1, g.poni1_m, s::unit::metre);
+  h5::write_scalar(geometry, gm::poni2, g.poni2_m, s::unit::metre);
+  h5::write_scalar(geometry, gm::rot1, g.rot1_rad, s::unit::radian);
+  h5::write_scalar(geometry, gm::rot2, g.rot2_rad, s::unit::radian);
+  h5::write_scalar(geometry, gm::rot3, g.rot3_rad, s::unit::radian);
+  h5::write_scalar(geometry, gm::wavelength, g.wavelength_m, s::unit::metre);
+  h5::write_scalar(geometry, gm::pixel1, g.pixel1_m, s::unit::metre);
+  h5::write_scalar(geometry, gm::pixel2, g.pixel2_m, s::unit::metre);
+  h5::write_scalar(geometry, gm::binning, std::int64_t{c.binning});
+  h5::write_string(geometry, gm::detector, g.detector);
 
-  const h5::Handle note = h5::create_group(det, "calibration", "NXnote");
-  h5::write_string(note, "type", "text/plain");
-  h5::write_string(note, "description", "pyFAI PONI file, verbatim");
-  h5::write_string(note, "file_name", c.poni_file_name);
-  h5::write_string(note, "data", c.poni_text);
+  const h5::Handle note = h5::create_group(det, s::detector::calibration, s::nx::note);
+  h5::write_string(note, s::note::type, "text/plain");
+  h5::write_string(note, s::note::description, "pyFAI PONI file, verbatim");
+  h5::write_string(note, s::note::file_name, c.poni_file_name);
+  h5::write_string(note, s::note::data, c.poni_text);
 
   constexpr double h_c_keV_angstrom = 12.398419843320026;  // CODATA 2018 h c
   const double wavelength_angstrom = g.wavelength_m * 1e10;
-  const h5::Handle mono = h5::create_group(instrument, "monochromator", "NXmonochromator");
-  h5::write_scalar(mono, "wavelength", wavelength_angstrom, "angstrom");
-  h5::write_scalar(mono, "energy", h_c_keV_angstrom / wavelength_angstrom, "keV");
+  const h5::Handle mono = h5::create_group(instrument, s::instrument::monochromator, s::nx::monochromator);
+  h5::write_scalar(mono, s::instrument::wavelength, wavelength_angstrom, s::unit::angstrom);
+  h5::write_scalar(mono, s::instrument::energy, h_c_keV_angstrom / wavelength_angstrom, s::unit::kev);
 }
 
 h5::Filter resolve_frame_filter(const DetectorLayout& layout) {
@@ -67,132 +107,122 @@ h5::Filter resolve_frame_filter(const DetectorLayout& layout) {
 }
 
 std::size_t bytes_per_frame(const DetectorLayout& layout) {
-  return layout.height * layout.width * (layout.pixel_type == PixelType::u16 ? 2 : 4);
+  return layout.height * layout.width * (layout.pixel_type == PixelType::u16 ? 2 : 4);  // the others are 4 bytes
 }
 
 void check_frame_bytes(const DetectorLayout& layout, std::span<const std::uint8_t> raw_pixels) {
   if (!raw_pixels.empty() && raw_pixels.size() != bytes_per_frame(layout))
     throw std::invalid_argument("detector frame of " + std::to_string(raw_pixels.size()) + " bytes; the layout (" +
                                 std::to_string(layout.height) + "x" + std::to_string(layout.width) +
-                                (layout.pixel_type == PixelType::u16 ? " uint16" : " uint32") + ") needs " +
+                                " " + pixel_type_name(layout.pixel_type) + ") needs " +
                                 std::to_string(bytes_per_frame(layout)));
 }
 
-DetectorWriter::DetectorWriter(const h5::Handle& file, const DetectorLayout& layout, const std::string& start_time_iso)
+DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_path, const DetectorLayout& layout,
+                               const std::string& start_time_iso)
     : layout_(layout), filter_(resolve_frame_filter(layout)) {
+  namespace d = s::detector;
   using h5::set_attribute;
   if (layout.height == 0 || layout.width == 0) throw std::invalid_argument("detector layout: empty frame shape");
   const hsize_t h = layout.height, w = layout.width;
-  const h5::Handle instrument = h5::open_group(file, "/entry/instrument");
-  const h5::Handle det = h5::create_group(instrument, "detector", "NXdetector");
+  const h5::Handle instrument = h5::open_group(file, s::entry_path(entry_path, s::instrument::group));
+  const h5::Handle det = h5::create_group(instrument, d::name, s::nx::detector);
   h5::write_string(det, "description", layout.description);
   h5::write_string(det, "settings_key", layout.settings_key);
-  h5::write_scalar(det, "x_pixel_size", layout.x_pixel_size_m, "m");
-  h5::write_scalar(det, "y_pixel_size", layout.y_pixel_size_m, "m");
-  h5::write_scalar(det, "distance", layout.distance_m, "m");
+  h5::write_scalar(det, "x_pixel_size", layout.x_pixel_size_m, s::unit::metre);
+  h5::write_scalar(det, "y_pixel_size", layout.y_pixel_size_m, s::unit::metre);
+  h5::write_scalar(det, "distance", layout.distance_m, s::unit::metre);
   h5::write_string(det, "compression", h5::filter_name(filter_));
   h5::write_scalar(det, "frames_stored", std::int64_t{layout.store_frames ? 1 : 0});
   if (layout.calibration) write_calibration(instrument, det, *layout.calibration);
 
   if (layout.store_frames) {
-    data_ = h5::create_extendable(det, "data", {.type = pixel_dtype(layout.pixel_type), .tail_shape = {h, w},
+    data_ = h5::create_extendable(det, d::data, {.type = pixel_dtype(layout.pixel_type), .tail_shape = {h, w},
                                                 .chunk_rows = 1, .filter = filter_});
-    set_attribute(data_, "units", "counts");
+    set_attribute(data_, s::attr::units, s::unit::counts);
   }
   const auto column = [&](const h5::Handle& parent, const std::string& name, h5::Dtype type, const char* units) {
-    h5::Handle d = h5::create_extendable(parent, name, {.type = type, .tail_shape = {}, .chunk_rows = record_chunk_rows});
-    if (units[0] != '\0') set_attribute(d, "units", units);
-    return d;
+    h5::Handle c = h5::create_extendable(parent, name, {.type = type, .tail_shape = {}, .chunk_rows = record_chunk_rows});
+    if (units[0] != '\0') set_attribute(c, s::attr::units, units);
+    return c;
   };
   const auto f64 = h5::dtype_of<double>();
-  start_time_ = column(det, "start_time", f64, "s");
-  set_attribute(start_time_, "start", start_time_iso);
-  stop_time_ = column(det, "stop_time", f64, "s");
-  set_attribute(stop_time_, "start", start_time_iso);
-  count_time_ = column(det, "count_time", f64, "s");
-  start_uncertainty_ = column(det, "start_uncertainty", f64, "s");
-  stop_uncertainty_ = column(det, "stop_uncertainty", f64, "s");
-  image_key_ = column(det, "image_key", h5::dtype_of<std::int32_t>(), "");
-  set_attribute(image_key_, "description", "0 data, 2 dark (NXdetector convention)");
-  flags_ = column(det, "flags", h5::dtype_of<std::uint32_t>(), "");
-  set_attribute(flags_, "description", flags_description);
-  file_name_ = column(det, "file_name", h5::Dtype::fixed_string(file_name_length), "");
+  const char* sec = s::unit::second;
+  const char* kel = s::unit::kelvin;
+  start_time_ = column(det, d::start_time, f64, sec);
+  set_attribute(start_time_, s::attr::start, start_time_iso);
+  stop_time_ = column(det, d::stop_time, f64, sec);
+  set_attribute(stop_time_, s::attr::start, start_time_iso);
+  count_time_ = column(det, d::count_time, f64, sec);
+  start_uncertainty_ = column(det, d::start_uncertainty, f64, sec);
+  stop_uncertainty_ = column(det, d::stop_uncertainty, f64, sec);
+  image_key_ = column(det, d::image_key, h5::dtype_of<std::int32_t>(), "");
+  set_attribute(image_key_, s::attr::description, "0 data, 2 dark (NXdetector convention)");
+  flags_ = column(det, d::flags, h5::dtype_of<std::uint32_t>(), "");
+  set_attribute(flags_, s::attr::description, flags_description);
+  file_name_ = column(det, d::file_name, h5::Dtype::fixed_string(file_name_length), "");
 
-  const h5::Handle temps = h5::create_group(det, "frame_temperature", "NXcollection");
-  t_start_ = column(temps, "T_start", f64, "K");
-  t_end_ = column(temps, "T_end", f64, "K");
-  t_mean_ = column(temps, "T_mean", f64, "K");
-  set_attribute(t_mean_, "description", "time-weighted mean stage temperature over the exposure");
-  t_mean_uncertainty_ = column(temps, "T_mean_uncertainty", f64, "K");
-  set_attribute(t_mean_uncertainty_, "description",
+  const h5::Handle temps = h5::create_group(det, d::frame_temperature, s::nx::collection);
+  t_start_ = column(temps, d::t_start, f64, kel);
+  t_end_ = column(temps, d::t_end, f64, kel);
+  t_mean_ = column(temps, d::t_mean, f64, kel);
+  set_attribute(t_mean_, s::attr::description, "time-weighted mean stage temperature over the exposure");
+  t_mean_uncertainty_ = column(temps, d::t_mean_uncertainty, f64, kel);
+  set_attribute(t_mean_uncertainty_, s::attr::description,
                 "bound on the error of T_mean from the trigger and reading time stamps (the controller's 0.1 K "
                 "resolution and sensor noise come on top)");
-  t_min_ = column(temps, "T_min", f64, "K");
-  t_max_ = column(temps, "T_max", f64, "K");
-  setpoint_mid_ = column(temps, "setpoint_mid", f64, "K");
+  t_min_ = column(temps, d::t_min, f64, kel);
+  t_max_ = column(temps, d::t_max, f64, kel);
+  setpoint_mid_ = column(temps, d::setpoint_mid, f64, kel);
 
-  pixel_mask_ = h5::create_fixed(det, "pixel_mask", {.type = h5::dtype_of<std::uint32_t>(), .shape = {h, w},
-                                                     .filter = filter_});
-  set_attribute(pixel_mask_, "description", "NeXus pixel_mask bits; 0 = good pixel; written once the darks are in");
-  dark_median_ = h5::create_fixed(det, "dark_median", {.type = h5::dtype_of<float>(), .shape = {h, w},
-                                                       .filter = filter_, .fill = 0.0});
-  set_attribute(dark_median_, "units", "counts");
-  set_attribute(dark_median_, "description", "per-pixel median of the dark frames; never subtracted from data");
-  sequence_number_ = column(det, "sequence_number", h5::dtype_of<std::uint64_t>(), "");
-  set_attribute(sequence_number_, "description", "written last for each frame: rows below its length are complete");
+  pixel_mask_ = h5::create_fixed(det, d::pixel_mask, {.type = h5::dtype_of<std::uint32_t>(), .shape = {h, w},
+                                                      .filter = filter_});
+  set_attribute(pixel_mask_, s::attr::description,
+                "NeXus pixel_mask bits; 0 = good pixel; written once the darks are in");
+  dark_median_ = h5::create_fixed(det, d::dark_median, {.type = h5::dtype_of<float>(), .shape = {h, w},
+                                                        .filter = filter_, .fill = 0.0});
+  set_attribute(dark_median_, s::attr::units, s::unit::counts);
+  set_attribute(dark_median_, s::attr::description, "per-pixel median of the dark frames; never subtracted from data");
+  sequence_number_ = column(det, d::sequence_number, h5::dtype_of<std::uint64_t>(), "");
+  set_attribute(sequence_number_, s::attr::description, "written last for each frame: rows below its length are complete");
   // Rare (a test shot, a file from another run): a small chunk, not one sized for a frame record per row.
-  orphan_files_ = h5::create_extendable(det, "orphan_files", {.type = h5::Dtype::fixed_string(path_length),
-                                                              .tail_shape = {}, .chunk_rows = 16});
-  set_attribute(orphan_files_, "description",
+  orphan_files_ = h5::create_extendable(det, d::orphan_files, {.type = h5::Dtype::fixed_string(path_length),
+                                                               .tail_shape = {}, .chunk_rows = 16});
+  set_attribute(orphan_files_, s::attr::description,
                 "files in the frame folder that matched the frame pattern but belong to no frame: kept where they "
                 "are, never recorded as frames");
 
-  std::string frame_temperature = "/entry/instrument/detector/frame_temperature/T_mean";
-  const h5::Handle sample = h5::open_group(file, "/entry/sample");
+  const std::string temps_path = s::entry_path(entry_path, d::group) + "/" + d::frame_temperature + "/";
+  std::string frame_temperature = temps_path + d::t_mean;
+  const h5::Handle sample = h5::open_group(file, s::entry_path(entry_path, s::sample::group));
   if (const auto& c = layout.sample_calibration) {
     const auto sample_column = [&](const std::string& name, const std::string& description) {
-      h5::Handle d = column(temps, name, f64, "K");
-      set_attribute(d, "description", description);
-      return d;
+      h5::Handle col = column(temps, name, f64, kel);
+      set_attribute(col, s::attr::description, description);
+      return col;
     };
-    const std::string mapped = " mapped to the sample by /entry/sample/temperature_calibration";
-    t_sample_start_ = sample_column("T_sample_start", "T_start" + mapped);
-    t_sample_end_ = sample_column("T_sample_end", "T_end" + mapped);
-    t_sample_mean_ = sample_column("T_sample_mean", "T_mean" + mapped);
+    const std::string mapped = " mapped to the sample by " + s::entry_path(entry_path, s::sample::calibration);
+    t_sample_start_ = sample_column(d::t_sample_start, std::string(d::t_start) + mapped);
+    t_sample_end_ = sample_column(d::t_sample_end, std::string(d::t_end) + mapped);
+    t_sample_mean_ = sample_column(d::t_sample_mean, std::string(d::t_mean) + mapped);
     t_sample_mean_uncertainty_ = sample_column(
-        "T_sample_mean_uncertainty",
+        d::t_sample_mean_uncertainty,
         "T_mean_uncertainty through the calibration's local slope, plus the error of mapping the mean when a "
         "calibration point lies inside the window");
-    t_sample_min_ = sample_column("T_sample_min", "T_min" + mapped);
-    t_sample_max_ = sample_column("T_sample_max", "T_max" + mapped);
-    frame_temperature = "/entry/instrument/detector/frame_temperature/T_sample_mean";
-
-    const h5::Handle cal = h5::create_group(sample, "temperature_calibration", "NXcollection");
-    std::vector<double> sensor_K, sample_K;
-    for (const auto& p : c->points()) {
-      sensor_K.push_back(p.sensor_K);
-      sample_K.push_back(p.sample_K);
-    }
-    for (const auto& [name, values] : {std::pair{"sensor", &sensor_K}, std::pair{"sample", &sample_K}}) {
-      const h5::Handle d = h5::create_fixed(cal, name, {.type = f64, .shape = {values->size()}});
-      h5::write<double>(d, *values);
-      set_attribute(d, "units", "K");
-    }
-    h5::write_string(cal, "source", c->source());
-    h5::write_string(cal, "description",
-                     "stage sensor reading -> sample temperature: piecewise linear through the points, the end "
-                     "segments extended beyond them; the stage log, setpoints and limits stay in sensor terms");
+    t_sample_min_ = sample_column(d::t_sample_min, std::string(d::t_min) + mapped);
+    t_sample_max_ = sample_column(d::t_sample_max, std::string(d::t_max) + mapped);
+    frame_temperature = temps_path + d::t_sample_mean;
+    write_sample_calibration(sample, *c);
   }
-  h5::soft_link(sample, frame_temperature, "temperature");
+  h5::soft_link(sample, frame_temperature, s::sample::temperature);
 
   if (layout.store_frames) {
-    const h5::Handle entry = h5::open_group(file, "/entry");
-    const h5::Handle plot = h5::create_group(entry, "data", "NXdata");
-    set_attribute(plot, "signal", "data");
-    set_attribute(plot, "axes", std::vector<std::string>{"temperature", ".", "."});
+    const h5::Handle plot = h5::create_group(h5::open_group(file, entry_path), d::plot, s::nx::data);
+    set_attribute(plot, s::attr::signal, d::data);
+    set_attribute(plot, s::attr::axes, std::vector<std::string>{s::sample::temperature, ".", "."});
     set_attribute(plot, "temperature_indices", std::int64_t{0});
-    h5::soft_link(plot, "/entry/instrument/detector/data", "data");
-    h5::soft_link(plot, frame_temperature, "temperature");
+    h5::soft_link(plot, s::entry_path(entry_path, d::group) + "/" + d::data, d::data);
+    h5::soft_link(plot, frame_temperature, s::sample::temperature);
   }
 }
 

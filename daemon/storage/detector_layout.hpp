@@ -42,7 +42,8 @@
 
 namespace insitu::storage {
 
-enum class PixelType { u16, u32 };
+// The stored pixel type: the detector's (u16, u32) or, for frames read elsewhere (--frames), i32 and f32 too.
+enum class PixelType { u16, u32, i32, f32 };
 
 struct DetectorLayout {
   std::size_t height = 2048, width = 2048;
@@ -85,7 +86,9 @@ detector::WindowTemperature sample_scale(const recipe::SampleCalibration&, const
 // file's writer thread owns it.
 class DetectorWriter {
  public:
-  DetectorWriter(const h5::Handle& file, const DetectorLayout& layout, const std::string& start_time_iso);
+  // Under `entry_path`, whose instrument and sample groups exist (run_entry.hpp).
+  DetectorWriter(const h5::Handle& file, const std::string& entry_path, const DetectorLayout& layout,
+                 const std::string& start_time_iso);
 
   // One frame: pixels first, then the record columns, then sequence_number; every dataset flushed.
   // `raw_pixels` empty: the frame is missing or not stored (no pixels written).

@@ -170,6 +170,10 @@ Handle open_file(const std::filesystem::path& file, Access access) {
   Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(fapl)"));
   unsigned flags = H5F_ACC_RDONLY;
   if (access == Access::read_write) flags = H5F_ACC_RDWR;
+  if (access == Access::read_write_unlocked) {
+    flags = H5F_ACC_RDWR;
+    check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking");
+  }
   if (access == Access::swmr_read) {
     flags = H5F_ACC_RDONLY | H5F_ACC_SWMR_READ;
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "H5Pset_libver_bounds");
@@ -499,6 +503,50 @@ template std::vector<std::uint32_t> read_1d<std::uint32_t>(const Handle&);
 template std::vector<std::int32_t> read_1d<std::int32_t>(const Handle&);
 template std::vector<std::int64_t> read_1d<std::int64_t>(const Handle&);
 template std::vector<std::uint64_t> read_1d<std::uint64_t>(const Handle&);
+
+template <class T>
+std::vector<T> read_row(const Handle& dataset, hsize_t row) {
+  silence();
+  refresh_if_swmr(dataset);
+  const std::string name = object_name(dataset.get());
+  Handle file_space(check(H5Dget_space(dataset.get()), "H5Dget_space " + name));
+  auto count = extent(file_space);
+  if (count.empty() || row >= count[0]) throw Error("read_row " + name + ": no row " + std::to_string(row));
+  std::vector<hsize_t> start(count.size(), 0);
+  start[0] = row;
+  count[0] = 1;
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        "H5Sselect_hyperslab " + name);
+  Handle memory_space(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple"));
+  std::vector<T> out(std::accumulate(count.begin(), count.end(), hsize_t{1}, std::multiplies<>()));
+  Handle type = make_type(dtype_of<T>(), false);
+  check(H5Dread(dataset.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, out.data()),
+        "H5Dread " + name + " row " + std::to_string(row));
+  return out;
+}
+template std::vector<float> read_row<float>(const Handle&, hsize_t);
+
+std::vector<std::string> link_names(const Handle& group) {
+  silence();
+  H5G_info_t info;
+  check(H5Gget_info(group.get(), &info), "H5Gget_info " + object_name(group.get()));
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const auto name_of = [&](char* buffer, std::size_t size) {
+      return check(H5Lget_name_by_idx(group.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buffer, size, H5P_DEFAULT),
+                   "H5Lget_name_by_idx " + object_name(group.get()));
+    };
+    std::vector<char> name(static_cast<std::size_t>(name_of(nullptr, 0)) + 1);
+    name_of(name.data(), name.size());
+    names.emplace_back(name.data());
+  }
+  return names;
+}
+
+bool is_hdf5(const std::filesystem::path& file) {
+  silence();
+  return H5Fis_hdf5(file.c_str()) > 0;
+}
 
 std::vector<std::string> read_strings(const Handle& dataset) {
   silence();

@@ -47,7 +47,9 @@ class Handle {
 // Exclusive create (an existing file is never overwritten) with libver bounds latest/latest,
 // which H5Fstart_swmr_write requires.
 Handle create_file(const std::filesystem::path& file);
-enum class Access { read, read_write, swmr_read };
+// read_write_unlocked: HDF5's file locking off, for a writer that holds a lock of its own (RunFile's finish while
+// SWMR readers keep their shared locks: file_lock.hpp).
+enum class Access { read, read_write, swmr_read, read_write_unlocked };
 Handle open_file(const std::filesystem::path& file, Access access);
 // After this no group, dataset or attribute may be created (1.10.8 does not enforce it; we must).
 void start_swmr(const Handle& file);
@@ -162,6 +164,13 @@ std::string read_string_attribute(const Handle& object, const std::string& name)
 std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name);
 double read_double_attribute(const Handle& object, const std::string& name);
 bool has_attribute(const Handle& object, const std::string& name);
+// One row along the first axis of an N-D dataset (e.g. one frame of [N,H,W]), flattened, converted to T.
+template <class T>
+std::vector<T> read_row(const Handle& dataset, hsize_t row);
+// The names of a group's links, in name order.
+std::vector<std::string> link_names(const Handle& group);
+// Whether `file` starts with an HDF5 signature (false for text, random bytes, a missing file).
+bool is_hdf5(const std::filesystem::path& file);
 bool exists(const Handle& parent, const std::string& path);
 
 }  // namespace insitu::storage::h5

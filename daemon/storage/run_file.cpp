@@ -1,86 +1,33 @@
 #include "daemon/storage/run_file.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <future>
 #include <map>
 #include <span>
 #include <stdexcept>
 #include <vector>
 
+#include "daemon/storage/file_lock.hpp"
 #include "daemon/storage/h5.hpp"
-#include "drivers/io/clock.hpp"
+#include "daemon/storage/schema.hpp"
 
 namespace insitu::storage {
 namespace {
 
-constexpr std::size_t kind_length = 16;      // bytes of a fixed-length event kind
-constexpr std::size_t message_length = 256;  // bytes of a fixed-length event message
+namespace s = schema;
+
 constexpr std::size_t max_queued = 1 << 20;  // records; beyond this the writer is hopelessly behind
 constexpr std::size_t max_queued_frame_bytes = std::size_t{1} << 30;  // 128 frames of 2048^2 uint16: ~25 min at 12 s
-constexpr hsize_t log_chunk_rows = 4096;     // 32 KiB of doubles: ~7 min at 10 Hz per chunk
 constexpr auto sync_interval = std::chrono::seconds(1);
-
-constexpr const char* status_description =
-    "Linkam T95 SB1 byte, by value: 0x01 stopped, 0x10 heating, 0x20 cooling, 0x30 holding at limit, "
-    "0x40 holding the limit time, 0x50 holding the current temperature";
-constexpr const char* error_description =
-    "Linkam T95 EB1 bitmask, 0x80 always set: 0x01 cooling rate too fast, 0x02 open circuit, "
-    "0x04 power surge, 0x08 no exit above 300 C, 0x20 link error";
-constexpr const char* pump_description =
-    "Linkam T95 PB1 (LNP pump), 0x80 always set: speed = PB1 & 0x1F (0..30), 0x40 automatic mode";
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("sha256 of the recipe text failed (OpenSSL EVP_Digest)");
-  std::string hex;
-  char byte[3];
-  for (unsigned int i = 0; i < length; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
-}
-
-// Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)", the form RunClock::iso8601_at produces.
-std::chrono::system_clock::time_point parse_iso8601_utc(const std::string& text) {
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6)
-    throw std::runtime_error("start_time_iso '" + text + "': expected YYYY-MM-DDTHH:MM:SS[.fff]Z");
-  std::size_t at = static_cast<std::size_t>(consumed);
-  double fraction_s = 0;
-  if (at < text.size() && text[at] == '.') {
-    double scale = 0.1;
-    for (++at; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])); ++at, scale /= 10)
-      fraction_s += (text[at] - '0') * scale;
-  }
-  const std::string zone = text.substr(at);
-  if (zone != "Z" && zone != "+00:00")
-    throw std::runtime_error("start_time_iso '" + text + "': at character " + std::to_string(at + 1) +
-                             ": expected UTC ('Z' or '+00:00')");
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t whole = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(whole) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(fraction_s));
-}
 
 }  // namespace
 
 // HDF5 state of the writer thread.
 struct RunFile::Writer {
-  h5::Handle log_time, log_time_uncertainty, log_value, log_setpoint, log_status, log_error, log_pump;
-  h5::Handle event_time, event_kind, event_message;
+  std::optional<TemperatureLogWriter> log;
+  std::optional<EventWriter> events;
   std::optional<DetectorWriter> detector;
   std::optional<AnalysisWriter> analysis;
   // Declared last so it is released first: the file then really closes with its last dataset.
@@ -105,120 +52,27 @@ struct RunFile::Writer {
   }
 
   void build(const std::filesystem::path& path, const RunMetadata& m, const RunFileLayout& layout) {
-    using h5::set_attribute;
-    using h5::write_string;
     file = h5::create_file(path);
-    h5::Handle root = h5::open_group(file, "/");
-    set_attribute(root, "NX_class", "NXroot");
-    set_attribute(root, "default", "entry");
-    set_attribute(root, "creator", m.program_name + " " + m.program_version);
-    set_attribute(root, "file_name", path.filename().string());
-    set_attribute(root, "file_time", io::iso8601_utc(std::chrono::system_clock::now()));
-    set_attribute(root, "HDF5_Version", h5::library_version());
-
-    h5::Handle entry = h5::create_group(file, "entry", "NXentry");
-    set_attribute(entry, "default", "temperature");
-    write_string(entry, "title", m.recipe_name + " on " + m.sample_name);
-    write_string(entry, "start_time", m.start_time_iso);
-    set_attribute(write_string(entry, "program_name", m.program_name), "version", m.program_version);
-
-    h5::Handle recipe = h5::create_group(entry, "recipe", "NXnote");
-    write_string(recipe, "type", "application/yaml");
-    write_string(recipe, "data", m.recipe_text);
-    write_string(recipe, "checksum", sha256_hex(m.recipe_text));
-    write_string(recipe, "algorithm", "sha256");
-    write_string(recipe, "file_name", m.recipe_path);
-    write_string(recipe, "description", m.recipe_name);
-
-    h5::Handle sample = h5::create_group(entry, "sample", "NXsample");
-    write_string(sample, "name", m.sample_name);
-    write_string(sample, "chemical_formula", m.sample_composition);
-    write_string(sample, "description", m.sample_description);
-    write_string(sample, "treatment", m.sample_treatment);
-
-    h5::Handle log = h5::create_group(sample, "temperature_log", "NXlog");
-    const auto column = [&](const std::string& name, h5::Dtype type) {
-      return h5::create_extendable(log, name, {.type = type, .tail_shape = {}, .chunk_rows = log_chunk_rows});
-    };
-    log_time = column("time", h5::dtype_of<double>());
-    set_attribute(log_time, "units", "s");
-    set_attribute(log_time, "start", m.start_time_iso);
-    log_time_uncertainty = column("time_uncertainty", h5::dtype_of<double>());
-    set_attribute(log_time_uncertainty, "units", "s");
-    set_attribute(log_time_uncertainty, "description", "half the request-reply exchange the reading came from");
-    log_value = column("value", h5::dtype_of<double>());
-    set_attribute(log_value, "units", "K");
-    log_setpoint = column("setpoint", h5::dtype_of<double>());
-    set_attribute(log_setpoint, "units", "K");
-    log_status = column("status", h5::dtype_of<std::uint8_t>());
-    set_attribute(log_status, "description", status_description);
-    log_error = column("error", h5::dtype_of<std::uint8_t>());
-    set_attribute(log_error, "description", error_description);
-    log_pump = column("pump", h5::dtype_of<std::uint8_t>());
-    set_attribute(log_pump, "description", pump_description);
-
-    h5::Handle instrument = h5::create_group(entry, "instrument", "NXinstrument");
-    h5::Handle controller = h5::create_group(instrument, "temperature_controller", "NXenvironment");
-    write_string(controller, "name", m.stage_model);
-    write_string(controller, "model", m.stage_model);
-    write_string(controller, "connection", m.stage_connection);
-    h5::write_scalar(controller, "clock_speed", m.clock_speed);
-    h5::write_scalar(controller, "simulated", std::int64_t{m.simulated ? 1 : 0});
-    h5::soft_link(controller, "/entry/sample/temperature_log", "value_log");
-
-    h5::Handle events = h5::create_group(entry, "events", "NXcollection");
-    event_time = h5::create_extendable(events, "time", {.type = h5::dtype_of<double>(), .tail_shape = {}, .chunk_rows = 256});
-    set_attribute(event_time, "units", "s");
-    set_attribute(event_time, "start", m.start_time_iso);
-    event_kind = h5::create_extendable(events, "kind", {.type = h5::Dtype::fixed_string(kind_length), .tail_shape = {}, .chunk_rows = 256});
-    event_message =
-        h5::create_extendable(events, "message", {.type = h5::Dtype::fixed_string(message_length), .tail_shape = {}, .chunk_rows = 256});
-
-    // What silx/h5web plot by default: T(t) through the @default chain.
-    h5::Handle plot = h5::create_group(entry, "temperature", "NXdata");
-    set_attribute(plot, "signal", "value");
-    set_attribute(plot, "axes", "time");
-    h5::soft_link(plot, "/entry/sample/temperature_log/time", "time");
-    h5::soft_link(plot, "/entry/sample/temperature_log/value", "value");
-
+    const h5::Handle entry = write_run_entry(file, path, m);
+    h5::set_attribute(entry, s::attr::default_, s::log::plot);
+    log.emplace(file, s::entry, m.start_time_iso);
+    events.emplace(file, s::entry, m.start_time_iso);
     if (layout.detector) {
-      detector.emplace(file, *layout.detector, m.start_time_iso);
-      if (layout.detector->store_frames) set_attribute(entry, "default", "data");
+      detector.emplace(file, s::entry, *layout.detector, m.start_time_iso);
+      if (layout.detector->store_frames) h5::set_attribute(entry, s::attr::default_, s::detector::plot);
     }
     if (layout.analysis)  // sets /entry@default to its S_eq(T) plot
-      analysis.emplace(file, "/entry", *layout.analysis,
+      analysis.emplace(file, s::entry, *layout.analysis,
                        ProcessInfo{.program = m.program_name, .version = m.program_version, .date_iso = m.start_time_iso});
-
     // The layout is complete: SWMR forbids creating objects from here on.
     h5::start_swmr(file);
   }
 
-  // Returns the number of records made visible. `time` goes last: readers trust rows < len(time).
+  // Returns the number of records made visible.
   std::size_t commit_samples() {
     const std::size_t n = pending_samples.size();
     if (n == 0) return 0;
-    std::vector<double> time(n), time_uncertainty(n), value(n), setpoint(n);
-    std::vector<std::uint8_t> status(n), error(n), pump(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& s = pending_samples[i];
-      time[i] = s.time_s;
-      time_uncertainty[i] = s.time_uncertainty_s;
-      value[i] = s.value_K;
-      setpoint[i] = s.setpoint_K;
-      status[i] = s.status;
-      error[i] = s.error;
-      pump[i] = s.pump;
-    }
-    h5::append<double>(log_time_uncertainty, time_uncertainty);
-    h5::append<double>(log_value, value);
-    h5::append<double>(log_setpoint, setpoint);
-    h5::append<std::uint8_t>(log_status, status);
-    h5::append<std::uint8_t>(log_error, error);
-    h5::append<std::uint8_t>(log_pump, pump);
-    for (const auto* d : {&log_time_uncertainty, &log_value, &log_setpoint, &log_status, &log_error, &log_pump})
-      h5::flush(*d);
-    h5::append<double>(log_time, time);
-    h5::flush(log_time);
+    log->append(pending_samples);
     pending_samples.clear();
     sync_if_due();
     return n;
@@ -227,49 +81,57 @@ struct RunFile::Writer {
   std::size_t commit_events() {
     const std::size_t n = pending_events.size();
     if (n == 0) return 0;
-    std::vector<double> time(n);
-    std::vector<std::string> kind(n), message(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      time[i] = pending_events[i].time_s;
-      kind[i] = pending_events[i].kind;
-      message[i] = pending_events[i].message;
-    }
-    h5::append_strings(event_kind, kind);
-    h5::append_strings(event_message, message);
-    h5::flush(event_kind);
-    h5::flush(event_message);
-    h5::append<double>(event_time, time);
-    h5::flush(event_time);
+    events->append(pending_events);
     pending_events.clear();
     sync_if_due();
     return n;
   }
 
-  // Ends SWMR by closing (throwing on failure, unlike the destructors), then records the end.
-  void finalize(const std::filesystem::path& path, const RunMetadata& m, double end_time_s,
-                const std::string& exit_status, const std::vector<std::function<void(const h5::Handle&)>>& writers) {
+  // parameters/mask_pixels (the last analysis mask's count) and run_parameters (the last update's): objects created
+  // at the end because their keys are only known then.
+  void write_final_parameters(const h5::Handle& f) {
+    const h5::Handle process = h5::open_group(f, s::entry_path(s::entry, s::analysis::group));
+    if (mask_pixels) {
+      const std::map<std::string, std::string> count{{s::analysis::mask_pixels, std::to_string(*mask_pixels)}};
+      write_parameters(process, s::analysis::parameters, count);
+      if (!run_parameters.empty()) run_parameters[s::analysis::mask_pixels] = count.at(s::analysis::mask_pixels);
+    }
+    if (!run_parameters.empty()) write_parameters(process, s::run::parameters, run_parameters);
+  }
+
+  // Ends SWMR by closing, throwing on failure (unlike the destructors).
+  void close_swmr() {
     file.close();  // deferred by HDF5 until the last dataset closes; see the member order above
-    for (auto* d : {&log_time, &log_time_uncertainty, &log_value, &log_setpoint, &log_status, &log_error, &log_pump,
-                    &event_time, &event_kind, &event_message})
-      d->close();
+    log->close();
+    events->close();
     if (detector) detector->close();
     if (analysis) analysis->close();
-    h5::Handle reopened = h5::open_file(path, h5::Access::read_write);
-    h5::Handle entry = h5::open_group(reopened, "entry");
-    const auto end = parse_iso8601_utc(m.start_time_iso) +
-                     std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                         std::chrono::duration<double>(end_time_s));
-    h5::write_string(entry, "end_time", io::iso8601_utc(end));
-    h5::write_scalar(entry, "duration", end_time_s, "s");
-    h5::write_string(entry, "exit_status", exit_status);
-    if (analysis && mask_pixels) {
-      const std::map<std::string, std::string> count{{"mask_pixels", std::to_string(*mask_pixels)}};
-      write_parameters(h5::open_group(reopened, "/entry/analysis"), "parameters", count);
-      if (!run_parameters.empty()) run_parameters["mask_pixels"] = count.at("mask_pixels");
+  }
+
+  // In regular mode: the end of the run, then what creates objects, each part on its own so one failure does not
+  // cost the others; exit_status names the first thing lost (`lost` holds the run's earlier losses, if any).
+  void finalize(const std::filesystem::path& path, const RunMetadata& m, std::chrono::milliseconds deadline,
+                double end_time_s, const std::string& exit_status,
+                const std::vector<std::function<void(const h5::Handle&)>>& writers, std::vector<std::string>& lost) {
+    ReopenedFile reopened = reopen_for_writing(path, deadline);
+    const h5::Handle& f = reopened.file();
+    const h5::Handle entry = h5::open_group(f, s::entry);
+    const auto status = [&] { return lost.empty() ? exit_status : exit_status + "; run file incomplete: " + lost.front(); };
+    write_end_of_run(entry, m.start_time_iso, end_time_s, status());
+    const std::size_t lost_before = lost.size();
+    const auto part = [&](const std::string& what, const auto& write) {
+      try {
+        write();
+      } catch (const std::exception& e) {
+        lost.push_back(what + ": " + e.what());
+      }
+    };
+    if (analysis) part("analysis parameters", [&] { write_final_parameters(f); });
+    for (const auto& writer : writers) part("end-of-run writer", [&] { writer(f); });
+    if (lost.size() > lost_before) {  // the status written above must not claim what is missing
+      h5::remove(entry, s::entry_field::exit_status);
+      h5::write_string(entry, s::entry_field::exit_status, status());
     }
-    if (analysis && !run_parameters.empty())
-      write_parameters(h5::open_group(reopened, "/entry/analysis"), "run_parameters", run_parameters);
-    for (const auto& writer : writers) writer(reopened);
     reopened.close();
   }
 };
@@ -285,6 +147,8 @@ std::unique_ptr<RunFile> RunFile::create(const std::filesystem::path& file, cons
                                          RunFileOptions options, RunFileLayout layout) {
   if (!std::isfinite(options.flush_interval_s) || options.flush_interval_s < 0)
     throw std::runtime_error("RunFile " + file.string() + ": flush_interval_s must be finite and >= 0");
+  if (!std::isfinite(options.finish_deadline_s) || options.finish_deadline_s < 0)
+    throw std::runtime_error("RunFile " + file.string() + ": finish_deadline_s must be finite and >= 0");
   if (!(metadata.clock_speed > 0))
     throw std::runtime_error("RunFile " + file.string() + ": clock_speed must be > 0");
   parse_iso8601_utc(metadata.start_time_iso);  // fail before the run, not at finish()
@@ -394,8 +258,7 @@ void RunFile::append(const analysis::FrameAnalysis& frame) {
 
 void RunFile::update(const analysis::RunAnalysis& run) {
   if (!layout_.analysis) throw std::logic_error("RunFile " + path_.string() + ": run analysis without an analysis layout");
-  check_run_analysis(run);
-  enqueue(run);
+  enqueue(align_run_analysis(run));  // throws std::invalid_argument here, not on the writer thread
 }
 
 void RunFile::at_finish(std::function<void(const h5::Handle& file)> writer) {
@@ -406,15 +269,17 @@ void RunFile::at_finish(std::function<void(const h5::Handle& file)> writer) {
 
 std::optional<h5::Filter> RunFile::frame_filter() const { return frame_filter_; }
 
-void RunFile::finish(double end_time_s, const std::string& exit_status) {
+bool RunFile::finish(double end_time_s, const std::string& exit_status) {
   {
     std::lock_guard lock(mutex_);
-    if (finishing_) return;
+    if (finishing_) return !error_;
     finishing_ = true;
     queue_.push_back(Finish{end_time_s, exit_status});
   }
   wake_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  return !error_;
 }
 
 std::optional<std::string> RunFile::error() const {
@@ -434,6 +299,97 @@ void RunFile::fail(const std::string& message) {
   if (!error_) error_ = message;
 }
 
+void RunFile::write(Item& item) {
+  Writer& w = *writer_;
+  const auto count = [&](auto&& bump) {
+    std::lock_guard lock(mutex_);
+    bump(stats_);
+  };
+  if (auto* sample = std::get_if<TemperatureSample>(&item)) {
+    w.pending_samples.push_back(*sample);
+    if (sample->time_s >= w.last_flush_s + options_.flush_interval_s) {
+      const double newest_s = sample->time_s;
+      const std::size_t n = w.commit_samples();
+      count([&](RunFileStats& s) {
+        s.samples_committed += n;
+        ++s.sample_flushes;
+      });
+      w.last_flush_s = newest_s;
+    }
+  } else if (auto* event = std::get_if<RunEvent>(&item)) {
+    w.pending_events.push_back(std::move(*event));
+  } else if (auto* frame = std::get_if<Frame>(&item)) {
+    w.detector->append(frame->record, frame->pixels);
+    count([](RunFileStats& s) { ++s.frames_committed; });
+  } else if (auto* mask = std::get_if<PixelMask>(&item)) {
+    w.detector->write_pixel_mask(mask->mask);
+  } else if (auto* analysis_mask = std::get_if<AnalysisMask>(&item)) {
+    w.analysis->write_mask(analysis_mask->mask);
+    w.mask_pixels = static_cast<std::size_t>(
+        std::count_if(analysis_mask->mask.begin(), analysis_mask->mask.end(), [](auto m) { return m != 0; }));
+  } else if (auto* dark = std::get_if<DarkMedian>(&item)) {
+    w.detector->write_dark_median(dark->dark);
+  } else if (auto* orphan = std::get_if<OrphanFile>(&item)) {
+    w.detector->append_orphan_file(orphan->path);
+  } else if (auto* analysed = std::get_if<analysis::FrameAnalysis>(&item)) {
+    w.analysis->append(*analysed);
+    count([](RunFileStats& s) { ++s.analysis_rows_committed; });
+  } else {
+    w.pending_update = std::get<analysis::RunAnalysis>(std::move(item));
+  }
+}
+
+// Pending events (with the temperatures that led up to them: a fault, a segment change) and the latest run-level
+// update; with `all`, the pending temperatures too.
+void RunFile::commit(bool all) {
+  Writer& w = *writer_;
+  std::size_t samples = 0, events = 0;
+  if (all || !w.pending_events.empty()) {
+    const double newest_s = w.pending_samples.empty() ? w.last_flush_s : w.pending_samples.back().time_s;
+    samples = w.commit_samples();
+    events = w.commit_events();
+    w.last_flush_s = newest_s;
+  }
+  const bool updated = w.pending_update.has_value();
+  if (updated) {
+    w.analysis->update(*w.pending_update);
+    w.run_parameters = std::move(w.pending_update->parameters);
+    w.pending_update.reset();
+  }
+  std::lock_guard lock(mutex_);
+  stats_.samples_committed += samples;
+  stats_.sample_flushes += samples > 0;
+  stats_.events_committed += events;
+  stats_.analysis_updates += updated;
+}
+
+// Commits what is pending, ends SWMR, reopens and writes the end (Writer::finalize); every loss goes to error().
+void RunFile::end_run(const Finish& finish) {
+  Writer& w = *writer_;
+  std::vector<std::string> lost;
+  if (auto earlier = error()) lost.push_back(*earlier);  // records were dropped: the file must say so
+  try {
+    commit(true);
+  } catch (const std::exception& e) {
+    lost.push_back(e.what());
+  }
+  std::vector<std::function<void(const h5::Handle&)>> writers;
+  {
+    std::lock_guard lock(mutex_);
+    writers.swap(finish_writers_);
+  }
+  try {
+    w.close_swmr();
+    const auto deadline = std::chrono::milliseconds(static_cast<long>(options_.finish_deadline_s * 1000));
+    w.finalize(path_, metadata_, deadline, finish.end_time_s, finish.exit_status, writers, lost);
+  } catch (const std::exception& e) {
+    lost.push_back("the end of the run (end_time, exit_status" + std::string(writers.empty() ? "" : ", at_finish") +
+                   ") was not written: " + e.what());
+  }
+  for (const auto& why : lost) fail(why);
+  writer_.reset();  // closes whatever finalize() could not
+}
+
 void RunFile::run_writer() {
   Writer& w = *writer_;
   bool failed = false;
@@ -447,32 +403,6 @@ void RunFile::run_writer() {
     w.pending_events.clear();
     w.pending_update.reset();
   };
-  const auto count = [&](auto&& bump) {
-    std::lock_guard lock(mutex_);
-    bump(stats_);
-  };
-  const auto commit_samples = [&] {
-    if (w.pending_samples.empty()) return;
-    const double newest_s = w.pending_samples.back().time_s;
-    const std::size_t n = w.commit_samples();
-    count([&](RunFileStats& s) {
-      s.samples_committed += n;
-      ++s.sample_flushes;
-    });
-    w.last_flush_s = newest_s;
-  };
-  const auto commit_events = [&] {
-    const std::size_t n = w.commit_events();
-    count([&](RunFileStats& s) { s.events_committed += n; });
-  };
-  const auto commit_update = [&] {
-    if (!w.pending_update) return;
-    w.analysis->update(*w.pending_update);
-    w.run_parameters = std::move(w.pending_update->parameters);
-    w.pending_update.reset();
-    count([](RunFileStats& s) { ++s.analysis_updates; });
-  };
-
   for (;;) {
     std::deque<Item> batch;
     {
@@ -482,69 +412,21 @@ void RunFile::run_writer() {
       queued_bytes_ = 0;
     }
     for (auto& item : batch) {
-      if (auto* finish = std::get_if<Finish>(&item)) {
-        try {
-          if (!failed) {
-            commit_samples();
-            commit_events();
-            commit_update();
-          }
-        } catch (const std::exception& e) {
-          fail_and_drop(e);
-        }
-        std::vector<std::function<void(const h5::Handle&)>> writers;
-        {
-          std::lock_guard lock(mutex_);
-          writers.swap(finish_writers_);
-        }
-        try {
-          w.finalize(path_, metadata_, finish->end_time_s, finish->exit_status, writers);
-        } catch (const std::exception& e) {
-          fail(e.what());
-        }
-        writer_.reset();  // closes whatever finalize() could not
-        return;
-      }
+      if (auto* finish = std::get_if<Finish>(&item)) return end_run(*finish);
       if (failed) {
-        count([](RunFileStats& s) { ++s.dropped; });
+        std::lock_guard lock(mutex_);
+        ++stats_.dropped;
         continue;
       }
       try {
-        if (auto* sample = std::get_if<TemperatureSample>(&item)) {
-          w.pending_samples.push_back(*sample);
-          if (sample->time_s >= w.last_flush_s + options_.flush_interval_s) commit_samples();
-        } else if (auto* event = std::get_if<RunEvent>(&item)) {
-          w.pending_events.push_back(std::move(*event));
-        } else if (auto* frame = std::get_if<Frame>(&item)) {
-          w.detector->append(frame->record, frame->pixels);
-          count([](RunFileStats& s) { ++s.frames_committed; });
-        } else if (auto* mask = std::get_if<PixelMask>(&item)) {
-          w.detector->write_pixel_mask(mask->mask);
-        } else if (auto* analysis_mask = std::get_if<AnalysisMask>(&item)) {
-          w.analysis->write_mask(analysis_mask->mask);
-          w.mask_pixels = static_cast<std::size_t>(
-              std::count_if(analysis_mask->mask.begin(), analysis_mask->mask.end(), [](auto m) { return m != 0; }));
-        } else if (auto* dark = std::get_if<DarkMedian>(&item)) {
-          w.detector->write_dark_median(dark->dark);
-        } else if (auto* orphan = std::get_if<OrphanFile>(&item)) {
-          w.detector->append_orphan_file(orphan->path);
-        } else if (auto* analysed = std::get_if<analysis::FrameAnalysis>(&item)) {
-          w.analysis->append(*analysed);
-          count([](RunFileStats& s) { ++s.analysis_rows_committed; });
-        } else {
-          w.pending_update = std::get<analysis::RunAnalysis>(std::move(item));
-        }
+        write(item);
       } catch (const std::exception& e) {
         fail_and_drop(e);
       }
     }
+    if (failed) continue;
     try {
-      // An event (a fault, a segment change) also commits the temperatures that led up to it.
-      if (!failed && !w.pending_events.empty()) {
-        commit_samples();
-        commit_events();
-      }
-      if (!failed) commit_update();
+      commit(false);
     } catch (const std::exception& e) {
       fail_and_drop(e);
     }

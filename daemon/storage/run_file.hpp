@@ -4,25 +4,20 @@
 // the RunFile (the HDF5 library serialises on a global lock and filters run in the calling thread);
 // callers, i.e. the Asio loop, only enqueue.
 //
-// Layout (all built before SWMR starts; SWMR forbids creating objects later):
-//   / @default=entry @creator @file_time @HDF5_Version @file_name
-//   entry:NXentry @default=temperature  title, start_time, program_name @version,
-//                                       end_time, duration @units=s, exit_status  (only at finish)
-//     recipe:NXnote          type=application/yaml, data, checksum (sha256 hex), algorithm, file_name
-//     sample:NXsample        name, chemical_formula, description, treatment
-//       temperature_log:NXlog  time @units=s @start, value @units=K, setpoint @units=K,
-//                              status, error, pump (raw uint8 T95 bytes, @description)
-//     instrument:NXinstrument/temperature_controller:NXenvironment
-//                            name, model, connection, clock_speed, simulated, value_log -> temperature_log
-//     events:NXcollection    time @units=s @start, kind (16 B), message (256 B; fixed-length UTF-8)
-//     temperature:NXdata     @signal=value @axes=time; time, value -> temperature_log
-// Each log's `time` is appended and flushed last: readers trust rows < len(time).
+// Layout (all built before SWMR starts; SWMR forbids creating objects later), one writer module per stream:
+//   run_entry.hpp               /, entry (title, start_time, program_name), recipe, sample, instrument
+//   temperature_log_writer.hpp  entry/sample/temperature_log, entry/temperature (the default plot without frames)
+//   event_writer.hpp            entry/events
+//   detector_layout.hpp         (with a detector layout) entry/instrument/detector, monochromator, entry/data
+//   analysis_layout.hpp         (with an analysis layout) entry/analysis (per frame and run level), entry/entropy
+// Names, paths and units: schema.hpp. Each stream's commit marker (`time`, `sequence_number`, run/`temperature`) is
+// written and flushed last: readers trust rows below its length (run_file_reader.hpp does).
 //
-// Optional parts, declared in RunFileLayout at create (SWMR forbids creating them later):
-//   detector: entry/instrument/detector (with the PONI geometry when known), entry/instrument/monochromator,
-//             entry/sample/temperature, entry/data (detector_layout.hpp);
-//             /entry@default becomes "data" when frames are stored
-//   analysis: entry/analysis, entry/entropy (analysis_layout.hpp); /entry@default becomes "entropy" (S_eq(T))
+// The end of the run (finish): SWMR ends by closing; the file is reopened in regular mode (file_lock.hpp: readers
+// holding it do not keep the end out) for end_time, duration and exit_status (never earlier: silx takes an end_time
+// as "complete"), then what creates objects: the final analysis parameters and the at_finish writers (the DMA
+// entry). A part that cannot be written is named in exit_status ("<status>; run file incomplete: <why>") when the
+// file can still take it, and always in error() and finish()'s result.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -39,35 +34,19 @@
 
 #include "daemon/storage/analysis_layout.hpp"
 #include "daemon/storage/detector_layout.hpp"
+#include "daemon/storage/event_writer.hpp"
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/run_entry.hpp"
+#include "daemon/storage/temperature_log_writer.hpp"
 
 namespace insitu::storage {
 
-struct RunMetadata {
-  std::string program_name = "insitu", program_version, recipe_name, recipe_path, recipe_text, sample_name,
-              sample_composition, sample_treatment, sample_description,
-              start_time_iso;  // UTC ISO 8601 of run time 0
-  double clock_speed = 1.0;    // 600 = accelerated simulation; recorded in the file
-  bool simulated = false;
-  std::string stage_model, stage_connection;
-};
-
-struct TemperatureSample {
-  double time_s;
-  double time_uncertainty_s;  // the reading was taken within time_s +- this
-  double value_K;
-  double setpoint_K;
-  std::uint8_t status, error, pump;  // raw Linkam T95 SB1, EB1, PB1 bytes
-};
-
-struct RunEvent {
-  double time_s;
-  std::string kind;  // "segment", "state", "warning", "fault", "info"
-  std::string message;
-};
+// RunMetadata (run_entry.hpp), TemperatureSample (temperature_log_writer.hpp), RunEvent (event_writer.hpp).
 
 struct RunFileOptions {
   double flush_interval_s = 10.0;  // run time
+  // How long finish() waits for another writer to let go of the file (readers never hold it up: file_lock.hpp).
+  double finish_deadline_s = 10.0;
 };
 
 struct RunFileLayout {
@@ -125,9 +104,10 @@ class RunFile {
   void at_finish(std::function<void(const h5::Handle& file)> writer);
   // The frame filter chosen at create (nullopt without a detector layout).
   std::optional<h5::Filter> frame_filter() const;
-  // Drains the queue, ends SWMR (close), reopens in regular mode to write end_time, duration,
-  // exit_status; joins the thread. Later calls do nothing.
-  void finish(double end_time_s, const std::string& exit_status);
+  // Drains the queue, ends SWMR (close), reopens in regular mode for the at_finish writers and end_time, duration,
+  // exit_status; joins the thread. Returns true when everything the run handed over is in the file, false when any
+  // part was lost (error() says what). Later calls do nothing and return the same.
+  bool finish(double end_time_s, const std::string& exit_status);
   // First writer-thread error (e.g. disk full), if any; later appends are dropped and counted.
   std::optional<std::string> error() const;
   RunFileStats stats() const;
@@ -161,6 +141,9 @@ class RunFile {
   RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options, RunFileLayout layout);
   void enqueue(Item item);
   void run_writer();
+  void write(Item& item);  // one record on the writer thread
+  void commit(bool all);
+  void end_run(const Finish& finish);
   void fail(const std::string& message);
 
   std::filesystem::path path_;

@@ -11,15 +11,6 @@
 namespace insitu::program {
 namespace {
 
-// Early in a run the smoothing and T_g have too few points and come back empty; the run-level curves keep one
-// value per frame all the same (NaN until they can be computed).
-analysis::RunAnalysis aligned(analysis::RunAnalysis run) {
-  const auto n = run.temperature_K.size();
-  for (auto* curve : {&run.s_eq_smoothed_J_per_mol_K, &run.ds_eq_dT_J_per_mol_K2, &run.delta_phi_W_per_mol})
-    if (curve->size() != n) curve->assign(n, std::nan(""));
-  return run;
-}
-
 double unix_s(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -219,7 +210,7 @@ struct Run::Impl final : RunObserver {
     const auto& a = *outcome.analysis;
     run_analyser->add({time_s, a.temperature_K, a.s_eq_J_per_mol_K});
     emit(documents::FrameAnalysisEvent{std::move(*outcome.analysis)});
-    emit(documents::RunAnalysisEvent{aligned(run_analyser->compute()), false});
+    emit(documents::RunAnalysisEvent{run_analyser->compute(), false});
   }
 
   awaitable<void> wait_for_analysis() {
@@ -239,7 +230,7 @@ struct Run::Impl final : RunObserver {
   void final_analysis() {
     if (!run_analyser) return;
     try {
-      const auto result = aligned(run_analyser->compute());
+      const auto result = run_analyser->compute();
       const bool found = std::isfinite(result.glass_transition_K);
       event(io::EventKind::info,
             fmt::format("analysis: {} frames ({} failed), T_g {}", counts.analysed, counts.analysis_failures,

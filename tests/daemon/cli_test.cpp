@@ -58,7 +58,7 @@ bool wait_for_readings(const std::filesystem::path& output, std::size_t rows, st
   while (std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     try {
-      if (RunRecord::read(only_run_file(output), storage::h5::Access::swmr_read).time_s.size() >= rows) return true;
+      if (RunRecord::read(only_run_file(output)).time_s.size() >= rows) return true;
     } catch (const std::exception&) {
       // not created or not flushed yet
     }
@@ -90,11 +90,11 @@ TEST(InsituCli, KillNineLosesAtMostTheLastFlushInterval) {
   ASSERT_GT(child.pid, 0);
   ASSERT_TRUE(wait_for_readings(dir / "out", 100, std::chrono::seconds(60))) << child.stderr_text();
   // What a live SWMR reader saw just before the kill must all still be there afterwards.
-  const auto seen = RunRecord::read(only_run_file(dir / "out"), storage::h5::Access::swmr_read);
+  const auto seen = RunRecord::read(only_run_file(dir / "out"));
   ::kill(child.pid, SIGKILL);
   EXPECT_EQ(child.wait(), 128 + SIGKILL);
 
-  const auto after = RunRecord::read(only_run_file(dir / "out"), storage::h5::Access::swmr_read);
+  const auto after = RunRecord::read(only_run_file(dir / "out"));
   ASSERT_GE(after.time_s.size(), seen.time_s.size());
   for (std::size_t i = 0; i < seen.time_s.size(); ++i) {
     ASSERT_EQ(after.time_s[i], seen.time_s[i]);

@@ -207,7 +207,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   ASSERT_EQ(reprocess({copy.string(), "--workers", "2"}, err), 0) << err;
   {
     const auto f = h5::open_file(copy, h5::Access::read);
-    const auto again = by_sequence_number(f, "/entry/reprocessed_1/sequence", "/entry/reprocessed_1/s_eq");
+    const auto again = by_sequence_number(f, "/entry_reprocessed_1/analysis/sequence_number", "/entry_reprocessed_1/analysis/S_eq");
     ASSERT_EQ(again.size(), live.size());  // the run analyses its backlog before it closes: every data frame
     // Bit for bit: the same pixels (uint16 frames read back exactly as float), the same dark median, the same
     // doubles for geometry, parameters (recorded in round-trip text) and coefficients, and a per-frame
@@ -219,10 +219,10 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
       EXPECT_EQ(again.at(sequence), s) << "frame " << sequence;
     }
     // The same temperatures: the sample's, from the run file.
-    EXPECT_EQ(by_sequence_number(f, "/entry/reprocessed_1/sequence", "/entry/reprocessed_1/temperature"), analysed_K);
-    EXPECT_EQ(h5::read_string(f, "/entry/reprocessed_1/parameters/form_factor_file"),
+    EXPECT_EQ(by_sequence_number(f, "/entry_reprocessed_1/analysis/sequence_number", "/entry_reprocessed_1/analysis/temperature"), analysed_K);
+    EXPECT_EQ(h5::read_string(f, "/entry_reprocessed_1/analysis/parameters/form_factor_file"),
               copy.string() + ":/entry/analysis/form_factors");
-    EXPECT_NEAR(scalar(f, "/entry/reprocessed_1/run/heating_rate"),
+    EXPECT_NEAR(scalar(f, "/entry_reprocessed_1/analysis/run/heating_rate"),
                 scalar(f, "/entry/analysis/run/heating_rate"), 1e-12);
   }
 
@@ -230,13 +230,13 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
   // the binned frames, is the stored geometry again.
   ASSERT_EQ(reprocess({copy.string(), "--set", "s_eq_rmax=8"}, err), 0) << err;
   const auto shorter = by_sequence_number(h5::open_file(copy, h5::Access::read),
-                                        "/entry/reprocessed_2/sequence", "/entry/reprocessed_2/s_eq");
+                                        "/entry_reprocessed_2/analysis/sequence_number", "/entry_reprocessed_2/analysis/S_eq");
   for (const auto& [sequence, s] : live)
     EXPECT_GT(std::abs(shorter.at(sequence) - s), 1e-3) << "frame " << sequence;
   {  // --set keeps the stored mask, and the reprocessed analysis records it.
     const auto f = h5::open_file(copy, h5::Access::read);
-    EXPECT_EQ(h5::read_string(f, "/entry/reprocessed_2/parameters/mask_pixels"), mask_pixels);
-    EXPECT_EQ(h5::read_1d<std::uint8_t>(h5::open_dataset(f, "/entry/reprocessed_2/mask")), stored_mask);
+    EXPECT_EQ(h5::read_string(f, "/entry_reprocessed_2/analysis/parameters/mask_pixels"), mask_pixels);
+    EXPECT_EQ(h5::read_1d<std::uint8_t>(h5::open_dataset(f, "/entry_reprocessed_2/analysis/mask")), stored_mask);
   }
   ASSERT_EQ(reprocess({copy.string(), "--poni", INSITU_SOURCE_DIR "/config/instruments/xrd1621-60keV.poni",
                        "--form-factors", debian_form_factors},
@@ -244,7 +244,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
             0)
       << err;
   const auto flagged = by_sequence_number(h5::open_file(copy, h5::Access::read),
-                                        "/entry/reprocessed_3/sequence", "/entry/reprocessed_3/s_eq");
+                                        "/entry_reprocessed_3/analysis/sequence_number", "/entry_reprocessed_3/analysis/S_eq");
   for (const auto& [sequence, s] : live) EXPECT_EQ(flagged.at(sequence), s) << "frame " << sequence;
   fs::remove_all(dir);
 }

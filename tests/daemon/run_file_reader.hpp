@@ -1,12 +1,13 @@
 #pragma once
-// Reads back what a run left in its run.h5, for assertions.
+// Reads back what a run left in its run.h5, for assertions, through the daemon's own reader
+// (daemon/storage/run_file_reader.hpp: committed rows only, SWMR-read while the run is live).
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "daemon/storage/h5.hpp"
+#include "daemon/storage/run_file_reader.hpp"
 
 namespace insitu::testing {
 
@@ -16,19 +17,13 @@ struct RunRecord {
   std::vector<std::string> event_kind, event_message;
   std::string exit_status;
 
-  static RunRecord read(const std::filesystem::path& file, storage::h5::Access access = storage::h5::Access::read) {
-    namespace h5 = storage::h5;
-    RunRecord r;
-    const auto f = h5::open_file(file, access);
-    const auto log = h5::open_group(f, "/entry/sample/temperature_log");
-    r.time_s = h5::read_1d<double>(h5::open_dataset(log, "time"));
-    r.value_K = h5::read_1d<double>(h5::open_dataset(log, "value"));
-    r.setpoint_K = h5::read_1d<double>(h5::open_dataset(log, "setpoint"));
-    const auto events = h5::open_group(f, "/entry/events");
-    r.event_time_s = h5::read_1d<double>(h5::open_dataset(events, "time"));
-    r.event_kind = h5::read_strings(h5::open_dataset(events, "kind"));
-    r.event_message = h5::read_strings(h5::open_dataset(events, "message"));
-    if (h5::exists(f, "/entry/exit_status")) r.exit_status = h5::read_string(f, "/entry/exit_status");
+  static RunRecord read(const std::filesystem::path& file) {
+    const storage::RunFileReader f(file);
+    auto log = f.temperature_log();
+    auto events = f.events();
+    RunRecord r{std::move(log.time_s), std::move(log.value_K), std::move(log.setpoint_K), std::move(events.time_s),
+                std::move(events.kind), std::move(events.message),
+                f.text(storage::schema::entry_field::exit_status).value_or("")};
     return r;
   }
 

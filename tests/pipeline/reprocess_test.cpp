@@ -6,9 +6,16 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "daemon/storage/detector_layout.hpp"
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/run_entry.hpp"
+#include "daemon/storage/run_file_reader.hpp"
+#include "daemon/storage/run_file.hpp"
+#include "daemon/storage/schema.hpp"
+#include "daemon/xrd_setup.hpp"
 #include "drivers/detector/frame_files.hpp"
 #include "tests/pipeline/synthetic.hpp"
 
@@ -127,17 +134,21 @@ TEST_F(ReprocessFrames, WritesEveryFrameAndTheRunAnalysis) {
   const std::string g = "/entry/analysis/";
   const auto t = h5::read_1d<double>(h5::open_dataset(file, g + "temperature"));
   EXPECT_EQ(t, (std::vector<double>{301, 303, 305, 307}));
-  const auto s = h5::read_1d<double>(h5::open_dataset(file, g + "s_eq"));
+  const auto s = h5::read_1d<double>(h5::open_dataset(file, g + "S_eq"));
   ASSERT_EQ(s.size(), 4u);
   for (std::size_t i = 1; i < s.size(); ++i) EXPECT_GT(s[i], s[i - 1]) << "less order, higher S_eq";
-  const auto q = h5::read_1d<double>(h5::open_dataset(file, g + "q"));
+  const auto q = h5::read_1d<double>(h5::open_dataset(file, g + "radial_axis"));
   EXPECT_EQ(q.size(), 1000u);
-  EXPECT_EQ(h5::read_1d<float>(h5::open_dataset(file, g + "intensity")).size(), 4u * 1000u);
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "I")).size(), 4u * 1000u);
   const auto r = h5::read_1d<double>(h5::open_dataset(file, g + "r"));
-  EXPECT_EQ(h5::read_1d<float>(h5::open_dataset(file, g + "pair_distribution")).size(), 4 * r.size());
-  EXPECT_EQ(h5::read_1d<float>(h5::open_dataset(file, g + "reduced_pdf")).size(), 4 * r.size());
-  const auto qr = h5::read_1d<double>(h5::open_dataset(file, g + "q_reduced"));
-  EXPECT_EQ(h5::read_1d<float>(h5::open_dataset(file, g + "structure_factor")).size(), 4 * qr.size());
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "g_of_r")).size(), 4 * r.size());
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "G_of_r")).size(), 4 * r.size());
+  const auto qr = h5::read_1d<double>(h5::open_dataset(file, g + "Q_reduced"));
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "S_of_Q")).size(), 4 * qr.size());
+  // The frames as read, with their temperatures: OUT.h5 is a run file.
+  EXPECT_EQ(h5::rows(h5::open_dataset(file, "/entry/instrument/detector/data")), 4u);
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, "/entry/instrument/detector/frame_temperature/T_end")),
+            (std::vector<double>{302, 304, 306, 308}));
   EXPECT_EQ(h5::read_string(file, g + "parameters/qmax"), "23");
   EXPECT_EQ(h5::read_string(file, g + "parameters/composition"), "Cu44Zr44Al8Hf2Co2");
   EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "run/temperature")).size(), 4u);
@@ -165,8 +176,16 @@ bool in_block(std::size_t i) {
   return row >= 300 && row < 340 && col >= 300 && col < 340;
 }
 
-std::vector<double> s_eq_of(const fs::path& file, const std::string& group = "/entry/analysis") {
-  return h5::read_1d<double>(h5::open_dataset(h5::open_file(file, h5::Access::read), group + "/s_eq"));
+std::vector<double> s_eq_of(const fs::path& file, const std::string& entry = "/entry") {
+  const storage::RunFileReader reader(file);
+  return reader.analysis(entry).value().s_eq_J_per_mol_K;
+}
+
+// The datasets and groups directly under `group`.
+std::set<std::string> names(const fs::path& file, const std::string& group) {
+  const auto f = h5::open_file(file, h5::Access::read);
+  const auto list = h5::link_names(h5::open_group(f, group));
+  return {list.begin(), list.end()};
 }
 
 void write_block_mask(const fs::path& path, std::size_t height, std::size_t width) {
@@ -213,7 +232,9 @@ TEST_F(ReprocessFrames, MaskHidesABlockAndIsRecorded) {
   for (std::size_t i = 0; i < mask.size(); ++i) wrong += (mask[i] != 0) != in_block(i);
   EXPECT_EQ(wrong, 0u);
   EXPECT_EQ(h5::read_string(file, "/entry/analysis/parameters/mask_pixels"), "1600");
-  EXPECT_FALSE(h5::exists(h5::open_file(dir.path / "clean.h5", h5::Access::read), "/entry/analysis/mask"));
+  // As in a live run the mask is always there; without --mask nothing is masked.
+  const auto clean_mask = storage::RunFileReader(dir.path / "clean.h5").analysis_mask().value();
+  EXPECT_EQ(std::count(clean_mask.begin(), clean_mask.end(), 0), 640 * 640);
 }
 
 TEST_F(ReprocessFrames, MaskOfAnotherShapeNamesBothShapes) {
@@ -241,7 +262,12 @@ TEST_F(ReprocessFrames, OutputReprocessesToTheSameEntropy) {
   EXPECT_THAT(out.str(), Not(HasSubstr("records no analysis parameters")));
   const auto first = s_eq_of(output);
   ASSERT_EQ(first.size(), 4u);
-  EXPECT_EQ(s_eq_of(output, "/entry/reprocessed_1"), first);
+  EXPECT_EQ(s_eq_of(output, "/entry_reprocessed_1"), first);
+  // The reprocessed entry has the names and run level of the output's own analysis (a live run's: see below).
+  EXPECT_EQ(names(output, "/entry_reprocessed_1/analysis"), names(output, "/entry/analysis"));
+  EXPECT_EQ(names(output, "/entry_reprocessed_1/analysis/run"), names(output, "/entry/analysis/run"));
+  EXPECT_EQ(storage::RunFileReader(output).analysis("/entry_reprocessed_1").value().run.temperature_K,
+            storage::RunFileReader(output).analysis().value().run.temperature_K);
 
   // A second mask (rows 0-319 of every column) joins the stored block.
   {
@@ -252,34 +278,109 @@ TEST_F(ReprocessFrames, OutputReprocessesToTheSameEntropy) {
   const std::vector<std::string> more{output.string(), "--workers", "2", "--mask", (dir.path / "top.tif").string()};
   ASSERT_EQ(run_reprocess(more, out, err), 0) << err.str();
   auto file = h5::open_file(output, h5::Access::read);
-  const auto mask = h5::read_1d<std::uint8_t>(h5::open_dataset(file, "/entry/reprocessed_2/mask"));
+  const auto mask = h5::read_1d<std::uint8_t>(h5::open_dataset(file, "/entry_reprocessed_2/analysis/mask"));
   ASSERT_EQ(mask.size(), 640u * 640u);
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < mask.size(); ++i) wrong += (mask[i] != 0) != (in_block(i) || i < 320 * 640);
   EXPECT_EQ(wrong, 0u);
-  EXPECT_EQ(h5::read_string(file, "/entry/reprocessed_2/parameters/mask_pixels"), std::to_string(320 * 640 + 800));
-  EXPECT_NE(s_eq_of(output, "/entry/reprocessed_2"), first);
+  EXPECT_EQ(h5::read_string(file, "/entry_reprocessed_2/analysis/parameters/mask_pixels"),
+            std::to_string(320 * 640 + 800));
+  EXPECT_NE(s_eq_of(output, "/entry_reprocessed_2"), first);
 }
 
-// A run file as the daemon writes it (frames, image_key, T_mean, time, dark_median), made here with h5.hpp.
-TEST_F(ReprocessFrames, RunFileGetsANewAnalysisGroup) {
+// The analysis group a live run writes (RunFile with an analysis layout), with the axes of `like`'s analysis.
+fs::path live_run_file(const fs::path& dir, const fs::path& like) {
+  const auto f = h5::open_file(like, h5::Access::read);
+  storage::AnalysisLayout layout;
+  layout.axes = {h5::read_1d<double>(h5::open_dataset(f, "/entry/analysis/radial_axis")),
+                 h5::read_1d<double>(h5::open_dataset(f, "/entry/analysis/Q_reduced")),
+                 h5::read_1d<double>(h5::open_dataset(f, "/entry/analysis/r"))};
+  layout.parameters = {{"composition", "Cu44Zr44Al8Hf2Co2"}};
+  layout.form_factors = {{"Cu", analysis::WaasKirfCoefficients{}}};
+  layout.mask_height = layout.mask_width = 640;
+  const auto live = dir / "live.h5";
+  storage::RunMetadata meta;
+  meta.start_time_iso = "2024-01-01T00:00:00Z";
+  storage::RunFileLayout run_layout;
+  run_layout.analysis = layout;
+  auto run = storage::RunFile::create(live, meta, {}, run_layout);
+  analysis::RunAnalysis level;
+  level.parameters = {{"heating_frames", "0"}};
+  run->update(level);
+  EXPECT_TRUE(run->finish(1.0, "completed"));
+  return live;
+}
+
+// A 120-frame heating run taken elsewhere: OUT.h5 has the run level of a live run, one row per heating frame, under
+// the names a live run's analysis uses; `insitu reprocess OUT.h5` writes a new entry with those names too.
+TEST_F(ReprocessFrames, HeatingRunHasTheRunLevelAndNamesOfALiveRun) {
+  using namespace analysis;
+  const auto geometry = test::small_detector();
+  const auto table = FormFactorTable::load(test::form_factor_file());
+  std::string csv = "file,T_start_K,T_end_K\n";
+  constexpr int frames = 120;
+  // Two rendered structures, blended: the order falls smoothly along the ramp (rendering 120 would take minutes).
+  const auto ordered = test::render(geometry, test::model_intensity(table, 40.0, 1.9), 0.99, 5000.0f);
+  const auto disordered = test::render(geometry, test::model_intensity(table, 40.0, 1.4), 0.99, 5000.0f);
+  for (int i = 0; i < frames; ++i) {
+    const float w = static_cast<float>(i) / (frames - 1);
+    std::vector<float> raw(ordered.size());
+    for (std::size_t j = 0; j < raw.size(); ++j) raw[j] = (1 - w) * ordered[j] + w * disordered[j];
+    const std::string name = "ramp-" + std::to_string(i) + ".tif";
+    detector::write_qxrd_tiff(dir.path / "frames" / name,
+                              detector::make_frame(geometry.height, geometry.width, std::move(raw)));
+    csv += name + "," + std::to_string(300 + 2 * i) + "," + std::to_string(302 + 2 * i) + "\n";
+  }
+  write_text(dir.path / "T.csv", csv);
+  const auto output = dir.path / "ramp.h5";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_reprocess(args(output.string()), out, err), 0) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("frames analysed: 120"));
+
+  const auto a = storage::RunFileReader(output).analysis().value();
+  const auto outliers = std::stoul(a.run_parameters.at("outlier_frames"));
+  EXPECT_EQ(a.run_parameters.at("heating_frames"), std::to_string(frames));
+  EXPECT_EQ(a.run.temperature_K.size(), frames - outliers);
+  EXPECT_EQ(a.run.s_eq_smoothed_J_per_mol_K.size(), a.run.temperature_K.size());
+  EXPECT_EQ(a.run.ds_eq_dT_J_per_mol_K2.size(), a.run.temperature_K.size());
+  EXPECT_EQ(a.run.delta_phi_W_per_mol.size(), a.run.temperature_K.size());
+  EXPECT_GT(std::count_if(a.run.delta_phi_W_per_mol.begin(), a.run.delta_phi_W_per_mol.end(),
+                          [](double v) { return std::isfinite(v); }),
+            frames / 2)
+      << "a 240 K ramp smooths";
+  EXPECT_NEAR(a.run.heating_rate_K_per_s, 2.0 / 12.0, 1e-9);
+
+  const auto live = live_run_file(dir.path, output);
+  EXPECT_EQ(names(output, "/entry/analysis"), names(live, "/entry/analysis"));
+  EXPECT_EQ(names(output, "/entry/analysis/run"), names(live, "/entry/analysis/run"));
+}
+
+// README's line, without --form-factors: the table a live run uses.
+TEST_F(ReprocessFrames, FormFactorsDefaultToTheLiveRunsTable) {
+  auto a = args((dir.path / "out.h5").string());
+  const auto flag = std::find(a.begin(), a.end(), "--form-factors");
+  a.erase(flag, flag + 2);
+  std::ostringstream out, err;
+  ASSERT_EQ(run_reprocess(a, out, err), 0) << err.str();
+  const auto parameters = storage::RunFileReader(dir.path / "out.h5").parameters();
+  EXPECT_EQ(parameters.at("form_factor_file"), form_factor_table_path().string());
+}
+
+// A run file as the daemon writes it (run_entry.hpp, detector_layout.hpp): a dark and two data frames.
+TEST_F(ReprocessFrames, RunFileGetsANewAnalysisEntry) {
   using namespace analysis;
   const auto geometry = test::small_detector();
   const auto table = FormFactorTable::load(test::form_factor_file());
   const auto run = dir.path / "run.h5";
   {
     auto file = h5::create_file(run);
-    auto entry = h5::create_group(file, "entry", "NXentry");
-    auto instrument = h5::create_group(entry, "instrument", "NXinstrument");
-    auto det = h5::create_group(instrument, "detector", "NXdetector");
-    auto data = h5::create_extendable(det, "data", {h5::dtype_of<std::uint16_t>(), {geometry.height, geometry.width}, 1});
-    auto key = h5::create_extendable(det, "image_key", {h5::dtype_of<std::int32_t>(), {}, 64});
-    auto ft = h5::create_group(det, "frame_temperature", "NXcollection");
-    auto t_mean = h5::create_extendable(ft, "T_mean", {h5::dtype_of<double>(), {}, 64});
-    auto time = h5::create_extendable(ft, "time", {h5::dtype_of<double>(), {}, 64});
-    const std::vector<float> dark_pixels(geometry.height * geometry.width, 5000.0f);
-    auto dark_ds = h5::create_extendable(det, "dark_median", {h5::dtype_of<float>(), {geometry.height, geometry.width}, 1});
-    h5::append<float>(dark_ds, dark_pixels, 1);
+    storage::RunMetadata meta;
+    meta.start_time_iso = "2024-01-01T00:00:00Z";
+    storage::write_run_entry(file, run, meta);
+    storage::DetectorLayout layout;
+    layout.height = geometry.height, layout.width = geometry.width, layout.filter = h5::Filter::none;
+    storage::DetectorWriter det(file, storage::schema::entry, layout, meta.start_time_iso);
+    det.write_dark_median(std::vector<float>(geometry.height * geometry.width, 5000.0f));
     for (int i = 0; i < 3; ++i) {
       const bool is_dark = i == 0;
       std::vector<std::uint16_t> pixels(geometry.height * geometry.width, 5000);
@@ -287,11 +388,14 @@ TEST_F(ReprocessFrames, RunFileGetsANewAnalysisGroup) {
         const auto raw = test::render(geometry, test::model_intensity(table, 40.0), 0.99, 5000.0f);
         for (std::size_t j = 0; j < raw.size(); ++j) pixels[j] = static_cast<std::uint16_t>(std::lround(raw[j]));
       }
-      h5::append<std::uint16_t>(data, pixels, 1);
-      h5::append<std::int32_t>(key, std::vector<std::int32_t>{is_dark ? 2 : 0});
-      h5::append<double>(time, std::vector<double>{12.0 * i});
-      h5::append<double>(t_mean, std::vector<double>{300.0 + 2 * i});
+      detector::ExposureRecord record;
+      record.sequence = static_cast<std::uint64_t>(i);
+      record.image_key = is_dark ? detector::image_dark : detector::image_data;
+      record.start_s = 12.0 * i, record.stop_s = 12.0 * i + 10;
+      record.temperature.mean_K = 300.0 + 2 * i;
+      det.append(record, std::span(reinterpret_cast<const std::uint8_t*>(pixels.data()), 2 * pixels.size()));
     }
+    det.close();
   }
   std::vector<std::string> a{run.string(), "--poni", (dir.path / "det.poni").string(), "--form-factors",
                              test::form_factor_file(), "--workers", "1", "--set", "npt=1000", "--set", "split=none",
@@ -302,11 +406,12 @@ TEST_F(ReprocessFrames, RunFileGetsANewAnalysisGroup) {
   EXPECT_THAT(out.str(), HasSubstr("frames analysed: 2"));  // the dark is not analysed
   EXPECT_THAT(out.str(), HasSubstr("records no analysis parameters"));  // defaults and --set, and it says so
   ASSERT_EQ(run_reprocess(a, out, err), 0) << err.str();
-  auto file = h5::open_file(run, h5::Access::read);
-  EXPECT_TRUE(h5::exists(file, "/entry/reprocessed_1/s_eq"));
-  EXPECT_TRUE(h5::exists(file, "/entry/reprocessed_2/s_eq"));  // a second reprocess never overwrites the first
-  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, "/entry/reprocessed_1/sequence")), (std::vector<double>{1, 2}));
-  EXPECT_EQ(h5::rows(h5::open_dataset(file, "/entry/instrument/detector/data")), 3u);
+  const storage::RunFileReader reader(run);
+  // A second reprocess never overwrites the first.
+  EXPECT_EQ(reader.analysis_entries(), (std::vector<std::string>{"/entry_reprocessed_1", "/entry_reprocessed_2"}));
+  EXPECT_EQ(reader.analysis("/entry_reprocessed_1").value().sequence, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(reader.analysis("/entry_reprocessed_1").value().temperature_K, (std::vector<double>{302, 304}));
+  EXPECT_EQ(reader.frames().value().rows(), 3u);
 }
 
 }  // namespace

@@ -5,8 +5,17 @@
 #include <csignal>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/run_file.hpp"
+#include "daemon/storage/run_file_reader.hpp"
 #include "tests/storage/child.hpp"
 #include "tests/storage/records.hpp"
 
@@ -53,6 +62,15 @@ TEST(RunFileCrash, EveryRecordReportedFlushedSurvivesKill9) {
     }
     EXPECT_FALSE(h5::exists(f, "/entry/end_time"));  // silx must not take a crashed run as complete
   }
+  {  // The reader takes it as it is: the committed rows, values intact, no end.
+    const RunFileReader reader(path);
+    EXPECT_TRUE(reader.opened_as_swmr_reader());
+    const auto log = reader.temperature_log();
+    ASSERT_GE(log.rows(), samples);
+    for (std::size_t i = 0; i < log.rows(); i += 997) EXPECT_EQ(log.value_K[i], testing::sample_at(i).value_K) << i;
+    EXPECT_GE(reader.events().rows(), events);
+    EXPECT_EQ(reader.text("exit_status"), std::nullopt);
+  }
 
   // The superblock still says "open for SWMR writing"; h5clear resets it and the stale EOA.
   EXPECT_THROW(h5::open_file(path, h5::Access::read), h5::Error);
@@ -76,6 +94,50 @@ TEST(RunFileCrash, FullDiskIsReportedAndLaterAppendsAreDropped) {
   ASSERT_TRUE(dropped);
   EXPECT_THAT(*dropped, StartsWith("dropped "));
   EXPECT_GE(std::stoull(dropped->substr(8)), 1001u);  // at least the 1000 samples + 1 event appended after
+}
+
+// A viewer (h5py/silx with swmr=True) holds the file open through the end of the run. HDF5 1.10.8 keeps its
+// shared flock() for as long, which refused the regular-mode reopen of finish(): end_time, exit_status and the
+// at_finish parts were lost. Now they are written, and the reader still sees its rows.
+TEST(RunFileReaders, AnSwmrReaderHoldingTheFileDoesNotCostTheEnd) {
+  ScratchDir dir("held");
+  const auto path = dir.path() / "run.nxs", release = dir.path() / "release";
+  auto run = RunFile::create(path, testing::test_metadata(), {.flush_interval_s = 0.0});
+  for (std::size_t i = 0; i < 500; ++i) run->append(testing::sample_at(i));
+  run->append(testing::event_at(0));  // commits the samples before it
+  while (run->stats().samples_committed < 500) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Child reader({STORAGE_PROBE, "hold", path.string(), release.string()});
+  ASSERT_EQ(reader.read_line(), "open rows 500");
+  run->at_finish([](const h5::Handle& file) { h5::create_group(file, "/entry_extra", "NXentry"); });
+  EXPECT_TRUE(run->finish(5.0, "completed")) << run->error().value_or("");
+  EXPECT_EQ(run->error(), std::nullopt);
+  std::ofstream(release).put('\n');
+  EXPECT_EQ(reader.wait(), 0);
+
+  const RunFileReader file(path);
+  EXPECT_EQ(file.temperature_log().rows(), 500u);
+  EXPECT_EQ(file.text("exit_status"), "completed");
+  EXPECT_TRUE(file.text("end_time").has_value());
+  EXPECT_TRUE(h5::exists(file.file(), "/entry_extra"));
+}
+
+// Another writer (an exclusive lock) keeps the end out: finish() says so, and what the run took stays readable.
+TEST(RunFileReaders, AnotherWriterHoldingTheFileIsReported) {
+  ScratchDir dir("writer");
+  const auto path = dir.path() / "run.nxs";
+  auto run = RunFile::create(path, testing::test_metadata(), {.flush_interval_s = 0.0, .finish_deadline_s = 0.3});
+  for (std::size_t i = 0; i < 100; ++i) run->append(testing::sample_at(i));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // SWMR writing holds no lock of its own
+  EXPECT_FALSE(run->finish(1.0, "completed"));
+  ASSERT_TRUE(run->error().has_value());
+  EXPECT_THAT(*run->error(), HasSubstr("was not written"));
+  EXPECT_THAT(*run->error(), HasSubstr("another process holds it open for writing"));
+  ::close(fd);
+  const RunFileReader file(path);
+  EXPECT_EQ(file.temperature_log().rows(), 100u);
+  EXPECT_EQ(file.text("exit_status"), std::nullopt);
 }
 
 }  // namespace

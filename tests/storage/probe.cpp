@@ -7,6 +7,8 @@
 //   storage_probe crash <file>           write records until SIGKILLed, printing "committed S E"
 //   storage_probe full <file> <bytes>    write under RLIMIT_FSIZE=<bytes> until the writer reports an
 //                                        error, keep appending, finish; print "error <msg>", "dropped N"
+//   storage_probe hold <file> <release>  SWMR-read <file> as a viewer would, print "open rows N" (the log's
+//                                        committed rows), keep it open until the file <release> exists, exit 0
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -82,6 +85,18 @@ int crash(const std::string& file) {
   }
 }
 
+int hold(const std::string& file, const std::string& release) {
+  const st::h5::Handle h = st::h5::open_file(file, st::h5::Access::swmr_read);
+  const st::h5::Handle time = st::h5::open_dataset(h, "/entry/sample/temperature_log/time");
+  std::printf("open rows %zu\n", static_cast<std::size_t>(st::h5::rows(time)));
+  std::fflush(stdout);
+  // Not read again: once the writer ends SWMR and writes the end in regular mode, an SWMR reader's cached view is
+  // stale (a reopen reads the final file); what it must not do is keep the end out of the file.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!std::filesystem::exists(release) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  return 0;
+}
+
 int full(const std::string& file, long long limit_bytes) {
   // Past the limit, write() fails with EFBIG instead of the default SIGXFSZ killing the process.
   signal(SIGXFSZ, SIG_IGN);
@@ -116,6 +131,7 @@ int main(int argc, char** argv) {
     if (mode == "frames" && argc == 4) return frames(argv[2], std::stoul(argv[3]));
     if (mode == "crash" && argc == 3) return crash(argv[2]);
     if (mode == "full" && argc == 4) return full(argv[2], std::stoll(argv[3]));
+    if (mode == "hold" && argc == 4) return hold(argv[2], argv[3]);
     std::fprintf(stderr, "usage: storage_probe follow <file> <rows> <events> | frames <file> <n> | crash <file> | full <file> <bytes>\n");
     return 64;
   } catch (const std::exception& e) {

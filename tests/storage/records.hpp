@@ -30,6 +30,22 @@ inline RunEvent event_at(std::size_t k) {
           .message = "event " + std::to_string(k)};
 }
 
+// The axes of a tiny analysis layout (2 Q points, 1 reduced Q, 1 r) and a frame analysed on them.
+inline AnalysisLayout tiny_analysis_layout() {
+  AnalysisLayout layout;
+  layout.axes = {{1.0, 2.0}, {1.0}, {0.5}};
+  return layout;
+}
+
+inline analysis::FrameAnalysis tiny_frame_analysis(std::uint64_t sequence, double temperature_K) {
+  analysis::FrameAnalysis f;
+  f.sequence = sequence, f.temperature_K = temperature_K, f.s_eq_J_per_mol_K = 0.01 * temperature_K;
+  f.intensity = f.intensity_sigma = {1.0, 2.0};
+  f.structure_factor = f.reduced_structure_factor = {1.0};
+  f.reduced_pdf = f.pair_distribution = {0.5};
+  return f;
+}
+
 inline RunMetadata test_metadata() {
   RunMetadata m;
   m.program_version = "0.1.0-test";

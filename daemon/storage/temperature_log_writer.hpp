@@ -1,0 +1,35 @@
+#pragma once
+// The stage's temperature log, under an entry built by run_entry.hpp:
+//   entry/sample/temperature_log:NXlog  time @units=s @start, time_uncertainty @units=s, value @units=K,
+//                                       setpoint @units=K, status, error, pump (raw uint8 T95 bytes, @description)
+//   entry/instrument/temperature_controller/value_log -> temperature_log
+//   entry/temperature:NXdata  @signal=value @axes=time; time, value -> temperature_log (what silx plots by default)
+// Each batch's `time` is appended and flushed last: readers trust rows < len(time).
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "daemon/storage/h5.hpp"
+
+namespace insitu::storage {
+
+struct TemperatureSample {
+  double time_s;
+  double time_uncertainty_s;  // the reading was taken within time_s +- this
+  double value_K;
+  double setpoint_K;
+  std::uint8_t status, error, pump;  // raw Linkam T95 SB1, EB1, PB1 bytes
+};
+
+// Creates the log (regular or pre-SWMR mode) under `entry_path` and appends to it. One writer thread owns it.
+class TemperatureLogWriter {
+ public:
+  TemperatureLogWriter(const h5::Handle& file, const std::string& entry_path, const std::string& start_time_iso);
+  void append(std::span<const TemperatureSample> samples);  // every column flushed, `time` last
+  void close();  // closes every dataset, throwing on failure
+
+ private:
+  h5::Handle time_, time_uncertainty_, value_, setpoint_, status_, error_, pump_;
+};
+
+}  // namespace insitu::storage
