@@ -391,7 +391,6 @@ int run_recipe(const RunOptions& options) {
       std::ofstream(d.folder / "dma_sweep_lims.txt", std::ios::binary) << dhr3::write_lims(sweep);
       std::ofstream(run_dir / "dhr3-sim-truth.json", std::ios::binary) << dhr3::ground_truth_json(sweep);
     }
-    d.analysis = dma::cu_zr_glass_settings();
     try {
       dma_watcher = std::make_unique<dhr3::ExportWatcher>(io.get_executor(), clock, d, make_logger("insitu.dma"));
     } catch (const std::exception& e) {
@@ -535,7 +534,9 @@ int run_recipe(const RunOptions& options) {
   }
   if (dma_watcher && !dma_watcher->ingested().empty()) {
     run_file->at_finish([exports = dma_watcher->ingested(), glass_transition_K](const storage::h5::Handle& file) {
-      storage::write_dma_entry(file, exports, glass_transition_K);
+      // The watcher only parsed the exports: they are fitted here, where the entry is written.
+      storage::write_dma_entry(file, storage::analyse_exports(exports, dma::cu_zr_glass_settings()),
+                               glass_transition_K);
     });
   }
   if (acquisition) {
