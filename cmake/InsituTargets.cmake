@@ -14,6 +14,13 @@ function(insitu_library name)
   insitu_warnings(${name})
 endfunction()
 
+# insitu_simulator_library(NAME SOURCES ... [DEPS ...]): a simulated instrument. Marked INSITU_SIMULATOR, so that
+# the dependency rules (cmake/DependencyRules.cmake) let only INSITU_SIMULATOR_LINKERS, tests and benches link it.
+function(insitu_simulator_library name)
+  insitu_library(${name} ${ARGN})
+  set_target_properties(${name} PROPERTIES INSITU_SIMULATOR ON)
+endfunction()
+
 # insitu_executable(NAME SOURCES ... [DEPS ...])
 function(insitu_executable name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})

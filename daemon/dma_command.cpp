@@ -21,7 +21,7 @@ int run_dma(const DmaOptions& options, std::ostream& out, std::ostream& err) {
     err << "insitu dma: " << options.output.string() << " exists already (never overwritten)\n";
     return 2;
   }
-  std::vector<dhr3::IngestedExport> good;
+  std::vector<storage::AnalysedExport> good;
   std::map<std::string, std::filesystem::path> by_sha256;
   bool failed = false;
   for (const auto& path : options.exports) {
@@ -34,22 +34,23 @@ int run_dma(const DmaOptions& options, std::ostream& out, std::ostream& err) {
       continue;
     }
     const std::string content = std::move(bytes).str();
-    auto check = dhr3::check_export(path, content, {}, options.settings);
+    auto check = dhr3::check_export(path, content, {}, {});
     if (check.kind != dhr3::ExportEventKind::ingested) {
       err << check.message << " (" << dhr3::to_string(check.kind) << ")\n";
       failed = true;
       continue;
     }
-    auto& e = *check.result;
-    if (auto [it, fresh] = by_sha256.emplace(e.sha256, path); !fresh) {
+    if (auto [it, fresh] = by_sha256.emplace(check.result->sha256, path); !fresh) {
       err << path.string() << ": same content as " << it->second.string() << ", skipped\n";
       failed = true;
       continue;
     }
+    storage::AnalysedExport e{std::move(*check.result), {}};
+    e.analysis = dma::analyse_sweep(e.source.sweep, options.settings);
     if (!e.analysis.note.empty()) err << path.string() << ": " << e.analysis.note << "\n";
     for (const auto& t : e.analysis.transitions)
       if (!t.note.empty()) err << path.string() << ": " << t.name << ": " << t.note << "\n";
-    out << path.string() << " (" << dhr3::to_string(e.data.layout) << ", " << e.analysis.series.size()
+    out << path.string() << " (" << dhr3::to_string(e.source.data.layout) << ", " << e.source.sweep.series.size()
         << " frequencies, " << (e.analysis.automatic_windows ? "automatic windows" : "set windows") << ")\n"
         << e.analysis.table;
     if (options.glass_transition_K) {

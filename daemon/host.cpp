@@ -1,8 +1,24 @@
 #include "daemon/host.hpp"
 
+#include <pthread.h>
+
 #include "drivers/io/loop_thread.hpp"
 
 namespace insitu::daemon {
+
+sigset_t ControlSignalsBlocked::signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  return set;
+}
+
+ControlSignalsBlocked::ControlSignalsBlocked() {
+  const auto set = signals();
+  pthread_sigmask(SIG_BLOCK, &set, &previous_);
+}
+
+ControlSignalsBlocked::~ControlSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
 Host::Host() : signals_(io_, SIGINT, SIGTERM, SIGUSR1) { signals_.add(SIGUSR2); }
 
@@ -43,8 +59,11 @@ void Host::run(awaitable<void> task) {
     signals_.cancel();
   });
   io::LoopThread::Guard on_loop;
+  const auto control = ControlSignalsBlocked::signals();
+  pthread_sigmask(SIG_UNBLOCK, &control, nullptr);
   while (!done && io_.run_one()) {
   }
+  pthread_sigmask(SIG_BLOCK, &control, nullptr);
   // What the task left behind (cancelled timers, reads being closed, results in flight) completes now, while
   // everything it touches still exists; nothing new is started. The limit only guards against a leaked timer.
   constexpr auto kDrainLimit = std::chrono::seconds(2);

@@ -12,6 +12,21 @@
 
 namespace insitu::daemon {
 
+// SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 blocked in the thread that makes it, from then until it goes: threads
+// started meanwhile inherit the mask, so these signals interrupt only the loop (which unblocks them while it runs),
+// never a worker's or a simulator's system call.
+class ControlSignalsBlocked {
+ public:
+  ControlSignalsBlocked();
+  ~ControlSignalsBlocked();  // the mask as it was
+  ControlSignalsBlocked(const ControlSignalsBlocked&) = delete;
+  ControlSignalsBlocked& operator=(const ControlSignalsBlocked&) = delete;
+  static sigset_t signals();
+
+ private:
+  sigset_t previous_;
+};
+
 class Host {
  public:
   Host();
@@ -39,6 +54,7 @@ class Host {
  private:
   void wait_for_signal();
 
+  ControlSignalsBlocked blocked_;  // first: every thread below starts with the control signals blocked
   asio::io_context io_;
   asio::signal_set signals_;
   std::function<void(int)> on_signal_;

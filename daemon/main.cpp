@@ -1,27 +1,52 @@
 // insitu: acquisition daemon for in-situ X-ray diffraction temperature ramps.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
+#include "daemon/check_command.hpp"
 #include "daemon/dma_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/summary.hpp"
 #include "drivers/io/serial_ports.hpp"
-#include "protocols/recipe/recipe.hpp"
 
 namespace {
 
-int check_recipe(const std::filesystem::path& path) {
-  try {
-    const auto recipe = insitu::recipe::load_recipe(path);
-    fmt::print("{}", insitu::recipe::format_plan(recipe, insitu::recipe::estimate_plan(recipe)));
-    return 0;
-  } catch (const insitu::recipe::RecipeError& e) {
-    fmt::print(stderr, "{}\n", e.what());
-    return 2;
-  }
+// Edits (insert, delete, substitute, swap two neighbours) from a to b.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// CLI11 has no suggestions: a first word that is no command is refused here, with the closest command when one is
+// near (at most a third of its letters off, and at least one).
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return std::nullopt;
+  const std::string word = argv[1];
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (std::find(names.begin(), names.end(), word) != names.end()) return std::nullopt;
+  const auto closest = std::min_element(names.begin(), names.end(), [&](const auto& a, const auto& b) {
+    return edit_distance(word, a) < edit_distance(word, b);
+  });
+  if (closest != names.end() && edit_distance(word, *closest) <= std::max<std::size_t>(1, closest->size() / 3))
+    return fmt::format("unknown command '{}'; did you mean '{}'?", word, *closest);
+  return fmt::format("unknown command '{}'; commands: {}", word, fmt::join(names, ", "));
 }
 
 int list_ports() {
@@ -60,9 +85,15 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--linkam", linkam_url, "stage connection URL (serial:///dev/ttyUSB0, pty:PATH, tcp://H:P)");
   run_cmd->add_option("--output", output, "directory for run directories (default: the recipe's output.directory)");
 
-  std::filesystem::path check_path;
-  auto* check_cmd = app.add_subcommand("check", "validate a recipe and print its plan and estimated duration");
-  check_cmd->add_option("recipe", check_path, "recipe YAML file")->required()->check(CLI::ExistingFile);
+  insitu::daemon::CheckOptions check;
+  std::string check_linkam_url, check_output;
+  auto* check_cmd = app.add_subcommand(
+      "check", "validate a recipe, print its plan, and check everything `run` needs (folders, files, ports)");
+  check_cmd->add_option("recipe", check.recipe_path, "recipe YAML file")->required()->check(CLI::ExistingFile);
+  check_cmd->add_flag("--simulate", check.simulate,
+                      "as `run --simulate`: the ports and instrument folders are not checked");
+  check_cmd->add_option("--linkam", check_linkam_url, "stage connection URL, as for `run`");
+  check_cmd->add_option("--output", check_output, "directory for run directories, as for `run`");
 
   auto* ports_cmd = app.add_subcommand("ports", "list serial ports with their USB identities");
 
@@ -83,24 +114,46 @@ int main(int argc, char** argv) {
   reprocess_cmd->prefix_command();
   reprocess_cmd->set_help_flag();  // run_reprocess prints its own usage
 
-  CLI11_PARSE(app, argc, argv);
+  // Usage errors are one line and exit 2, like every refusal before a run starts (README, "Commands").
+  app.failure_message([](const CLI::App*, const CLI::Error& e) { return std::string(e.what()) + " (see --help)\n"; });
+  if (const auto refused = unknown_command(app, argc, argv)) {
+    fmt::print(stderr, "{}\n", *refused);
+    return 2;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0
+  }
 
-  if (*run_cmd) {
-    if (!linkam_url.empty()) run.linkam_url = linkam_url;
-    if (!output.empty()) run.output = output;
-    if (run.speed != 1.0 && !run.simulate) {
-      fmt::print(stderr, "--speed other than 1 needs --simulate: real hardware runs in real time\n");
-      return 2;
+  const auto dispatch = [&]() -> int {
+    if (*run_cmd) {
+      if (!linkam_url.empty()) run.linkam_url = linkam_url;
+      if (!output.empty()) run.output = output;
+      if (run.speed != 1.0 && !run.simulate) {
+        fmt::print(stderr, "--speed other than 1 needs --simulate: real hardware runs in real time\n");
+        return 2;
+      }
+      return insitu::daemon::run_recipe(run, simulation);
     }
-    return insitu::daemon::run_recipe(run, simulation);
+    if (*check_cmd) {
+      if (!check_linkam_url.empty()) check.linkam_url = check_linkam_url;
+      if (!check_output.empty()) check.output = check_output;
+      return insitu::daemon::run_check(check, std::cout, std::cerr);
+    }
+    if (*ports_cmd) return list_ports();
+    if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
+    if (*dma_cmd) {
+      if (*tg_option) dma.glass_transition_K = dma_tg_K;
+      return insitu::daemon::run_dma(dma, std::cout, std::cerr);
+    }
+    if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
+    return 2;
+  };
+  try {
+    return dispatch();
+  } catch (const std::exception& e) {  // what no command expected (an unreadable run file, ...): one line too
+    fmt::print(stderr, "insitu {}: {}\n", app.get_subcommands().front()->get_name(), e.what());
+    return 1;
   }
-  if (*check_cmd) return check_recipe(check_path);
-  if (*ports_cmd) return list_ports();
-  if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
-  if (*dma_cmd) {
-    if (*tg_option) dma.glass_transition_K = dma_tg_K;
-    return insitu::daemon::run_dma(dma, std::cout, std::cerr);
-  }
-  if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
-  return 2;
 }

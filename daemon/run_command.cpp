@@ -167,7 +167,6 @@ std::unique_ptr<dhr3::ExportWatcher> dma_watcher(Host& host, const io::RunClock&
   dhr3::ExportWatcherSettings d;
   d.folder = c.dma_folder;
   d.include_existing = simulated;  // the simulated DHR-3's exports are there before the run
-  d.analysis = dma::cu_zr_glass_settings();
   // No logger of its own: its events reach the log as the run's documents.
   return std::make_unique<dhr3::ExportWatcher>(host.loop(), clock, d);
 }

@@ -82,7 +82,8 @@ void RunFileSink::finish(const documents::RunStop& stop) {
     std::vector<dhr3::IngestedExport> exports;
     for (const auto& e : dma_exports_) exports.push_back(*e);
     file_.at_finish([exports = std::move(exports), tg = glass_transition_K_](const storage::h5::Handle& file) {
-      storage::write_dma_entry(file, exports, tg);
+      // The watcher only parsed the exports: they are fitted here, where the entry is written.
+      storage::write_dma_entry(file, storage::analyse_exports(exports, dma::cu_zr_glass_settings()), tg);
     });
   }
   file_.finish(stop.time_s, std::string(documents::to_string(stop.exit_status)));

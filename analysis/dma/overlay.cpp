@@ -9,58 +9,6 @@
 namespace insitu::dma {
 namespace {
 
-constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-
-bool has_frequency(const dhr3::Step& s) { return s.find("Frequency") || s.find("Angular frequency"); }
-
-bool is_sweep(const dhr3::Step& s) {
-  return s.find("Temperature") && has_frequency(s) &&
-         (s.find("Tan(delta)") || (s.find("Storage modulus") && s.find("Loss modulus")));
-}
-
-const dhr3::Step& pick_step(const dhr3::Export& data, const DmaSettings& settings) {
-  if (settings.step_index) {
-    if (*settings.step_index >= data.steps.size())
-      throw std::invalid_argument("DMA analysis: step index " + std::to_string(*settings.step_index) +
-                                  " out of range (export has " + std::to_string(data.steps.size()) + " steps)");
-    const auto& s = data.steps[*settings.step_index];
-    if (!is_sweep(s))
-      throw std::invalid_argument("DMA analysis: step '" + s.name +
-                                  "' is not a temperature sweep (needs Temperature, Frequency and tan δ or moduli)");
-    return s;
-  }
-  const dhr3::Step* best = nullptr;
-  for (const auto& s : data.steps)
-    if (is_sweep(s) && (!best || s.row_count() > best->row_count())) best = &s;
-  if (!best)
-    throw std::invalid_argument(
-        "DMA analysis: no step with Temperature, a frequency column and tan δ (or storage and loss modulus)");
-  return *best;
-}
-
-std::vector<FrequencySeries> series_of(const dhr3::Step& step, double tolerance) {
-  const auto& temperature = step.at("Temperature").values;
-  const auto* tan_delta = step.find("Tan(delta)");
-  const auto* storage = step.find("Storage modulus");
-  const auto* loss = step.find("Loss modulus");
-  auto value = [](const dhr3::Column* c, std::size_t row) { return c && !c->is_text ? c->values[row] : nan; };
-  std::vector<FrequencySeries> out;
-  for (const auto& group : dhr3::group_by_frequency(step, tolerance)) {
-    FrequencySeries s;
-    s.frequency_Hz = group.frequency_Hz;
-    for (const auto row : group.rows) {
-      s.temperature_K.push_back(temperature[row]);
-      s.storage_Pa.push_back(value(storage, row));
-      s.loss_Pa.push_back(value(loss, row));
-      // Exports without a tan δ column still carry both moduli.
-      s.tan_delta.push_back(tan_delta ? value(tan_delta, row) : s.loss_Pa.back() / s.storage_Pa.back());
-    }
-    out.push_back(std::move(s));
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.frequency_Hz < b.frequency_Hz; });
-  return out;
-}
-
 Curve curve_of(const FrequencySeries& s) {
   Curve c;
   c.frequency_Hz = s.frequency_Hz;
@@ -234,14 +182,12 @@ DmaSettings cu_zr_glass_settings() {
   return s;
 }
 
-DmaAnalysis analyse_sweep(const dhr3::Export& data, const DmaSettings& settings) {
-  const auto& step = pick_step(data, settings);
+DmaAnalysis analyse_sweep(const Sweep& sweep, const DmaSettings& settings) {
+  if (sweep.series.empty())
+    throw std::invalid_argument("DMA analysis: sweep '" + sweep.name + "' has no frequencies");
   DmaAnalysis a;
-  a.step_name = step.name;
-  a.modulus = data.meta.modulus;
-  a.series = series_of(step, settings.frequency_relative_tolerance);
   std::vector<Curve> curves;
-  for (const auto& s : a.series) curves.push_back(curve_of(s));
+  for (const auto& s : sweep.series) curves.push_back(curve_of(s));
   a.automatic_windows = settings.transitions.empty();
   if (a.automatic_windows) {
     a.transitions = fit_automatically(curves, settings, a.note);

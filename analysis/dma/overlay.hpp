@@ -1,8 +1,7 @@
 #pragma once
-// A multi-frequency DMA temperature sweep from one TRIOS export, analysed end to end: per-frequency
-// tan δ / storage / loss modulus against T (SI), Cole–Cole fits per transition, Arrhenius E_a and f0,
-// Table I text, and the transition intervals on T and T/T_g for the paper's Fig. 3 overlay beside
-// S_eq and Δφ_eq. Pure: takes a parsed export, returns numbers and text.
+// A multi-frequency DMA temperature sweep analysed end to end: Cole–Cole fits of tan δ(T) per transition,
+// Arrhenius E_a and f0, Table I text, and the transition intervals on T and T/T_g for the paper's Fig. 3
+// overlay beside S_eq and Δφ_eq. Pure: takes a dma::Sweep (analysis/dma/sweep.hpp), returns numbers and text.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -10,7 +9,7 @@
 
 #include "analysis/dma/arrhenius.hpp"
 #include "analysis/dma/cole_cole.hpp"
-#include "drivers/dhr3/trios.hpp"
+#include "analysis/dma/sweep.hpp"
 
 namespace insitu::dma {
 
@@ -18,9 +17,6 @@ struct DmaSettings {
   // Explicit windows per transition (fit_transition); empty: transitions are found automatically by
   // tracking tan δ maxima across frequencies (see automatic_* below).
   std::vector<TransitionSpec> transitions;
-  // Step to analyse; nullopt: the step with a frequency and a temperature column and the most rows.
-  std::optional<std::size_t> step_index;
-  double frequency_relative_tolerance = 1e-4;
   // Automatic detection: prominence of a tan δ maximum, smoothing, and the largest shift of one
   // transition's peak between neighbouring frequencies.
   double automatic_min_prominence = 1e-3;
@@ -41,16 +37,6 @@ struct DmaSettings {
 // Windows tuned for the Cu44Zr44Al8Hf2Co2 glass of the paper (γ, β, α; crystallisation near 790 K).
 DmaSettings cu_zr_glass_settings();
 
-// One frequency of the sweep, rows in file order; NaN where the export has an empty cell or lacks the
-// column. The modulus is E′/E″ in bending, G′/G″ in torsion (DmaAnalysis::modulus).
-struct FrequencySeries {
-  double frequency_Hz = 0.0;
-  std::vector<double> temperature_K;
-  std::vector<double> tan_delta;
-  std::vector<double> storage_Pa;
-  std::vector<double> loss_Pa;
-};
-
 struct TransitionResult {
   std::string name;
   std::vector<ColeColeFit> fits;        // one per frequency where the peak was found and fitted
@@ -59,19 +45,16 @@ struct TransitionResult {
 };
 
 struct DmaAnalysis {
-  std::string step_name;
-  dhr3::ModulusKind modulus = dhr3::ModulusKind::unknown;
   bool automatic_windows = false;
-  std::vector<FrequencySeries> series;  // ascending frequency
   std::vector<TransitionResult> transitions;  // ascending temperature
   std::string table;                    // results_table() of the Arrhenius fits (paper Table I layout)
   std::string note;                     // automatic detection: maxima that were not taken as transitions
 };
 
-// Throws std::invalid_argument when the export holds no multi-frequency temperature sweep (no step with
-// Temperature, a frequency column and tan δ or both moduli). Fit failures of single frequencies or
-// transitions are recorded in TransitionResult::note, not thrown.
-DmaAnalysis analyse_sweep(const dhr3::Export& data, const DmaSettings& settings);
+// Fits tan δ(T) of every frequency (rows with NaN temperature or tan δ are left out). Throws
+// std::invalid_argument when the sweep has no frequency. Fit failures of single frequencies or transitions
+// are recorded in TransitionResult::note, not thrown.
+DmaAnalysis analyse_sweep(const Sweep& sweep, const DmaSettings& settings);
 
 // The temperature interval a transition's peaks span over the measured frequencies (Fig. 3 bands).
 struct TransitionInterval {

@@ -82,9 +82,9 @@ void write_metadata(const h5::Handle& parent, const dhr3::Export& data) {
   h5::write_string(g, "trios_version", m.trios_version);
 }
 
-void write_series(const h5::Handle& parent, const dma::DmaAnalysis& a) {
-  for (std::size_t i = 0; i < a.series.size(); ++i) {
-    const auto& s = a.series[i];
+void write_series(const h5::Handle& parent, const dma::Sweep& sweep) {
+  for (std::size_t i = 0; i < sweep.series.size(); ++i) {
+    const auto& s = sweep.series[i];
     auto g = h5::create_group(parent, numbered("frequency", i), "NXdata");
     h5::set_attribute(g, "signal", "tan_delta");
     h5::set_attribute(g, "axes", "temperature");
@@ -159,7 +159,7 @@ void write_arrhenius(const h5::Handle& parent, const dma::DmaAnalysis& a) {
   write_counts(g, "points", points);
 }
 
-void write_overlay(const h5::Handle& entry, const std::vector<dhr3::IngestedExport>& exports, double tg_K) {
+void write_overlay(const h5::Handle& entry, const std::vector<AnalysedExport>& exports, double tg_K) {
   auto g = h5::create_group(entry, "overlay", "NXcollection");
   h5::write_scalar(g, "glass_transition_temperature", tg_K, "K");
   std::vector<std::string> names, sources;
@@ -191,7 +191,17 @@ void write_overlay(const h5::Handle& entry, const std::vector<dhr3::IngestedExpo
 
 }  // namespace
 
-void write_dma_entry(const h5::Handle& file, const std::vector<dhr3::IngestedExport>& exports,
+std::vector<AnalysedExport> analyse_exports(std::vector<dhr3::IngestedExport> exports,
+                                            const dma::DmaSettings& settings) {
+  std::vector<AnalysedExport> out;
+  for (auto& e : exports) {
+    auto analysis = dma::analyse_sweep(e.sweep, settings);
+    out.push_back({std::move(e), std::move(analysis)});
+  }
+  return out;
+}
+
+void write_dma_entry(const h5::Handle& file, const std::vector<AnalysedExport>& exports,
                      std::optional<double> glass_transition_K) {
   if (h5::exists(file, "entry_dma")) throw h5::Error("write_dma_entry: /entry_dma exists already");
   auto entry = h5::create_group(file, "entry_dma", "NXentry");
@@ -200,21 +210,22 @@ void write_dma_entry(const h5::Handle& file, const std::vector<dhr3::IngestedExp
   if (!exports.empty()) h5::set_attribute(entry, "default", numbered("export", 0));
   if (glass_transition_K) write_overlay(entry, exports, *glass_transition_K);
   for (std::size_t i = 0; i < exports.size(); ++i) {
-    const auto& e = exports[i];
+    const auto& e = exports[i].source;
+    const auto& analysis = exports[i].analysis;
     auto g = h5::create_group(entry, numbered("export", i), "NXcollection");
     h5::write_string(g, "file_name", e.path.string());
     h5::write_string(g, "sha256", e.sha256);
     h5::write_string(g, "text", e.text);
     h5::write_string(g, "layout", std::string(dhr3::to_string(e.data.layout)));
     h5::write_string(g, "encoding", encoding_name(e.data.encoding));
-    h5::write_string(g, "step_name", e.analysis.step_name);
-    h5::write_string(g, "windows", e.analysis.automatic_windows ? "automatic" : "settings");
-    h5::write_string(g, "detection_note", e.analysis.note);
+    h5::write_string(g, "step_name", e.sweep.name);
+    h5::write_string(g, "windows", analysis.automatic_windows ? "automatic" : "settings");
+    h5::write_string(g, "detection_note", analysis.note);
     write_metadata(g, e.data);
-    write_series(g, e.analysis);
-    write_fits(g, e.analysis);
-    write_arrhenius(g, e.analysis);
-    h5::write_string(g, "table_I", e.analysis.table);
+    write_series(g, e.sweep);
+    write_fits(g, analysis);
+    write_arrhenius(g, analysis);
+    h5::write_string(g, "table_I", analysis.table);
   }
 }
 

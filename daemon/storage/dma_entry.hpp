@@ -1,6 +1,7 @@
 #pragma once
 // The DMA NXentry: ingested TRIOS exports (verbatim text + sha256), their sweeps in SI, Cole–Cole and
-// Arrhenius results, Table I, and the Fig. 3 overlay intervals. Written into an OPEN file in regular
+// Arrhenius results, Table I, and the Fig. 3 overlay intervals. The exports come parsed (dhr3::ExportWatcher,
+// dhr3::check_export) and are fitted here (analyse_exports) before they are written into an OPEN file in regular
 // (non-SWMR) mode: at the end of a run (RunFile::at_finish) or by `insitu dma`.
 //
 // /entry_dma                       NXentry   @default=export_01
@@ -23,13 +24,24 @@
 #include <optional>
 #include <vector>
 
+#include "analysis/dma/overlay.hpp"
 #include "daemon/storage/h5.hpp"
 #include "drivers/dhr3/export_watcher.hpp"
 
 namespace insitu::storage {
 
+// One export_NN group: the ingested export and the fits of its sweep.
+struct AnalysedExport {
+  dhr3::IngestedExport source;
+  dma::DmaAnalysis analysis;
+};
+
+// dma::analyse_sweep of each export's sweep, in order (fit failures are notes in the analysis, not thrown).
+std::vector<AnalysedExport> analyse_exports(std::vector<dhr3::IngestedExport> exports,
+                                            const dma::DmaSettings& settings);
+
 // Throws h5::Error if /entry_dma exists already or any HDF5 call fails.
-void write_dma_entry(const h5::Handle& file, const std::vector<dhr3::IngestedExport>& exports,
+void write_dma_entry(const h5::Handle& file, const std::vector<AnalysedExport>& exports,
                      std::optional<double> glass_transition_K);
 
 }  // namespace insitu::storage

@@ -61,7 +61,7 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 ExportCheck check_export(const std::filesystem::path& path, std::string_view bytes, const ParseOptions& parse,
-                         const dma::DmaSettings& analysis) {
+                         const SweepOptions& sweep) {
   ExportCheck check;
   IngestedExport ingested;
   try {
@@ -79,7 +79,7 @@ ExportCheck check_export(const std::filesystem::path& path, std::string_view byt
     return check;
   }
   try {
-    ingested.analysis = dma::analyse_sweep(ingested.data, analysis);
+    ingested.sweep = dma_sweep(ingested.data, sweep);
   } catch (const std::invalid_argument& e) {
     check.kind = ExportEventKind::rejected;
     check.message = path.string() + ": " + e.what();
@@ -90,8 +90,7 @@ ExportCheck check_export(const std::filesystem::path& path, std::string_view byt
   ingested.text = decode_to_utf8(bytes);
   check.kind = ExportEventKind::ingested;
   check.message = path.string() + ": " + std::string(to_string(ingested.data.layout)) + " export, " +
-                  std::to_string(ingested.analysis.series.size()) + " frequencies, " +
-                  std::to_string(ingested.analysis.transitions.size()) + " transitions";
+                  std::to_string(ingested.sweep.series.size()) + " frequencies";
   check.result = std::move(ingested);
   return check;
 }
@@ -147,7 +146,7 @@ void ExportWatcher::handle(const io::WatchedFile& file) {
     emit(ExportEventKind::duplicate, file.path.string() + ": same content as " + first + " (sha256 " + sha + ")");
     return;
   }
-  auto check = check_export(file.path, bytes, settings_.parse, settings_.analysis);
+  auto check = check_export(file.path, bytes, settings_.parse, settings_.sweep);
   if (check.kind != ExportEventKind::ingested) {
     emit(check.kind, check.message);
     return;

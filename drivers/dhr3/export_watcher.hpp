@@ -4,7 +4,9 @@
 // A file is ingested once it is complete (size-stable per io::FolderWatcher, then parses cleanly with
 // dhr3::parse_export) and never twice: identical content (sha256 of the bytes), whether re-saved or copied
 // under another name, is reported as a duplicate. A truncated or malformed file is reported (file, line,
-// reason) and watched on: a later complete version of it is ingested. Runs on the caller's executor.
+// reason) and watched on: a later complete version of it is ingested. It watches and parses only: each export
+// is handed out with its DMA sweep (dhr3::dma_sweep), and the consumer fits it (analysis/dma). Runs on the
+// caller's executor.
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -15,7 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "analysis/dma/overlay.hpp"
+#include "analysis/dma/sweep.hpp"
+#include "drivers/dhr3/sweep.hpp"
 #include "drivers/dhr3/trios.hpp"
 #include "drivers/io/asio.hpp"
 #include "drivers/io/clock.hpp"
@@ -32,16 +35,16 @@ struct IngestedExport {
   std::string sha256;  // of the file's bytes, lower-case hex
   std::string text;    // the export decoded to UTF-8 (what is archived)
   Export data;
-  dma::DmaAnalysis analysis;
+  dma::Sweep sweep;  // dma_sweep(data): the step the analysis takes, per frequency in SI
   double ingested_s = 0.0;  // RunClock::now_s()
 };
 
 enum class ExportEventKind {
-  ingested,    // parsed and analysed (on_ingested follows)
+  ingested,    // parsed, with a DMA sweep (on_ingested follows)
   duplicate,   // same content as an export already ingested
   incomplete,  // parse error that looks like a file still being written ("truncated file"); watched on
   malformed,   // any other parse error; watched on (a corrected save is ingested)
-  rejected,    // parses, but holds no multi-frequency temperature sweep to analyse
+  rejected,    // parses, but holds no multi-frequency temperature sweep
   unreadable,  // I/O error reading the file
 };
 std::string_view to_string(ExportEventKind kind);
@@ -54,7 +57,7 @@ struct ExportWatcherSettings {
   bool include_existing = false;  // ingest exports already in the folder at start
   bool use_inotify = true;
   ParseOptions parse;
-  dma::DmaSettings analysis;
+  SweepOptions sweep;
 };
 
 // The outcome for one file's bytes. Pure (no I/O): the watcher and `insitu dma` share it.
@@ -64,7 +67,7 @@ struct ExportCheck {
   std::optional<IngestedExport> result;  // set when kind == ingested
 };
 ExportCheck check_export(const std::filesystem::path& path, std::string_view bytes, const ParseOptions& parse,
-                         const dma::DmaSettings& analysis);
+                         const SweepOptions& sweep);
 
 // SHA-256 of bytes as lower-case hex.
 std::string sha256_hex(std::string_view bytes);

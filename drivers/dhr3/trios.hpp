@@ -96,21 +96,4 @@ struct UnitConversion {
 // Throws TriosError(0, "unknown unit ...") for a unit it does not know.
 UnitConversion si_conversion(std::string_view unit);
 
-// Rows of a multi-frequency sweep grouped by the "Frequency" column (or "Angular frequency" / 2π),
-// with a relative tolerance so float32 artefacts (0.100000001490116) join their nominal frequency.
-struct FrequencyGroup {
-  double frequency_Hz = 0.0;  // mean of the members
-  std::vector<std::size_t> rows;
-};
-std::vector<FrequencyGroup> group_by_frequency(const Step& step, double relative_tolerance = 1e-4);
-
-// One y(T) curve per frequency, rows in file order, rows with NaN in x or y skipped.
-struct FrequencyCurve {
-  double frequency_Hz = 0.0;
-  std::vector<double> temperature_K;
-  std::vector<double> y;
-};
-std::vector<FrequencyCurve> frequency_curves(const Step& step, std::string_view y_column = "Tan(delta)",
-                                             double relative_tolerance = 1e-4);
-
 }  // namespace insitu::dhr3

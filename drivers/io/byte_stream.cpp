@@ -5,6 +5,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "drivers/io/pty.hpp"
@@ -16,12 +19,12 @@ namespace {
 // A pseudo-terminal opened with termios: raw mode, the port's speed recorded for symmetry with real ports.
 int open_pty(const std::string& path, const SerialSettings& settings) {
   const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open pty " + path);
   termios tio{};
   if (::tcgetattr(fd, &tio) != 0) {
     const int err = errno;
     ::close(fd);
-    throw std::system_error(err, std::generic_category(), path + " is not a terminal");
+    throw std::runtime_error(fmt::format("cannot open pty {}: not a terminal ({})", path, std::strerror(err)));
   }
   ::cfmakeraw(&tio);
   ::cfsetispeed(&tio, termios_speed(settings.baud));
@@ -100,20 +103,32 @@ class TcpStream final : public AsioByteStream<asio::ip::tcp::socket> {
   }
 };
 
+// A serial port or pty as a non-blocking fd, and its name for describe().
+struct OpenedPort {
+  int fd = -1;
+  std::string name;
+};
+
+OpenedPort open_port(const ConnectionUrl& url, SerialSettings settings) {
+  if (url.baud) settings.baud = *url.baud;
+  if (url.flow) settings.flow = *url.flow;
+  if (url.kind == ConnectionUrl::Kind::pty) return {open_pty(url.path, settings), url.to_string()};
+  if (url.kind != ConnectionUrl::Kind::serial) throw std::logic_error("open_port: not a serial port or pty");
+  const std::string device = url.usb ? find_usb_serial_port(*url.usb) : url.path;
+  return {open_serial_port(device, settings), fmt::format("{} ({})", url.to_string(), device)};
+}
+
 }  // namespace
+
+void probe_port(const ConnectionUrl& url, SerialSettings defaults) { ::close(open_port(url, defaults).fd); }
 
 awaitable<std::unique_ptr<ByteStream>> open_byte_stream(const ConnectionUrl& url, SerialSettings defaults) {
   auto ex = co_await asio::this_coro::executor;
-  SerialSettings settings = defaults;
-  if (url.baud) settings.baud = *url.baud;
-  if (url.flow) settings.flow = *url.flow;
   switch (url.kind) {
     case ConnectionUrl::Kind::pty:
-      co_return std::make_unique<FdStream>(ex, open_pty(url.path, settings), url.to_string());
     case ConnectionUrl::Kind::serial: {
-      const std::string device = url.usb ? find_usb_serial_port(*url.usb) : url.path;
-      co_return std::make_unique<FdStream>(ex, open_serial_port(device, settings),
-                                           fmt::format("{} ({})", url.to_string(), device));
+      auto port = open_port(url, defaults);
+      co_return std::make_unique<FdStream>(ex, port.fd, std::move(port.name));
     }
     case ConnectionUrl::Kind::tcp: {
       asio::ip::tcp::resolver resolver(ex);

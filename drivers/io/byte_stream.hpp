@@ -24,7 +24,13 @@ class ByteStream {
 };
 
 // Opens the endpoint a URL names; `defaults` gives the port settings the URL does not override.
-// Throws std::system_error / std::runtime_error with the endpoint and the reason.
+// Throws std::system_error / std::runtime_error with the endpoint and the reason, one line:
+// "cannot open serial port /dev/ttyUSB9: No such file or directory", "cannot open pty PATH: not a terminal",
+// "no USB serial adapter 0403:6001 is plugged in (serial ports: ...)".
 awaitable<std::unique_ptr<ByteStream>> open_byte_stream(const ConnectionUrl& url, SerialSettings defaults);
+
+// Opens and at once closes the serial port or pty a URL names (a TCP URL is std::logic_error: not probed), to tell
+// before a run whether the port is there; throws as open_byte_stream does.
+void probe_port(const ConnectionUrl& url, SerialSettings defaults);
 
 }  // namespace insitu::io

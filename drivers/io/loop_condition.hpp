@@ -1,6 +1,8 @@
 #pragma once
 // A condition on the event loop: coroutines wait for a predicate and are woken by notify() when something it
 // reads may have changed, instead of polling it; every wait has a deadline. Loop thread only.
+// The predicate is taken by reference and must be a named object that outlives the wait: GCC 12 destroys a
+// temporary of a co_await expression twice (a lambda holding a shared_ptr freed its count twice).
 #include <chrono>
 #include <functional>
 #include <vector>
@@ -22,7 +24,7 @@ class LoopCondition {
   }
 
   // Until `ready()` or the wall-clock deadline; returns ready().
-  awaitable<bool> wait_until(std::function<bool()> ready, RunClock::wall_clock::time_point deadline) {
+  awaitable<bool> wait_until(const std::function<bool()>& ready, RunClock::wall_clock::time_point deadline) {
     while (!ready()) {
       if (RunClock::wall_clock::now() >= deadline) co_return false;
       asio::steady_timer timer(executor_, deadline);
@@ -35,8 +37,8 @@ class LoopCondition {
   }
 
   // Until `ready()` or `run_s` of run time have passed; returns ready().
-  awaitable<bool> wait_for(std::function<bool()> ready, const RunClock& clock, double run_s) {
-    return wait_until(std::move(ready), RunClock::wall_clock::now() + clock.wall_duration(run_s));
+  awaitable<bool> wait_for(const std::function<bool()>& ready, const RunClock& clock, double run_s) {
+    return wait_until(ready, RunClock::wall_clock::now() + clock.wall_duration(run_s));
   }
 
  private:

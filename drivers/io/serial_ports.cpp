@@ -4,6 +4,8 @@
 #include <libserialport.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -22,11 +24,23 @@ struct PortListDeleter {
   void operator()(sp_port** list) const { sp_free_port_list(list); }
 };
 
+// libserialport's reason for the last failure: the OS's (strerror) for SP_ERR_FAIL.
+std::string reason_of(sp_return r) {
+  switch (r) {
+    case SP_ERR_ARG: return "invalid argument (libserialport)";
+    case SP_ERR_MEM: return "out of memory (libserialport)";
+    case SP_ERR_SUPP: return "not supported (libserialport)";
+    default: break;
+  }
+  char* message = sp_last_error_message();
+  std::string reason = message ? message : "unknown error";
+  sp_free_error_message(message);
+  return reason;
+}
+
 void check(sp_return r, std::string_view what, std::string_view device) {
   if (r >= SP_OK) return;
-  std::string reason = r == SP_ERR_FAIL ? std::string(sp_last_error_message()) : fmt::format("error {}", int(r));
-  if (r == SP_ERR_FAIL) sp_free_error_message(const_cast<char*>(sp_last_error_message()));
-  throw std::runtime_error(fmt::format("serial port {}: {}: {}", device, what, reason));
+  throw std::runtime_error(fmt::format("serial port {}: {}: {}", device, what, reason_of(r)));
 }
 
 SerialPortInfo describe(sp_port* port) {
@@ -63,21 +77,40 @@ std::vector<SerialPortInfo> list_serial_ports() {
   return out;
 }
 
+std::string describe_ports(const std::vector<SerialPortInfo>& ports) {
+  if (ports.empty()) return "no serial ports found";
+  std::string out = "serial ports:";
+  for (const auto& p : ports) {
+    out += (&p == &ports.front() ? " " : ", ") + p.device;
+    if (p.usb)
+      out += fmt::format(" (usb {:04x}:{:04x}{})", p.usb->vid, p.usb->pid,
+                         p.usb->serial_number ? " serial " + *p.usb->serial_number : "");
+  }
+  return out;
+}
+
 std::string find_usb_serial_port(const UsbIdentity& wanted) {
-  for (const auto& port : list_serial_ports()) {
+  const auto ports = list_serial_ports();
+  for (const auto& port : ports) {
     if (!port.usb || port.usb->vid != wanted.vid || port.usb->pid != wanted.pid) continue;
     if (wanted.serial_number && port.usb->serial_number != wanted.serial_number) continue;
     return port.device;
   }
-  throw std::runtime_error(fmt::format("no USB serial adapter {:04x}:{:04x}{} is plugged in", wanted.vid, wanted.pid,
-                                       wanted.serial_number ? " serial " + *wanted.serial_number : ""));
+  throw std::runtime_error(fmt::format("no USB serial adapter {:04x}:{:04x}{} is plugged in ({})", wanted.vid,
+                                       wanted.pid, wanted.serial_number ? " serial " + *wanted.serial_number : "",
+                                       describe_ports(ports)));
 }
 
 int open_serial_port(const std::string& device, const SerialSettings& settings) {
+  // For a device that is not there libserialport says no more than "invalid argument"; the OS says why.
+  if (::access(device.c_str(), F_OK) != 0)
+    throw std::runtime_error(fmt::format("cannot open serial port {}: {}", device, std::strerror(errno)));
   sp_port* raw = nullptr;
-  check(sp_get_port_by_name(device.c_str(), &raw), "lookup", device);
+  if (const auto r = sp_get_port_by_name(device.c_str(), &raw); r != SP_OK)
+    throw std::runtime_error(fmt::format("cannot open serial port {}: not a serial port: {}", device, reason_of(r)));
   PortPtr port(raw);
-  check(sp_open(port.get(), SP_MODE_READ_WRITE), "open", device);
+  if (const auto r = sp_open(port.get(), SP_MODE_READ_WRITE); r != SP_OK)
+    throw std::runtime_error(fmt::format("cannot open serial port {}: {}", device, reason_of(r)));
   check(sp_set_baudrate(port.get(), settings.baud), "baud rate", device);
   check(sp_set_bits(port.get(), 8), "data bits", device);
   check(sp_set_parity(port.get(), SP_PARITY_NONE), "parity", device);

@@ -221,7 +221,8 @@ struct Engine::Impl {
 
   // One poll period of waiting, with pause, abort and stage faults handled. Returns the run time spent paused.
   awaitable<double> tick() {
-    co_await control->wait_for([this] { return abort_reason || failure || pause_requested; }, clock,
+    const std::function<bool()> interrupted = [this] { return abort_reason || failure || pause_requested; };
+    co_await control->wait_for(interrupted, clock,
                                recipe.stage.poll_interval_s);
     if (abort_reason) throw AbortRequested{};
     if (failure) throw ProgramFailure{*failure};
@@ -233,8 +234,9 @@ struct Engine::Impl {
     profile = SetpointProfile{paused_at_s, held_K, held_K, 0.0};
     state = RunState::paused;
     emit(io::EventKind::state, fmt::format("paused at {:.2f} K", held_K));
+    const std::function<bool()> pause_over = [this] { return !pause_requested || abort_reason || failure; };
     while (pause_requested) {
-      co_await control->wait_for([this] { return !pause_requested || abort_reason || failure; }, clock, 60.0);
+      co_await control->wait_for(pause_over, clock, 60.0);
       if (abort_reason) throw AbortRequested{};
       if (failure) throw ProgramFailure{*failure};
     }
@@ -344,8 +346,8 @@ awaitable<RunState> Engine::run() {
   RunState outcome = RunState::completed;
   try {
     // Wait for a first reading so the first segment starts from a measured temperature.
-    while (!m.last && !m.abort_reason)
-      co_await m.control->wait_for([&m] { return m.last || m.abort_reason; }, m.clock, 60.0);
+    const std::function<bool()> first_reading = [&m] { return m.last || m.abort_reason; };
+    while (!m.last && !m.abort_reason) co_await m.control->wait_for(first_reading, m.clock, 60.0);
     if (m.abort_reason) throw AbortRequested{};
     co_await m.run_program();
     m.emit(io::EventKind::state, "program completed");

@@ -322,8 +322,8 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
     });
     // About a second for five full frames; the loop stays free meanwhile.
     constexpr auto kDarkCombinationLimit = std::chrono::minutes(10);
-    if (!co_await recorded_changed.wait_until([done] { return *done; },
-                                              io::RunClock::wall_clock::now() + kDarkCombinationLimit))
+    const std::function<bool()> combined = [done] { return *done; };
+    if (!co_await recorded_changed.wait_until(combined, io::RunClock::wall_clock::now() + kDarkCombinationLimit))
       throw std::runtime_error("combining the darks took more than 10 minutes");
     if (*failure) std::rethrow_exception(*failure);
     std::size_t masked = 0;
@@ -416,8 +416,8 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
 
   awaitable<void> dark_series(int frames, const ProgramView& program) {
     co_await trigger.set_shutter(true);
-    co_await series(
-        FrameKind::dark, frames, [] { return true; }, program.stop_requested);
+    const std::function<bool()> counted = [] { return true; };  // the count ends a dark series
+    co_await series(FrameKind::dark, frames, counted, program.stop_requested);
   }
 
   // Darks before the first exposed segment (the data frames are corrected with them), one data series per
@@ -429,12 +429,15 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
       co_await trigger.set_shutter(false);
       // Each frame is recorded or given up by its deadline, so the wait is bounded by the last one's.
       const double limit_s = plan.period_s + plan.pairing.file_deadline_after_boundary_s + 60.0;
-      co_await recorded_changed.wait_for([&] { return all_recorded() || program.stop_requested(); }, clock, limit_s);
+      const std::function<bool()> darks_in = [&] { return all_recorded() || program.stop_requested(); };
+      co_await recorded_changed.wait_for(darks_in, clock, limit_s);
       co_await combine_darks_before();
     }
     darks_combined = true;
     for (int stretch = 0;; ++stretch) {
-      const auto next = [&] { return program.stop_requested() || program.exposing() || !program.exposure_ahead(); };
+      const std::function<bool()> next = [&] {
+        return program.stop_requested() || program.exposing() || !program.exposure_ahead();
+      };
       // A heartbeat deadline: the condition wakes the wait on every program change.
       while (!co_await program.changed.wait_for(next, clock, 60.0)) {
       }
@@ -502,10 +505,12 @@ awaitable<void> Acquisition::run(ProgramView program) {
   series_over = true;
   m.recorded_changed.notify();
   // The deadlines end by the last frame's file deadline; the heartbeat only guards against a lost wake-up.
-  while (!co_await m.recorded_changed.wait_for([&] { return deadlines_done; }, m.clock, 60.0)) {
+  const std::function<bool()> deadlines_over = [&] { return deadlines_done; };
+  while (!co_await m.recorded_changed.wait_for(deadlines_over, m.clock, 60.0)) {
   }
   watcher.stop();
-  while (!co_await m.recorded_changed.wait_for([&] { return intake_done; }, m.clock, 60.0)) {
+  const std::function<bool()> intake_over = [&] { return intake_done; };
+  while (!co_await m.recorded_changed.wait_for(intake_over, m.clock, 60.0)) {
   }
   m.stats.orphans = m.pairer.orphans().size();
   for (const auto& orphan : m.pairer.orphans()) {

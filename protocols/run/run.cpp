@@ -217,7 +217,8 @@ struct Run::Impl final : RunObserver {
     while (!analyses.empty()) {
       const auto before = analyses.size();
       const auto deadline = io::RunClock::wall_clock::now() + kAnalysisStall;
-      co_await changed.wait_until([&] { return analyses.size() != before; }, deadline);
+      const std::function<bool()> progressed = [&] { return analyses.size() != before; };
+      co_await changed.wait_until(progressed, deadline);
       if (analyses.size() == before) {
         event(io::EventKind::fault,
               fmt::format("analysis stalled: {} frames left unanalysed (insitu reprocess can analyse them)",
@@ -305,6 +306,7 @@ struct Run::Impl final : RunObserver {
 
   // Darks after the program still need the stage temperature over their windows: keep logging it.
   awaitable<void> log_stage_while_acquiring() {
+    const std::function<bool()> acquired = [this] { return acquisition_done; };
     try {
       while (!acquisition_done) {
         if (auto reading = co_await instruments.stage.read_status()) {
@@ -312,13 +314,13 @@ struct Run::Impl final : RunObserver {
           on_sample({reading->time_s, reading->time_uncertainty_s, st.temperature_K, std::nan(""), st.status_byte,
                      st.error_byte, st.pump_byte});
         }
-        co_await changed.wait_for([this] { return acquisition_done; }, clock, setup.recipe.stage.poll_interval_s);
+        co_await changed.wait_for(acquired, clock, setup.recipe.stage.poll_interval_s);
       }
       if (instruments.trigger) co_await instruments.trigger->shutdown();
     } catch (const std::exception& e) {
       event(io::EventKind::fault, e.what());
     }
-    while (!acquisition_done) co_await changed.wait_for([this] { return acquisition_done; }, clock, 60.0);
+    while (!acquisition_done) co_await changed.wait_for(acquired, clock, 60.0);
   }
 
   void log_frame_counts() {

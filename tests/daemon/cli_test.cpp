@@ -1,4 +1,4 @@
-// The insitu executable as an operator runs it: signals, kill -9, bad input.
+// The insitu executable as an operator runs it: signals, kill -9, bad input, mistyped commands, `check`.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -126,6 +126,44 @@ TEST(InsituCli, AcceleratedTimeIsRefusedOnRealHardware) {
                             dir / "stderr.txt");
   EXPECT_EQ(child.wait(), 2);
   EXPECT_NE(child.stderr_text().find("--speed other than 1 needs --simulate"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(InsituCli, AMistypedCommandSuggestsTheClosestOne) {
+  const auto dir = fresh_temp_dir("typo");
+  const auto refusal = [&](std::vector<std::string> args) {
+    auto child = Child::spawn(std::move(args), dir / "stderr.txt");
+    const int code = child.wait();
+    return std::to_string(code) + " " + child.stderr_text();
+  };
+  EXPECT_EQ(refusal({"rn", "recipe.yaml"}), "2 unknown command 'rn'; did you mean 'run'?\n");
+  EXPECT_EQ(refusal({"chekc"}), "2 unknown command 'chekc'; did you mean 'check'?\n");
+  EXPECT_EQ(refusal({"frobnicate"}),
+            "2 unknown command 'frobnicate'; commands: run, check, ports, summary, dma, reprocess\n");
+  // Other usage errors are one line and exit 2 too.
+  EXPECT_EQ(refusal({"check"}), "2 recipe is required (see --help)\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(InsituCli, CheckIsReadyOrListsEveryProblem) {
+  const auto dir = fresh_temp_dir("check");
+  const std::string recipe = INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml";
+  auto ready = Child::spawn({"check", recipe, "--simulate", "--output", (dir / "out").string()}, dir / "stderr.txt");
+  EXPECT_EQ(ready.wait(), 0) << ready.stderr_text();
+  EXPECT_EQ(ready.stderr_text(), "");
+  auto refused = Child::spawn({"check", recipe, "--linkam", "serial:///dev/ttyUSB-insitu-missing", "--output",
+                               (dir / "out").string()},
+                              dir / "stderr.txt");
+  EXPECT_EQ(refused.wait(), 2);
+  const auto err = refused.stderr_text();
+  EXPECT_NE(err.find("stage serial:///dev/ttyUSB-insitu-missing: cannot open serial port /dev/ttyUSB-insitu-missing: "
+                     "No such file or directory\n"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("detector frames folder /data/xrd1621/incoming (detector.frames.folder) does not exist\n"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("not ready: "), std::string::npos) << err;
   std::filesystem::remove_all(dir);
 }
 

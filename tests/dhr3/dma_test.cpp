@@ -8,6 +8,7 @@
 #include "analysis/dma/arrhenius.hpp"
 #include "analysis/dma/cole_cole.hpp"
 #include "drivers/dhr3/simulator.hpp"
+#include "drivers/dhr3/sweep.hpp"
 #include "drivers/dhr3/trios.hpp"
 
 namespace insitu {

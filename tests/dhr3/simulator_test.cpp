@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/dhr3/simulator.hpp"
+#include "drivers/dhr3/sweep.hpp"
 #include "drivers/dhr3/trios.hpp"
 
 namespace insitu::dhr3 {

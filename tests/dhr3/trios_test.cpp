@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "drivers/dhr3/sweep.hpp"
 #include "drivers/dhr3/trios.hpp"
 
 namespace insitu::dhr3 {

@@ -14,10 +14,10 @@ namespace insitu::storage {
 namespace {
 namespace fs = std::filesystem;
 
-dhr3::IngestedExport ingest(const fs::path& path, const std::string& bytes) {
-  auto check = dhr3::check_export(path, bytes, {}, dma::cu_zr_glass_settings());
+std::vector<AnalysedExport> ingest(const fs::path& path, const std::string& bytes) {
+  auto check = dhr3::check_export(path, bytes, {}, {});
   if (!check.result) throw std::runtime_error(check.message);
-  return std::move(*check.result);
+  return analyse_exports({std::move(*check.result)}, dma::cu_zr_glass_settings());
 }
 
 std::string units(const h5::Handle& file, const std::string& path) {
@@ -29,11 +29,11 @@ class DmaEntryTest : public ::testing::Test {
   void SetUp() override {
     lims_ = dhr3::write_lims(dma_testing::coarse_sweep());
     dma_testing::write_file(dir_.path() / "sweep.txt", lims_);
-    exports_.push_back(ingest(dir_.path() / "sweep.txt", lims_));
+    exports_ = ingest(dir_.path() / "sweep.txt", lims_);
   }
   dma_testing::TempDir dir_{"dma-entry"};
   std::string lims_;
-  std::vector<dhr3::IngestedExport> exports_;
+  std::vector<AnalysedExport> exports_;
 };
 
 TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
@@ -44,6 +44,7 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
     file.close();
   }
   const auto& a = exports_[0].analysis;
+  const auto& sweep = exports_[0].source.sweep;
   auto file = h5::open_file(out, h5::Access::read);
   EXPECT_EQ(h5::read_string_attribute(h5::open_object(file, "entry_dma"), "NX_class"), "NXentry");
   EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(file, "entry_dma/export_count")),
@@ -58,8 +59,10 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
   EXPECT_EQ(h5::read_string(file, e + "metadata/serial_number"), "5343-0421");
   EXPECT_EQ(h5::read_string(file, e + "table_I"), a.table);
 
-  ASSERT_EQ(a.series.size(), 7u);
-  for (std::size_t i = 0; i < a.series.size(); ++i) {
+  EXPECT_EQ(h5::read_string(file, e + "step_name"), sweep.name);
+  EXPECT_EQ(h5::read_string(file, e + "windows"), "settings");
+  ASSERT_EQ(sweep.series.size(), 7u);
+  for (std::size_t i = 0; i < sweep.series.size(); ++i) {
     const std::string g = e + "frequency_0" + std::to_string(i + 1);
     auto group = h5::open_object(file, g);
     EXPECT_EQ(h5::read_string_attribute(group, "NX_class"), "NXdata");
@@ -69,9 +72,9 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
     EXPECT_EQ(units(file, g + "/storage_modulus"), "Pa");
     EXPECT_EQ(units(file, g + "/loss_modulus"), "Pa");
     EXPECT_EQ(units(file, g + "/frequency"), "Hz");
-    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "/temperature")), a.series[i].temperature_K);
-    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "/storage_modulus")), a.series[i].storage_Pa);
-    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "/tan_delta")), a.series[i].tan_delta);
+    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "/temperature")), sweep.series[i].temperature_K);
+    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "/storage_modulus")), sweep.series[i].storage_Pa);
+    EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "/tan_delta")), sweep.series[i].tan_delta);
   }
 
   for (const auto& t : a.transitions) {

@@ -25,7 +25,6 @@ class ExportWatcherTest : public ::testing::Test {
     ExportWatcherSettings s;
     s.folder = dir_.path();
     s.filter = "*.txt";
-    s.analysis = dma::cu_zr_glass_settings();
     return s;
   }
 
@@ -99,8 +98,11 @@ TEST_F(ExportWatcherTest, IngestsANewExportOnceAndNotItsCopyOrReSave) {
   EXPECT_EQ(e.sha256, io::content_sha256(first));
   EXPECT_EQ(e.text, lims);
   EXPECT_EQ(e.data.layout, Layout::lims);
-  ASSERT_EQ(e.analysis.transitions.size(), 3u);
-  for (const auto& t : e.analysis.transitions) EXPECT_TRUE(t.arrhenius) << t.name << ": " << t.note;
+  // Parsed and converted, not fitted: the sweep's frequencies are handed out for the consumer to fit.
+  EXPECT_EQ(e.sweep.name, step_name(dma_testing::coarse_sweep()));
+  EXPECT_EQ(e.sweep.modulus, dma::Modulus::young_E);
+  EXPECT_EQ(e.sweep.series.size(), 7u);
+  EXPECT_THAT(messages(ExportEventKind::ingested)[0], HasSubstr(first.string() + ": lims export, 7 frequencies"));
   EXPECT_EQ(count_of(ExportEventKind::duplicate), 2u);
   for (const auto& m : messages(ExportEventKind::duplicate)) EXPECT_THAT(m, HasSubstr("same content as " + first.string()));
 }
@@ -167,10 +169,10 @@ TEST(CheckExport, RejectsAnExportWithoutADmaSweep) {
     ASSERT_NE(at, std::string::npos) << name;
     lims.replace(at, name.size(), "Viscosity " + std::to_string(at));
   }
-  const auto check = check_export("flow.txt", lims, {}, dma::cu_zr_glass_settings());
+  const auto check = check_export("flow.txt", lims, {}, {});
   EXPECT_EQ(check.kind, ExportEventKind::rejected);
   EXPECT_FALSE(check.result);
-  EXPECT_THAT(check.message, HasSubstr("flow.txt: DMA analysis: no step"));
+  EXPECT_THAT(check.message, HasSubstr("flow.txt: DMA sweep: no step"));
   EXPECT_EQ(check_export("x.json", "{\"not\": ", {}, {}).kind, ExportEventKind::incomplete);
 }
 
