@@ -4,6 +4,7 @@
 #include <string>
 
 #include "analysis/integration/geometry.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::analysis {
 namespace {
@@ -40,7 +41,7 @@ TEST(Poni, ReadsVersion1FileAsDioptasWritesIt) {
 }
 
 TEST(Poni, ReadsVersion2PerkinFile) {
-  const Geometry g = read_poni(INSITU_SHARED_DIR "/data/pdf/pdfstream_Ni/Ni_poni_file.poni");
+  const Geometry g = read_poni(testdata::path("pdfstream_Ni/Ni_poni_file.poni"));
   EXPECT_EQ(g.detector, "Perkin");
   EXPECT_EQ(g.height, 2048u);
   EXPECT_EQ(g.width, 2048u);
