@@ -63,8 +63,8 @@ Deviation deviation(const Pattern& p, const XyColumns& ref, const char* label, b
   for (std::size_t b = 0; b < std::min(ref.q.size(), p.q_inv_angstrom.size()); ++b) {
     dev.max_q_abs = std::max(dev.max_q_abs, std::fabs(p.q_inv_angstrom[b] - ref.q[b]));
     if (skip_edge_bins && (b == 0 || b + 1 == ref.q.size())) continue;
-    // Bins of fewer than 10 pixels lie at the beam centre, where pyFAI's bbox puts the part of the centre
-    // pixel's box below Q = 0 into bin 0 and we drop it before weighting: counts shift between bins 0 and 1.
+    // Bins of fewer than 10 pixels (at the beam centre) are left out: there pyFAI's bbox keeps the part of the
+    // centre pixel's box below Q = 0 in bin 0 while we drop it before weighting, so bins 0 and 1 differ by design.
     if (p.count[b] < 10.0) continue;
     EXPECT_NEAR(p.count[b], ref.count[b], 1e-6 * ref.count[b]) << "bin " << b;
     dev.intensity.push_back(std::fabs(p.intensity[b] / ref.intensity[b] - 1.0));
