@@ -7,7 +7,8 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$repo_root/build/release/bench/pipeline/bench_pipeline"
 [ -x "$bin" ] || { echo "missing $bin: build the release preset first" >&2; exit 1; }
-form_factors=${INSITU_FORM_FACTORS:-$repo_root/../shared/data/pdf/formfactors/f0_WaasKirf.dat}
+# The daemon's table: Debian's python3-periodictable, or INSITU_FORM_FACTORS.
+form_factors=${INSITU_FORM_FACTORS:-/usr/lib/python3/dist-packages/periodictable/xsf/f0_WaasKirf.dat}
 [ -f "$form_factors" ] || { echo "missing $form_factors: set INSITU_FORM_FACTORS to f0_WaasKirf.dat" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/insitu-bench-pipeline.XXXXXX")
 trap 'rm -rf "$work"' EXIT

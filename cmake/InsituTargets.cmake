@@ -47,7 +47,6 @@ function(insitu_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     INSITU_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    INSITU_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"
     INSITU_BINARY_DIR="${PROJECT_BINARY_DIR}")
   insitu_warnings(${name})
   gtest_discover_tests(${name}

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "analysis/integration/geometry.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::analysis {
 namespace {
@@ -20,22 +21,27 @@ std::string error_of(const std::string& text) {
 const std::string v1_body =
     "Distance: 0.25\nPoni1: 0.1\nPoni2: 0.2\nRot1: 0.01\nRot2: -0.02\nRot3: 0.5\nWavelength: 2.0e-11\n";
 
-TEST(Poni, ReadsDioptasVersion1File) {
-  const Geometry g = read_poni(INSITU_SHARED_DIR "/data/pdf/dioptas_CeO2/CeO2_Pilatus1M.poni");
+TEST(Poni, ReadsVersion1FileAsDioptasWritesIt) {
+  // Layout of a pyFAI/Dioptas version 1 PONI: comment header, pixel sizes, no detector, SplineFile None.
+  const Geometry g = parse_poni(
+      "# Nota: C-Order, 1 refers to the Y axis, 2 to the X axis \n# Calibration done at Fri Feb 27 13:52:42 2015\n"
+      "PixelSize1: 0.000172\nPixelSize2: 0.000175\nDistance: 0.2125\nPoni1: 0.0871\nPoni2: 0.0802\n"
+      "Rot1: -0.0184\nRot2: 0.0041\nRot3: -2.5e-08\nSplineFile: None\nWavelength: 4.066e-11\n",
+      "v1.poni");
   EXPECT_DOUBLE_EQ(g.pixel1_m, 172e-6);
-  EXPECT_DOUBLE_EQ(g.pixel2_m, 172e-6);
-  EXPECT_DOUBLE_EQ(g.distance_m, 0.208651380603);
-  EXPECT_DOUBLE_EQ(g.poni1_m, 0.0872948482846);
-  EXPECT_DOUBLE_EQ(g.poni2_m, 0.0799601126306);
-  EXPECT_DOUBLE_EQ(g.rot1_rad, -0.0184422457059);
-  EXPECT_DOUBLE_EQ(g.rot2_rad, 0.00413760084465);
-  EXPECT_DOUBLE_EQ(g.rot3_rad, -2.77645988275e-08);
+  EXPECT_DOUBLE_EQ(g.pixel2_m, 175e-6);
+  EXPECT_DOUBLE_EQ(g.distance_m, 0.2125);
+  EXPECT_DOUBLE_EQ(g.poni1_m, 0.0871);
+  EXPECT_DOUBLE_EQ(g.poni2_m, 0.0802);
+  EXPECT_DOUBLE_EQ(g.rot1_rad, -0.0184);
+  EXPECT_DOUBLE_EQ(g.rot2_rad, 0.0041);
+  EXPECT_DOUBLE_EQ(g.rot3_rad, -2.5e-08);
   EXPECT_DOUBLE_EQ(g.wavelength_m, 4.066e-11);
   EXPECT_EQ(g.height, 0u);  // no detector named: shape unknown
 }
 
 TEST(Poni, ReadsVersion2PerkinFile) {
-  const Geometry g = read_poni(INSITU_SHARED_DIR "/data/pdf/pdfstream_Ni/Ni_poni_file.poni");
+  const Geometry g = read_poni(testdata::path("pdfstream_Ni/Ni_poni_file.poni"));
   EXPECT_EQ(g.detector, "Perkin");
   EXPECT_EQ(g.height, 2048u);
   EXPECT_EQ(g.width, 2048u);

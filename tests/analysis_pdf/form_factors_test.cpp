@@ -5,13 +5,13 @@
 #include <cmath>
 #include <numbers>
 
-#include "tests/analysis_pdf/test_data.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::analysis {
 namespace {
 
 const FormFactorTable& table() {
-  static const FormFactorTable t = FormFactorTable::load(test::shared_pdf_path("formfactors/f0_WaasKirf.dat"));
+  static const FormFactorTable t = FormFactorTable::load(testdata::form_factor_table());
   return t;
 }
 

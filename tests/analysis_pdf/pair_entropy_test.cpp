@@ -8,7 +8,7 @@
 #include <numbers>
 
 #include "analysis/pdf/reduction.hpp"
-#include "tests/analysis_pdf/test_data.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::analysis {
 namespace {
@@ -111,7 +111,7 @@ TEST(PairEntropy, RoundTripGlassThroughStructureFactor) {
 TEST(PairEntropy, ReductionRecoversAbsoluteScaleOfSyntheticAlloy) {
   // Forward model of a measurement: I = A (<f^2> + <f>^2 (S - 1) + I_inc) + B for Cu44Zr44Al8Hf2Co2, then the
   // full reduction. Checks the absolute normalisation rule on a case where the truth is known.
-  const auto table = FormFactorTable::load(test::shared_pdf_path("formfactors/f0_WaasKirf.dat"));
+  const auto table = FormFactorTable::load(testdata::form_factor_table());
   const Composition alloy{{"Cu", 44}, {"Zr", 44}, {"Al", 8}, {"Hf", 2}, {"Co", 2}};
   const auto r_fine = r_grid(0.0, 0.005, 30.0);
   const auto g_true = tabulate(r_fine, glass_g);
@@ -153,7 +153,7 @@ TEST(PairEntropy, ReductionRecoversAbsoluteScaleOfSyntheticAlloy) {
 }
 
 TEST(PairEntropy, CoherentIntensityIsLaueTermAtSEqualsOne) {
-  const auto table = FormFactorTable::load(test::shared_pdf_path("formfactors/f0_WaasKirf.dat"));
+  const auto table = FormFactorTable::load(testdata::form_factor_table());
   const std::vector<double> q{1.0, 10.0};
   const auto avg = form_factor_averages(table, {{"Cu", 1}, {"Zr", 1}}, q);
   const auto i1 = coherent_intensity(std::vector<double>{1.0, 1.0}, avg);

@@ -1,4 +1,4 @@
-// TRIOS export parsers: the four real exports in shared/data/trios, malformed exports, encodings.
+// TRIOS export parsers: the four real exports in tests/data/trios, malformed exports, encodings.
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -8,12 +8,13 @@
 
 #include "drivers/dhr3/sweep.hpp"
 #include "drivers/dhr3/trios.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::dhr3 {
 namespace {
 
 std::string read_shared(const std::string& name) {
-  const std::string path = std::string(INSITU_SHARED_DIR) + "/data/trios/" + name;
+  const std::string path = testdata::path("trios/" + name);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -56,7 +56,7 @@ TEST(LinkamCodec, QuantisesLikeTheController) {
 }
 
 TEST(LinkamCodec, DecodesTheLewisTranscriptStatus) {
-  // Row 1 of shared/data/linkam/lewis_linkam_t95_wire_transcript.tsv: 01 80 80 80 80 80 30 30 66 30.
+  // Row 1 of tests/data/linkam/lewis_linkam_t95_wire_transcript.tsv: 01 80 80 80 80 80 30 30 66 30.
   const auto r = decode_status(status_line(0x01, 0x80, 0x80, "00f0"));
   ASSERT_TRUE(r.status);
   EXPECT_EQ(r.status->state, ControllerState::stopped);

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/test_data.hpp"
+
 namespace insitu::linkam::sim {
 namespace {
 
@@ -202,7 +204,7 @@ TEST(T95Emulator, NoisyReadingsStayWithinQuantisationAndNoise) {
 // (Lewis: b''\r), the negative limit is accepted (Lewis ignores it, so its row is skipped to keep
 // the two ramps comparable), and temperatures/EB1/auto PB1 come from our physics.
 TEST(T95Emulator, AgreesWithTheLewisTranscriptOnFramingAndStatus) {
-  std::ifstream file(INSITU_SHARED_DIR "/data/linkam/lewis_linkam_t95_wire_transcript.tsv");
+  std::ifstream file(testdata::path("linkam/lewis_linkam_t95_wire_transcript.tsv"));
   ASSERT_TRUE(file) << "missing Lewis transcript";
   StageModel model(1);
   T95Emulator emulator(model);

@@ -11,10 +11,11 @@
 #include "analysis/pdf/pair_entropy.hpp"
 #include "analysis/pdf/reduction.hpp"
 #include "analysis/pipeline/frame_pipeline.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::analysis::test {
 
-inline std::string form_factor_file() { return INSITU_SHARED_DIR "/data/pdf/formfactors/f0_WaasKirf.dat"; }
+inline std::string form_factor_file() { return testdata::form_factor_table(); }
 
 // 640 x 640 pixels of 0.15 mm, 70 mm away, 60 keV, the PONI near a corner (like an off-centre flat panel), so
 // full arcs reach Q ~ 27 1/A and the corner ~ 31 1/A.
