@@ -1,0 +1,377 @@
+#include "protocols/recipe/recipe_sections.hpp"
+
+#include <filesystem>
+
+#include "drivers/io/connection_url.hpp"
+
+namespace insitu::recipe::sections {
+using namespace fields;
+namespace {
+
+// The XRD1621 takes a low-active trigger of at least 20 us (research/trigger.md §2); 10 ms is already far
+// longer than any converter needs, so anything beyond is a typo (a pulse in ms or us written as s).
+constexpr double k_min_pulse_width_s = 20e-6;
+constexpr double k_max_pulse_width_s = 0.01;
+
+std::optional<TriggerSpec> parse_trigger(Diagnostics& diag, const Entry& entry) {
+  auto map = as_map(diag, entry, "trigger",
+                    {"connection", "channel", "pulse_width_s", "polarity", "latency_s", "shutter_channel"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  TriggerSpec trigger;
+  const Entry* connection = map->require("connection");
+  if (auto url = read_string(diag, connection)) {
+    try {
+      io::parse_connection_url(*url);
+      trigger.connection = *url;
+    } catch (const std::invalid_argument& e) {
+      diag.error(connection->value_mark(), fmt::format("connection: {}", e.what()));
+    }
+  }
+  if (const Entry* e = map->find("channel")) trigger.channel = read_channel(diag, e).value_or('A');
+  if (const Entry* e = map->find("pulse_width_s")) {
+    trigger.pulse_width_s = read_number_in(diag, e, k_min_pulse_width_s, k_max_pulse_width_s, "s").value_or(0.0);
+  }
+  if (const Entry* e = map->find("polarity")) {
+    trigger.polarity =
+        read_choice(diag, e, {"normal", "inverted"}).value_or(0) == 0 ? Polarity::normal : Polarity::inverted;
+  }
+  if (const Entry* e = map->find("latency_s")) trigger.latency_s = read_number_in(diag, e, 0.0, 1.0, "s").value_or(0.0);
+  if (const Entry* e = map->find("shutter_channel"); present(e)) {
+    trigger.shutter_channel = read_channel(diag, e);
+    if (trigger.shutter_channel && *trigger.shutter_channel == trigger.channel) {
+      diag.error(e->value.Mark(),
+                 fmt::format("shutter_channel: {} is already the detector trigger channel", trigger.channel));
+    }
+  }
+  return diag.count() == errors ? std::optional(trigger) : std::nullopt;
+}
+
+std::optional<FrameSpec> parse_frames(Diagnostics& diag, const Entry& entry) {
+  auto map = as_map(diag, entry, "frames",
+                    {"folder", "pattern", "first_index", "format", "sidecar", "deadline_margin_s", "readout_s"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  FrameSpec frames;
+  const Entry* folder = map->require("folder");
+  if (auto f = read_string(diag, folder)) {
+    if (f->empty()) diag.error(folder->value_mark(), "folder: must not be empty");
+    frames.folder = *f;
+  }
+  if (const Entry* e = map->find("pattern")) frames.pattern = read_name(diag, e).value_or("");
+  if (const Entry* e = map->find("first_index"))
+    frames.first_index = read_integer_in(diag, e, 0, 999999999).value_or(0);
+  if (const Entry* e = map->find("format")) {
+    frames.format = read_choice(diag, e, {"tiff", "edf"}).value_or(0) == 0 ? FrameFormat::tiff : FrameFormat::edf;
+  }
+  if (const Entry* e = map->find("sidecar")) frames.sidecar = read_bool(diag, e).value_or(false);
+  if (const Entry* e = map->find("deadline_margin_s")) {
+    frames.deadline_margin_s = read_number_in(diag, e, 0.0, 3600.0, "s").value_or(0.0);
+  }
+  // 66.6 ms is the fastest XRD1621 (ES) frame; longer than 5 s is no readout time.
+  if (const Entry* e = map->find("readout_s"))
+    frames.readout_s = read_number_in(diag, e, 0.0666, 5.0, "s").value_or(0.0);
+  return diag.count() == errors ? std::optional(frames) : std::nullopt;
+}
+
+std::optional<DetectorSettings> parse_detector_settings(Diagnostics& diag, const Entry& entry) {
+  auto map = as_map(diag, entry, "settings", {"subframes", "gain_pF", "timing_mode", "binning"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  DetectorSettings settings;
+  if (const Entry* e = map->find("subframes"))
+    settings.subframes = static_cast<int>(read_integer_in(diag, e, 1, 1000).value_or(1));
+  if (const Entry* e = map->find("gain_pF")) {
+    // The XRD1621's six feedback capacitances.
+    constexpr double k_gains_pF[] = {0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
+    if (const auto gain = read_number(diag, e)) {
+      if (std::find(std::begin(k_gains_pF), std::end(k_gains_pF), *gain) == std::end(k_gains_pF)) {
+        diag.error(e->value.Mark(),
+                   fmt::format("gain_pF: {} pF is not an XRD1621 gain (0.25, 0.5, 1, 2, 4 or 8 pF)", *gain));
+      }
+      settings.gain_pF = *gain;
+    }
+  }
+  if (const Entry* e = map->find("timing_mode"))
+    settings.timing_mode = static_cast<int>(read_integer_in(diag, e, 0, 7).value_or(0));
+  if (const Entry* e = map->find("binning")) {
+    if (const auto binning = read_integer(diag, e)) {
+      if (*binning != 1 && *binning != 2 && *binning != 4) {
+        diag.error(e->value.Mark(), fmt::format("binning: expected 1, 2 or 4, got {}", *binning));
+      }
+      settings.binning = static_cast<int>(*binning);
+    }
+  }
+  return diag.count() == errors ? std::optional(settings) : std::nullopt;
+}
+
+bool has_extension(const std::string& path, std::initializer_list<std::string_view> extensions) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
+}
+
+}  // namespace
+
+std::optional<DetectorSpec> parse_detector(Diagnostics& diag, const Entry& entry, const std::filesystem::path& base) {
+  auto map = as_map(diag, entry, "detector", {"trigger", "frames", "geometry", "settings", "store_frames", "mask"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  DetectorSpec detector;
+  if (const Entry* e = map->require("trigger")) {
+    if (auto trigger = parse_trigger(diag, *e)) detector.trigger = *trigger;
+  }
+  if (const Entry* e = map->require("frames")) {
+    if (auto frames = parse_frames(diag, *e)) detector.frames = *frames;
+  }
+  if (const Entry* e = map->find("geometry"); present(e)) detector.geometry = read_existing_file(diag, e, base);
+  if (const Entry* e = map->find("settings")) {
+    if (auto settings = parse_detector_settings(diag, *e)) detector.settings = *settings;
+  }
+  if (const Entry* e = map->find("store_frames")) detector.store_frames = read_bool(diag, e).value_or(true);
+  if (const Entry* e = map->find("mask"); present(e)) {
+    detector.mask = read_existing_file(diag, e, base);
+    if (detector.mask && !has_extension(*detector.mask, {".tif", ".tiff", ".edf"})) {
+      diag.error(e->value.Mark(),
+                 fmt::format("mask: expected a TIFF or EDF file (.tif, .tiff, .edf), got '{}'", e->value.Scalar()));
+    }
+  }
+  return diag.count() == errors ? std::optional(detector) : std::nullopt;
+}
+
+// `program_items` is the number of top-level program items as written; `detector` is null unless valid.
+std::optional<ExposureSpec> parse_exposures(Diagnostics& diag, const Entry& entry, std::size_t program_items,
+                                            const DetectorSpec* detector) {
+  auto map = as_map(diag, entry, "exposures", {"period_s", "during", "darks"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  ExposureSpec exposures{};
+  const Entry* period_entry = map->require("period_s");
+  const auto period = read_number_in(diag, period_entry, 0.5, 3600.0, "s");
+  exposures.period_s = period.value_or(0.0);
+  if (period && detector != nullptr) {
+    const auto& settings = detector->settings;
+    if (*period / settings.subframes < detector->frames.readout_s) {
+      diag.error(period_entry->value.Mark(),
+                 fmt::format("period_s: {} s in {} subframe(s) is shorter than the {} s detector readout per frame",
+                             *period, settings.subframes, detector->frames.readout_s));
+    }
+  }
+
+  const Entry* during = map->find("during");
+  if (during == nullptr || (during->value.IsScalar() && during->value.Scalar() == "all")) {
+    for (std::size_t i = 1; i <= program_items; ++i) exposures.during_items.push_back(static_cast<int>(i));
+  } else if (!during->value.IsSequence()) {
+    diag.error(during->value_mark(),
+               fmt::format("during: expected all or a list of program items, got {}", kind_of(during->value)));
+  } else if (during->value.size() == 0) {
+    diag.error(during->value_mark(), "during: must list at least one program item");
+  } else {
+    for (const YAML::Node& node : during->value) {
+      const Entry item_entry{during->key, node, "during"};
+      const auto item = read_integer(diag, &item_entry);
+      if (!item) continue;
+      if (*item < 1 || *item > static_cast<long long>(program_items)) {
+        diag.error(node.Mark(), fmt::format("during: program item {} does not exist (the program has {} top-level "
+                                            "item{})",
+                                            *item, program_items, program_items == 1 ? "" : "s"));
+      } else if (std::find(exposures.during_items.begin(), exposures.during_items.end(), *item) !=
+                 exposures.during_items.end()) {
+        diag.error(node.Mark(), fmt::format("during: program item {} is listed twice", *item));
+      } else {
+        exposures.during_items.push_back(static_cast<int>(*item));
+      }
+    }
+    std::sort(exposures.during_items.begin(), exposures.during_items.end());
+  }
+
+  if (const Entry* e = map->find("darks")) {
+    if (auto darks = as_map(diag, *e, "darks", {"before", "after"})) {
+      if (const Entry* b = darks->find("before"))
+        exposures.darks_before = static_cast<int>(read_integer_in(diag, b, 0, 1000).value_or(0));
+      if (const Entry* a = darks->find("after"))
+        exposures.darks_after = static_cast<int>(read_integer_in(diag, a, 0, 1000).value_or(0));
+      if (detector != nullptr && !detector->trigger.shutter_channel &&
+          exposures.darks_before + exposures.darks_after > 0) {
+        diag.error(e->key.Mark(), "darks: closing the shutter needs detector.trigger.shutter_channel");
+      }
+    }
+  }
+  return diag.count() == errors ? std::optional(exposures) : std::nullopt;
+}
+
+// Upper bound on the r grid, so a typo in r_step cannot ask for millions of sine transforms per frame.
+constexpr double k_max_r_points = 100000.0;
+
+std::optional<AnalysisSpec::Reduction> parse_reduction(Diagnostics& diag, const Entry& entry,
+                                                       const std::filesystem::path& base,
+                                                       const AnalysisSpec::Integration& integration) {
+  auto map = as_map(diag, entry, "reduction",
+                    {"qmin", "qmax", "qmaxinst", "rpoly", "r_min", "r_step", "r_max", "background", "bgscale"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  AnalysisSpec::Reduction reduction{};
+  const Entry* qmin_entry = map->require("qmin");
+  const Entry* qmax_entry = map->require("qmax");
+  const Entry* qmaxinst_entry = map->require("qmaxinst");
+  const auto qmin = read_positive(diag, qmin_entry, /*zero_ok=*/true);
+  const auto qmax = read_positive(diag, qmax_entry);
+  const auto qmaxinst = read_positive(diag, qmaxinst_entry);
+  if (qmin && qmax && *qmin >= *qmax) {
+    diag.error(qmin_entry->value.Mark(), fmt::format("qmin: {} Å⁻¹ must be below qmax {} Å⁻¹", *qmin, *qmax));
+  }
+  if (qmax && qmaxinst && *qmax > *qmaxinst) {
+    diag.error(qmax_entry->value.Mark(), fmt::format("qmax: {} Å⁻¹ must not exceed qmaxinst {} Å⁻¹", *qmax, *qmaxinst));
+  }
+  if (qmaxinst && integration.q_range_inv_angstrom && *qmaxinst > integration.q_range_inv_angstrom->second) {
+    diag.error(qmaxinst_entry->value.Mark(),
+               fmt::format("qmaxinst: {} Å⁻¹ is beyond the integration range, which ends at {} Å⁻¹", *qmaxinst,
+                           integration.q_range_inv_angstrom->second));
+  }
+  reduction.qmin_inv_angstrom = qmin.value_or(0.0);
+  reduction.qmax_inv_angstrom = qmax.value_or(0.0);
+  reduction.qmaxinst_inv_angstrom = qmaxinst.value_or(0.0);
+  if (const Entry* e = map->find("rpoly")) reduction.rpoly_angstrom = read_positive(diag, e).value_or(0.0);
+
+  const Entry* r_min_entry = map->find("r_min");
+  const Entry* r_step_entry = map->find("r_step");
+  const Entry* r_max_entry = map->find("r_max");
+  const auto r_min = r_min_entry ? read_positive(diag, r_min_entry, /*zero_ok=*/true) : reduction.r_min_angstrom;
+  const auto r_step = r_step_entry ? read_positive(diag, r_step_entry) : reduction.r_step_angstrom;
+  const auto r_max = r_max_entry ? read_positive(diag, r_max_entry) : reduction.r_max_angstrom;
+  if (r_min && r_max && *r_min >= *r_max) {
+    diag.error(r_min_entry != nullptr ? r_min_entry->value.Mark() : r_max_entry->value.Mark(),
+               fmt::format("r_min: {} Å must be below r_max {} Å", *r_min, *r_max));
+  } else if (r_min && r_max && r_step && (*r_max - *r_min) / *r_step > k_max_r_points) {
+    diag.error(r_step_entry != nullptr ? r_step_entry->value.Mark() : r_max_entry->value.Mark(),
+               fmt::format("r_step: {} Å makes (r_max - r_min) / r_step = {:.0f} points (at most {:.0f})", *r_step,
+                           (*r_max - *r_min) / *r_step, k_max_r_points));
+  }
+  reduction.r_min_angstrom = r_min.value_or(0.0);
+  reduction.r_step_angstrom = r_step.value_or(0.0);
+  reduction.r_max_angstrom = r_max.value_or(0.0);
+
+  if (const Entry* e = map->find("background"); present(e)) {
+    reduction.background = read_existing_file(diag, e, base);
+    if (reduction.background && !has_extension(*reduction.background, {".xy", ".chi"})) {
+      diag.error(e->value.Mark(),
+                 fmt::format("background: expected an I(Q) .xy or .chi file, got '{}'", e->value.Scalar()));
+    }
+  }
+  if (const Entry* e = map->find("bgscale")) reduction.bgscale = read_positive(diag, e, /*zero_ok=*/true).value_or(0.0);
+  return diag.count() == errors ? std::optional(reduction) : std::nullopt;
+}
+
+// Plausible atomic number densities: a value outside is almost surely in the wrong unit (e.g. per cubic
+// angstrom).
+constexpr double k_min_density_per_cubic_m = 1e27;
+constexpr double k_max_density_per_cubic_m = 1e30;
+
+std::optional<AnalysisSpec> parse_analysis(Diagnostics& diag, const Entry& entry, const std::filesystem::path& base) {
+  auto map = as_map(diag, entry, "analysis", {"enabled", "integration", "reduction", "density", "entropy", "run"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  AnalysisSpec analysis{};
+  if (const Entry* e = map->find("enabled")) analysis.enabled = read_bool(diag, e).value_or(false);
+
+  if (const Entry* e = map->find("integration")) {
+    if (auto integration = as_map(diag, *e, "integration", {"npt", "split", "polarization", "q_range_inv_angstrom"})) {
+      auto& out = analysis.integration;
+      if (const Entry* n = integration->find("npt"))
+        out.npt = static_cast<int>(read_integer_in(diag, n, 100, 20000).value_or(0));
+      if (const Entry* s = integration->find("split")) {
+        out.split =
+            read_choice(diag, s, {"none", "bbox"}).value_or(1) == 0 ? PixelSplitting::none : PixelSplitting::bbox;
+      }
+      if (const Entry* p = integration->find("polarization")) {
+        out.polarization = present(p) ? read_number_in(diag, p, -1.0, 1.0, "") : std::nullopt;
+      }
+      if (const Entry* q = integration->find("q_range_inv_angstrom"); present(q)) {
+        out.q_range_inv_angstrom = read_interval(diag, q, "Å⁻¹");
+      }
+    }
+  }
+
+  std::optional<AnalysisSpec::Reduction> reduction;
+  if (const Entry* e = map->require("reduction")) {
+    reduction = parse_reduction(diag, *e, base, analysis.integration);
+    if (reduction) analysis.reduction = *reduction;
+  }
+
+  if (const Entry* e = map->find("density")) {
+    if (auto density = as_map(diag, *e, "density", {"fit_range_angstrom", "nominal_per_cubic_m", "use"})) {
+      auto& out = analysis.density;
+      if (const Entry* f = density->find("fit_range_angstrom")) {
+        if (auto range = read_interval(diag, f, "Å")) {
+          if (reduction && range->second > reduction->r_max_angstrom) {
+            diag.error(f->value.Mark(),
+                       fmt::format("fit_range_angstrom: ends at {} Å, beyond the reduction's r_max {} Å", range->second,
+                                   reduction->r_max_angstrom));
+          }
+          out.fit_range_angstrom = *range;
+        }
+      }
+      if (const Entry* n = density->find("nominal_per_cubic_m"); present(n)) {
+        if (auto rho = read_positive(diag, n)) {
+          if (*rho < k_min_density_per_cubic_m || *rho > k_max_density_per_cubic_m) {
+            diag.error(n->value.Mark(), fmt::format("nominal_per_cubic_m: {} m⁻³ is not an atomic number density "
+                                                    "({}..{} m⁻³, e.g. 5.38345e28)",
+                                                    *rho, k_min_density_per_cubic_m, k_max_density_per_cubic_m));
+          }
+          out.nominal_per_cubic_m = *rho;
+        }
+      }
+      out.use = out.nominal_per_cubic_m ? DensityChoice::nominal : DensityChoice::fit;
+      if (const Entry* u = density->find("use")) {
+        if (const auto use = read_choice(diag, u, {"nominal", "fit"})) {
+          out.use = *use == 0 ? DensityChoice::nominal : DensityChoice::fit;
+          if (out.use == DensityChoice::nominal && !present(density->find("nominal_per_cubic_m"))) {
+            diag.error(u->value.Mark(), "use: nominal needs nominal_per_cubic_m");
+          }
+        }
+      }
+    }
+  }
+
+  if (const Entry* e = map->find("entropy")) {
+    if (auto entropy = as_map(diag, *e, "entropy", {"r_max_angstrom"})) {
+      if (const Entry* r = entropy->find("r_max_angstrom")) {
+        if (auto r_max = read_positive(diag, r)) {
+          if (reduction && *r_max > reduction->r_max_angstrom) {
+            diag.error(r->value.Mark(), fmt::format("r_max_angstrom: {} Å is beyond the reduction's r_max {} Å", *r_max,
+                                                    reduction->r_max_angstrom));
+          }
+          analysis.entropy.r_max_angstrom = *r_max;
+        }
+      }
+    }
+  }
+
+  if (const Entry* e = map->find("run")) {
+    if (auto run = as_map(diag, *e, "run", {"smoothing_window_K", "expected_tg_K"})) {
+      if (const Entry* w = run->find("smoothing_window_K"))
+        analysis.run.smoothing_window_K = read_positive(diag, w).value_or(0.0);
+      if (const Entry* t = run->find("expected_tg_K"); present(t)) analysis.run.expected_tg_K = read_positive(diag, t);
+    }
+  }
+  return diag.count() == errors ? std::optional(analysis) : std::nullopt;
+}
+
+std::optional<DmaSpec> parse_dma(Diagnostics& diag, const Entry& entry) {
+  auto map = as_map(diag, entry, "dma", {"folder", "geometry"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  DmaSpec dma{};
+  const Entry* folder = map->require("folder");
+  if (auto f = read_string(diag, folder)) {
+    if (f->empty()) diag.error(folder->value_mark(), "folder: must not be empty");
+    dma.folder = *f;
+  }
+  if (const auto g = read_choice(diag, map->require("geometry"), {"three_point_bending", "torsion"})) {
+    dma.geometry = *g == 0 ? DmaGeometry::three_point_bending : DmaGeometry::torsion;
+  }
+  return diag.count() == errors ? std::optional(dma) : std::nullopt;
+}
+
+}  // namespace insitu::recipe::sections
