@@ -85,6 +85,40 @@ std::size_t AzimuthalIntegrator::nonzeros() const {
   return static_cast<std::size_t>(std::count_if(pixel_bin_.begin(), pixel_bin_.end(), [](auto b) { return b >= 0; }));
 }
 
+namespace {
+
+// bbox: half-width of each pixel's Q box = largest |Q(corner) - Q(centre)| (pyFAI's deltaQ); corners on the
+// (H+1) x (W+1) lattice.
+std::vector<double> box_half_widths(const std::vector<double>& q_centre, const std::vector<double>& q_corner,
+                                    std::size_t height, std::size_t width) {
+  std::vector<double> half(height * width);
+  const std::size_t cw = width + 1;
+  for (std::size_t i = 0; i < height; ++i)
+    for (std::size_t j = 0; j < width; ++j) {
+      const double c = q_centre[i * width + j];
+      half[i * width + j] =
+          std::max({std::fabs(q_corner[i * cw + j] - c), std::fabs(q_corner[(i + 1) * cw + j] - c),
+                    std::fabs(q_corner[(i + 1) * cw + j + 1] - c), std::fabs(q_corner[i * cw + j + 1] - c)});
+    }
+  return half;
+}
+
+// Pixel ranges [split[t], split[t+1]) with about the same number of weights per thread; `weight_start` has one
+// entry per pixel plus the end.
+std::vector<std::size_t> balanced_split(const std::vector<std::uint32_t>& weight_start, std::size_t n_threads) {
+  std::vector<std::size_t> split(n_threads + 1, 0);
+  const std::uint32_t total = weight_start.back();
+  for (std::size_t t = 1; t < n_threads; ++t) {
+    const auto target = static_cast<std::uint32_t>(std::uint64_t(total) * t / n_threads);
+    split[t] = static_cast<std::size_t>(std::lower_bound(weight_start.begin(), weight_start.end() - 1, target) -
+                                        weight_start.begin());
+  }
+  split[n_threads] = weight_start.size() - 1;
+  return split;
+}
+
+}  // namespace
+
 void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
   const PixelGeometry pixel_geometry(geometry);
   const std::size_t n_pixels = height_ * width_;
@@ -92,7 +126,6 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
   const std::size_t npt = setup_.npt;
   const bool bbox = setup_.split == PixelSplit::bbox;
   auto masked = [&](std::size_t j) { return !setup_.mask.empty() && setup_.mask[j] != 0; };
-
   // Per-pixel centre Q and normalisation, and (bbox) Q on the (H+1) x (W+1) corner lattice.
   std::vector<double> q_centre(n_pixels);
   normalization_.assign(n_pixels, 1.0f);
@@ -128,19 +161,8 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
   };
   pool_->run(per_pixel);
 
-  // bbox: half-width of each pixel's Q box = largest |Q(corner) - Q(centre)| (pyFAI's deltaQ).
-  std::vector<double> q_half_width;
-  if (bbox) {
-    q_half_width.resize(n_pixels);
-    const std::size_t cw = width_ + 1;
-    for (std::size_t i = 0; i < height_; ++i)
-      for (std::size_t j = 0; j < width_; ++j) {
-        const double c = q_centre[i * width_ + j];
-        const double d = std::max({std::fabs(q_corner[i * cw + j] - c), std::fabs(q_corner[(i + 1) * cw + j] - c),
-                                   std::fabs(q_corner[(i + 1) * cw + j + 1] - c), std::fabs(q_corner[i * cw + j + 1] - c)});
-        q_half_width[i * width_ + j] = d;
-      }
-  }
+  const std::vector<double> q_half_width =
+      bbox ? box_half_widths(q_centre, q_corner, height_, width_) : std::vector<double>{};
   auto box_low = [&](std::size_t j) { return std::max(0.0, q_centre[j] - q_half_width[j]); };
   auto box_high = [&](std::size_t j) { return q_centre[j] + q_half_width[j]; };
 
@@ -215,14 +237,7 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
   }
   weight_start_[n_pixels] = static_cast<std::uint32_t>(weight_.size());
   weight_.shrink_to_fit();
-  // Pixel ranges with about the same number of weights per thread.
-  split_[0] = 0;
-  for (std::size_t t = 1; t < n_threads; ++t) {
-    const auto target = static_cast<std::uint32_t>(weight_.size() * t / n_threads);
-    split_[t] = static_cast<std::size_t>(
-        std::lower_bound(weight_start_.begin(), weight_start_.end() - 1, target) - weight_start_.begin());
-  }
-  split_[n_threads] = n_pixels;
+  split_ = balanced_split(weight_start_, n_threads);
 }
 
 template <class T>

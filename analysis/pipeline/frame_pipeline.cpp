@@ -460,6 +460,27 @@ std::size_t RunAnalyser::size() const {
   return points_.size();
 }
 
+namespace {
+
+// The heating part: the longest block [begin, end) of consecutive time-ordered points each heating faster than the
+// threshold. Holds and cooling segments break the block, so T increases strictly inside it (what smoothing
+// requires).
+std::pair<std::size_t, std::size_t> heating_block(const std::vector<RunPoint>& pts, double min_rate_K_per_s) {
+  std::size_t best_begin = 0, best_end = 0, begin = 0;
+  for (std::size_t i = 1; i <= pts.size(); ++i) {
+    const bool heating = i < pts.size() && pts[i].time_s > pts[i - 1].time_s &&
+                         (pts[i].temperature_K - pts[i - 1].temperature_K) / (pts[i].time_s - pts[i - 1].time_s) >
+                             min_rate_K_per_s;
+    if (!heating) {
+      if (i - begin > best_end - best_begin) best_begin = begin, best_end = i;
+      begin = i;
+    }
+  }
+  return {best_begin, best_end};
+}
+
+}  // namespace
+
 RunAnalysis RunAnalyser::compute() const {
   std::vector<RunPoint> pts;
   {
@@ -479,19 +500,7 @@ RunAnalysis RunAnalyser::compute() const {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   out.heating_rate_K_per_s = out.glass_transition_K = out.glass_transition_low_K = out.glass_transition_high_K = nan;
 
-  // The heating part: the longest block of consecutive frames each heating faster than the threshold. Holds and
-  // cooling segments break the block, so T increases strictly inside it (what smoothing requires).
-  const double min_rate_K_per_s = settings_.heating_min_rate_K_per_min / 60.0;
-  std::size_t best_begin = 0, best_end = 0, begin = 0;
-  for (std::size_t i = 1; i <= pts.size(); ++i) {
-    const bool heating = i < pts.size() && pts[i].time_s > pts[i - 1].time_s &&
-                         (pts[i].temperature_K - pts[i - 1].temperature_K) / (pts[i].time_s - pts[i - 1].time_s) >
-                             min_rate_K_per_s;
-    if (!heating) {
-      if (i - begin > best_end - best_begin) best_begin = begin, best_end = i;
-      begin = i;
-    }
-  }
+  const auto [best_begin, best_end] = heating_block(pts, settings_.heating_min_rate_K_per_min / 60.0);
   out.parameters["heating_frames"] = std::to_string(best_end - best_begin);
   if (best_end - best_begin < 2) return out;
 

@@ -409,9 +409,12 @@ void write_qxrd_tiff(const fs::path& path, const Frame& frame, const std::string
 
 // ---- EDF ----------------------------------------------------------------------------------------------
 
-Frame read_edf(const fs::path& path) {
-  const auto size = size_of(path);
-  const std::string bytes = read_bytes(path, static_cast<std::size_t>(size));
+// Where an EDF file's header braces are and where its data start; a file still being written is incomplete.
+struct EdfLayout {
+  std::size_t open, close, data_offset;
+};
+
+EdfLayout edf_layout(const fs::path& path, const std::string& bytes) {
   if (bytes.empty()) throw FrameFileError(Kind::incomplete, path, "empty file");
   std::size_t open = 0;
   while (open < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[open]))) ++open;
@@ -422,6 +425,13 @@ Frame read_edf(const fs::path& path) {
   std::size_t data_offset = close + 1;
   if (data_offset < bytes.size() && bytes[data_offset] == '\r') ++data_offset;
   if (data_offset < bytes.size() && bytes[data_offset] == '\n') ++data_offset;
+  return {open, close, data_offset};
+}
+
+Frame read_edf(const fs::path& path) {
+  const auto size = size_of(path);
+  const std::string bytes = read_bytes(path, static_cast<std::size_t>(size));
+  const auto [open, close, data_offset] = edf_layout(path, bytes);
 
   Frame frame;
   std::map<std::string, std::pair<std::string, std::size_t>> keys;  // lower-case key -> (value, line)
