@@ -121,12 +121,11 @@ awaitable<void> ExportWatcher::run() {
 
 void ExportWatcher::stop() { watcher_.stop(); }
 
+// Logged here only when no run listens: a run logs the events it is handed with the rest of its documents.
 void ExportWatcher::emit(ExportEventKind kind, const std::string& message) {
-  if (kind == ExportEventKind::ingested)
-    logger_->info("DMA export {}", message);
-  else
-    logger_->warn("DMA export {}: {}", to_string(kind), message);
   if (on_event_) on_event_(kind, message);
+  else if (kind == ExportEventKind::ingested) logger_->info("DMA export {}", message);
+  else logger_->warn("DMA export {}: {}", to_string(kind), message);
 }
 
 void ExportWatcher::handle(const io::WatchedFile& file) {
