@@ -38,33 +38,8 @@ constexpr double kPeriod_s = 6.0;
 
 // A 150 s ramp from ambient with 6 s frames of 512² pixels: about 25 frames, no darks, no analysis.
 std::filesystem::path short_recipe(const std::filesystem::path& dir) {
-  const auto path = dir / "faults.yaml";
-  std::ofstream(path) << R"(insitu_recipe: 1
-name: detector-faults
-sample:
-  name: detector-faults
-  composition: Cu50Zr50
-stage:
-  model: THMS600
-program:
-  - ramp: {to_K: 320, rate_K_per_min: 10}
-safe_state: stop
-output:
-  directory: runs
-detector:
-  trigger: {connection: "serial:///dev/ttyUSB1", channel: A, pulse_width_s: 1.0e-4, polarity: normal,
-            latency_s: 0.0, shutter_channel: B}
-  frames: {folder: /data/xrd1621/incoming, pattern: faults, first_index: 1, format: tiff, sidecar: true,
-           deadline_margin_s: 10, readout_s: 0.1332}
-  geometry: )" INSITU_SOURCE_DIR R"(/config/instruments/xrd1621-60keV.poni
-  settings: {subframes: 1, gain_pF: 0.5, timing_mode: 0, binning: 4}
-  store_frames: false
-exposures:
-  period_s: 6
-  during: [1]
-  darks: {before: 0, after: 0}
-)";
-  return path;
+  return short_detector_recipe(dir, "faults", "  - ramp: {to_K: 320, rate_K_per_min: 10}\n", "[1]",
+                               "{before: 0, after: 0}");
 }
 
 struct TruthFrame {

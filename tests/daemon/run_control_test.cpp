@@ -23,34 +23,9 @@ namespace {
 
 namespace h5 = storage::h5;
 
-// A stage program with 6 s frames of 512² pixels during `during`, darks before and after, no analysis.
 std::filesystem::path recipe(const std::filesystem::path& dir, const std::string& program, const std::string& during,
                              const std::string& darks) {
-  const auto path = dir / "control.yaml";
-  std::ofstream(path) << R"(insitu_recipe: 1
-name: run-control
-sample:
-  name: run-control
-  composition: Cu50Zr50
-stage:
-  model: THMS600
-program:
-)" << program << R"(safe_state: stop
-output:
-  directory: runs
-detector:
-  trigger: {connection: "serial:///dev/ttyUSB1", channel: A, pulse_width_s: 1.0e-4, polarity: normal,
-            latency_s: 0.0, shutter_channel: B}
-  frames: {folder: /data/xrd1621/incoming, pattern: control, first_index: 1, format: tiff, sidecar: true,
-           deadline_margin_s: 10, readout_s: 0.1332}
-  geometry: )" INSITU_SOURCE_DIR R"(/config/instruments/xrd1621-60keV.poni
-  settings: {subframes: 1, gain_pF: 0.5, timing_mode: 0, binning: 4}
-  store_frames: false
-exposures:
-  period_s: 6
-  during: )" << during << R"(
-  darks: )" << darks << "\n";
-  return path;
+  return short_detector_recipe(dir, "control", program, during, darks);
 }
 
 struct Frames {
