@@ -407,7 +407,6 @@ RunStatus Run::status() const {
   s.program = m.engine.progress();
   if (m.acquisition) s.frames = m.acquisition->stats();
   s.analysis_pending = m.analyses.size();
-  if (m.stop.time_s > 0) s.exit_status = m.stop.exit_status;
   return s;
 }
 

@@ -48,7 +48,6 @@ struct RunStatus {
   AcquisitionStats frames;
   std::uint64_t analysed = 0, analysis_failures = 0, analysis_pending = 0;
   std::optional<double> latest_s_eq_J_per_mol_K;
-  std::optional<documents::ExitStatus> exit_status;  // once stopped
 };
 
 class Run {
