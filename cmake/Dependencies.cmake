@@ -21,3 +21,10 @@ add_library(insitu_hdf5 INTERFACE)
 target_include_directories(insitu_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_link_libraries(insitu_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
 target_compile_definitions(insitu_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+
+# The service (insitud): the queue in SQLite, notifications through libcurl, readiness and watchdog through
+# libsystemd's sd_notify, JSON for the API.
+find_package(SQLiteCpp REQUIRED)
+find_package(CURL REQUIRED)
+find_package(nlohmann_json REQUIRED)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
