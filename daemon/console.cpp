@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <cstdio>
@@ -30,21 +29,14 @@ std::string format_duration(double s) {
 
 }  // namespace
 
-RunLogging::RunLogging(const std::filesystem::path& log_file, bool live_status) {
+spdlog::sink_ptr console_log_sink(bool live_status) {
   spdlog::sink_ptr console;
   if (live_status)
     console = std::make_shared<StatusAwareConsoleSink>();
   else
     console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   console->set_level(live_status ? spdlog::level::warn : spdlog::level::info);
-  sinks_ = {console, std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file.string())};
-}
-
-std::shared_ptr<spdlog::logger> RunLogging::logger(const std::string& name) const {
-  auto logger = std::make_shared<spdlog::logger>(name, sinks_.begin(), sinks_.end());
-  logger->set_level(spdlog::level::debug);
-  logger->flush_on(spdlog::level::info);
-  return logger;
+  return console;
 }
 
 void LogSink::operator()(const documents::Document& document) const {

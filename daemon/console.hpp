@@ -13,16 +13,9 @@
 
 namespace insitu::daemon {
 
-// Loggers that write to the run's log file and the console (on a terminal with a live status line, only
-// warnings and worse reach the console, clearing the status line first).
-class RunLogging {
- public:
-  RunLogging(const std::filesystem::path& log_file, bool live_status);
-  std::shared_ptr<spdlog::logger> logger(const std::string& name) const;
-
- private:
-  std::vector<spdlog::sink_ptr> sinks_;
-};
+// The console's share of a run's log. On a terminal with a live status line only warnings and worse reach it, each
+// clearing the status line first; otherwise every line from info up.
+spdlog::sink_ptr console_log_sink(bool live_status);
 
 // The run's documents in the log: its events, and a line at start and stop.
 class LogSink {

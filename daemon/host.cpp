@@ -28,9 +28,8 @@ Host::~Host() {
   simulation_.reset();
 }
 
-Simulation& Host::start_simulation(const io::RunClock& clock, const recipe::Recipe& recipe,
-                                   const std::filesystem::path& dir, const SimulationSettings& settings) {
-  simulation_ = std::make_unique<Simulation>(clock, recipe, dir, settings);
+Simulation& Host::start_simulation(const io::RunClock& clock, const std::filesystem::path& dir) {
+  simulation_ = std::make_unique<Simulation>(clock, dir);
   return *simulation_;
 }
 

@@ -38,9 +38,9 @@ class Host {
   // Frame files are read and darks combined here, off the loop.
   asio::any_io_executor frame_readers() { return readers_.get_executor(); }
 
-  // The simulated instruments for --simulate, alive until the host goes.
-  Simulation& start_simulation(const io::RunClock& clock, const recipe::Recipe& recipe,
-                               const std::filesystem::path& dir, const SimulationSettings& settings);
+  // The simulated instruments for --simulate, alive until the host goes (the stage's pty under `dir`).
+  Simulation& start_simulation(const io::RunClock& clock, const std::filesystem::path& dir);
+  Simulation* simulation() { return simulation_.get(); }
   // `workers` analysis threads over the pipelines, results posted to the loop.
   PooledAnalysis& start_analysis(const PipelineWorkers& pipelines, std::size_t workers, std::size_t queue_capacity);
 

@@ -20,8 +20,9 @@ double unix_s(std::chrono::system_clock::time_point t) {
 // which renders on its own thread (≈150 ms a full frame) into a folder the run watches like a real share.
 class SimulatedDetector {
  public:
+  // `stage_s_at_origin`: the stage clock's time at `clock`'s origin, where the stage's temperature history is kept.
   SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
-                    linkam::sim::BackgroundStage& stage, const SimulationSettings& settings)
+                    linkam::sim::BackgroundStage& stage, double stage_s_at_origin, const SimulationSettings& settings)
       : stage_(stage), frames_dir_(dir / "detector-sim"), trigger_link_(dir / "ttyBNC-sim") {
     std::filesystem::create_directories(frames_dir_);
     // Rendering is the heavy part of the simulation: below the loop and the simulated delay generator, which must
@@ -40,7 +41,10 @@ class SimulatedDetector {
     config.seed = settings.seed;
     // The simulated detector PC's clock is in step with this computer's: UTC origin + run time.
     detector_ = std::make_unique<detector::sim::DetectorSimulator>(
-        config, frames_dir_, d.frames.pattern, [this](double t0, double t1) { return history_.mean_K(t0, t1); },
+        config, frames_dir_, d.frames.pattern,
+        [this, stage_s_at_origin](double t0, double t1) {
+          return history_.mean_K(t0 + stage_s_at_origin, t1 + stage_s_at_origin);
+        },
         unix_s(clock.utc_origin()), d.frames.first_index);
     for (const auto& f : settings.detector_faults) detector_->inject_fault(f.frame, f.fault, f.value_s);
     detector_->arm(0.0);
@@ -88,22 +92,34 @@ std::filesystem::path write_simulated_dma_exports(const recipe::Recipe& recipe, 
 }  // namespace
 
 struct Simulation::Impl {
+  const io::RunClock& clock;
   linkam::sim::BackgroundStage stage;
   std::unique_ptr<SimulatedDetector> detector;
   std::optional<std::filesystem::path> dma_folder;
 
-  Impl(const io::RunClock& clock, const std::filesystem::path& dir) : stage(clock, dir / "ttyLinkam-sim") {}
+  Impl(const io::RunClock& stage_clock, const std::filesystem::path& dir)
+      : clock(stage_clock), stage(stage_clock, dir / "ttyLinkam-sim") {}
 };
 
-Simulation::Simulation(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
-                       const SimulationSettings& settings)
-    : impl_(std::make_unique<Impl>(clock, dir)) {
-  if (recipe.detector && recipe.exposures)
-    impl_->detector = std::make_unique<SimulatedDetector>(clock, recipe, dir, impl_->stage, settings);
-  if (recipe.dma) impl_->dma_folder = write_simulated_dma_exports(recipe, dir);
-}
+Simulation::Simulation(const io::RunClock& clock, const std::filesystem::path& dir)
+    : impl_(std::make_unique<Impl>(clock, dir)) {}
 
 Simulation::~Simulation() = default;
+
+void Simulation::prepare_run(const io::RunClock& run_clock, const recipe::Recipe& recipe,
+                             const std::filesystem::path& run_dir, const SimulationSettings& settings) {
+  end_run();
+  const double stage_s_at_origin = impl_->clock.run_s_at(run_clock.wall_time_at(0.0));
+  if (recipe.detector && recipe.exposures)
+    impl_->detector =
+        std::make_unique<SimulatedDetector>(run_clock, recipe, run_dir, impl_->stage, stage_s_at_origin, settings);
+  if (recipe.dma) impl_->dma_folder = write_simulated_dma_exports(recipe, run_dir);
+}
+
+void Simulation::end_run() {
+  impl_->detector.reset();
+  impl_->dma_folder.reset();
+}
 
 std::string Simulation::stage_url() const { return impl_->stage.url(); }
 

@@ -1,8 +1,8 @@
 #pragma once
-// The one place that starts simulated instruments for `--simulate`: the Linkam stage behind a pty, and with a
-// detector section the BNC 575 behind a pty whose pulses read out the simulated XRD1621 into a frame folder, and
-// with a DMA section a DHR-3 whose TRIOS exports wait in an export folder. Each runs on its own thread until the
-// Simulation goes; the run connects to them by the URLs and folders it returns, as it would to hardware.
+// The one place that starts simulated instruments for `--simulate`: the Linkam stage behind a pty for as long as the
+// Simulation lives, and for each run, with a detector section the BNC 575 behind a pty whose pulses read out the
+// simulated XRD1621 into a frame folder, and with a DMA section a DHR-3 whose TRIOS exports wait in an export folder.
+// Each runs on its own thread; runs connect to them by the URLs and folders it returns, as they would to hardware.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -31,14 +31,21 @@ struct SimulationSettings {
 
 class Simulation {
  public:
-  // Everything the simulators write goes under `dir` (ptys, frames, exports, ground truth).
-  Simulation(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
-             const SimulationSettings& settings);
+  // The simulated stage, on `clock`, for the Simulation's whole life (a service's: its temperature carries from one
+  // run to the next); its pty goes under `dir`.
+  Simulation(const io::RunClock& clock, const std::filesystem::path& dir);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
   std::string stage_url() const;
+
+  // The recipe's detector side (delay generator, detector) and DMA exports for one run on `run_clock`, writing under
+  // `run_dir`; they replace the previous run's. The detector sees the stage's temperature at its own run times.
+  void prepare_run(const io::RunClock& run_clock, const recipe::Recipe& recipe, const std::filesystem::path& run_dir,
+                   const SimulationSettings& settings);
+  void end_run();  // stops the run's detector side
+
   std::optional<std::string> trigger_url() const;              // with a detector section
   std::optional<std::filesystem::path> frames_folder() const;  // with a detector section
   std::optional<std::filesystem::path> dma_folder() const;     // with a DMA section, exports already there

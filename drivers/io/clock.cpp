@@ -13,7 +13,11 @@ RunClock::RunClock(double speed)
 }
 
 double RunClock::now_s() const {
-  return std::chrono::duration<double>(wall_clock::now() - wall_origin_).count() * speed_;
+  return run_s_at(wall_clock::now());
+}
+
+double RunClock::run_s_at(wall_clock::time_point wall) const {
+  return std::chrono::duration<double>(wall - wall_origin_).count() * speed_;
 }
 
 RunClock::wall_clock::time_point RunClock::wall_time_at(double run_s) const {

@@ -20,6 +20,8 @@ class RunClock {
   double now_s() const;
   // The wall-clock instant at which run time `run_s` is reached.
   wall_clock::time_point wall_time_at(double run_s) const;
+  // The run time at a wall-clock instant (e.g. where another clock of the same process has its origin).
+  double run_s_at(wall_clock::time_point wall) const;
   // How long `run_s` seconds of run time last on the wall.
   wall_clock::duration wall_duration(double run_s) const;
   // Wall duration for an I/O deadline: run time scaled, but never below `floor`, because a port,

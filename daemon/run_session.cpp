@@ -1,0 +1,328 @@
+#include "daemon/run_session.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+
+#include <chrono>
+
+#include "daemon/console.hpp"
+#include "daemon/run_file_sink.hpp"
+#include "daemon/storage/run_file.hpp"
+#include "daemon/xrd_setup.hpp"
+#include "drivers/dhr3/export_watcher.hpp"
+#include "drivers/linkam/driver.hpp"
+#include "drivers/trigger/driver.hpp"
+
+namespace insitu::daemon {
+namespace {
+
+std::string safe_file_name(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  return out;
+}
+
+// The run's folder, removed again when the run never starts (nothing of it would be worth keeping).
+class RunDirectory {
+ public:
+  RunDirectory(const std::filesystem::path& output, const std::string& sample) {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    path_ = output / fmt::format("{:%Y%m%dT%H%M%SZ}-{}", now, safe_file_name(sample));
+    for (int n = 2; std::filesystem::exists(path_); ++n)
+      path_ = output / fmt::format("{:%Y%m%dT%H%M%SZ}-{}-{}", now, safe_file_name(sample), n);
+    std::filesystem::create_directories(path_);
+  }
+  ~RunDirectory() {
+    std::error_code ignored;
+    if (!kept_) std::filesystem::remove_all(path_, ignored);
+  }
+  void keep() { kept_ = true; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  bool kept_ = false;
+};
+
+// The detector side: what the run file must know before SWMR starts, and the analysis pipelines.
+struct DetectorSide {
+  storage::RunFileLayout layout;
+  std::optional<analysis::Geometry> geometry;
+  std::optional<analysis::PipelineSettings> analysis;
+  std::unique_ptr<PipelineWorkers> pipelines;
+};
+
+constexpr std::size_t kAnalysisQueue = 8;  // frames waiting for a worker; more wait in the backlog
+
+// The analysis grids are known once a pipeline has seen a frame; a blank one is enough to set them.
+analysis::AnalysisAxes analysis_axes(PipelineWorkers& workers, const analysis::Geometry& geometry) {
+  AnalysisJob job;
+  job.frame = std::make_shared<detector::Frame>(detector::make_frame(
+      geometry.height, geometry.width, std::vector<float>(geometry.height * geometry.width, 1000.0f)));
+  try {
+    workers.analyser()(0, job);
+  } catch (const std::exception&) {
+    // A flat frame may not reduce to a sensible PDF; the grids are set all the same.
+  }
+  return workers.axes();
+}
+
+DetectorSide prepare_detector_side(const recipe::Recipe& recipe, std::size_t workers) {
+  DetectorSide side;
+  if (!recipe.detector || !recipe.exposures) return side;
+  side.geometry = detector_geometry(*recipe.detector);
+  side.layout.detector = detector_layout(*recipe.detector, *side.geometry);
+  side.layout.detector->sample_calibration = recipe.stage.sample_calibration;
+  if (!recipe.analysis || !recipe.analysis->enabled) return side;
+  side.analysis = pipeline_settings(recipe);
+  side.pipelines = std::make_unique<PipelineWorkers>(*side.geometry, *side.analysis, workers);
+  side.layout.analysis =
+      analysis_layout(*side.analysis, analysis_axes(*side.pipelines, *side.geometry), *side.geometry);
+  side.pipelines->expect_axes(side.layout.analysis->axes);
+  return side;
+}
+
+// Where each instrument is reached: the simulators' URLs and folders, or the options' and the recipe's.
+struct Connections {
+  io::ConnectionUrl stage;
+  std::string stage_text;
+  std::optional<io::ConnectionUrl> trigger;
+  std::filesystem::path frames_folder, dma_folder;
+};
+
+Connections resolve_connections(const SessionSettings& settings, const recipe::Recipe& recipe,
+                                const Simulation* sim) {
+  Connections c;
+  if (sim)
+    c.stage_text = sim->stage_url();
+  else if (settings.linkam_url)
+    c.stage_text = *settings.linkam_url;
+  else if (recipe.stage.connection)
+    c.stage_text = *recipe.stage.connection;
+  else
+    throw std::invalid_argument(
+        "no stage connection: give --linkam URL, set stage.connection in the recipe, or use --simulate");
+  c.stage = io::parse_connection_url(c.stage_text);
+  if (recipe.detector && recipe.exposures) {
+    c.trigger = io::parse_connection_url(sim ? *sim->trigger_url() : recipe.detector->trigger.connection);
+    c.frames_folder = sim ? *sim->frames_folder() : std::filesystem::path(recipe.detector->frames.folder);
+  }
+  if (recipe.dma) c.dma_folder = sim ? *sim->dma_folder() : std::filesystem::path(recipe.dma->folder);
+  return c;
+}
+
+trigger::DriverSettings trigger_settings(const recipe::DetectorSpec& detector, io::ConnectionUrl url) {
+  trigger::DriverSettings t;
+  t.url = std::move(url);
+  const auto& spec = detector.trigger;
+  t.detector.channel = spec.channel - 'A' + 1;
+  t.detector.width_s = spec.pulse_width_s;
+  t.detector.polarity =
+      spec.polarity == recipe::Polarity::inverted ? trigger::Polarity::inverted : trigger::Polarity::normal;
+  if (spec.shutter_channel) t.shutter_channel = *spec.shutter_channel - 'A' + 1;
+  t.trigger_latency_s = spec.latency_s;
+  return t;
+}
+
+program::AcquisitionPlan acquisition_plan_for(const recipe::Recipe& recipe, const Connections& c,
+                                              const io::RunClock& clock) {
+  auto plan = program::acquisition_plan(recipe, c.frames_folder);
+  // Reading out and saving a frame takes the detector computer wall time that no run clock accelerates.
+  constexpr double kFileWriteWall_s = 2.0;
+  plan.pairing.file_deadline_after_boundary_s =
+      std::max(plan.pairing.file_deadline_after_boundary_s, kFileWriteWall_s * clock.speed());
+  // The trigger stamp and the simulated detector's time stamp of the same edge are taken on different
+  // threads; the wall-clock scheduling jitter between them grows with the run clock's speed.
+  constexpr double kStampJitterWall_s = 0.2;
+  plan.pairing.max_clock_skew_s = std::max(plan.pairing.max_clock_skew_s, kStampJitterWall_s * clock.speed());
+  return plan;
+}
+
+storage::RunMetadata run_metadata(const SessionSettings& settings, const recipe::Recipe& recipe,
+                                  const io::RunClock& clock, const Connections& c, bool simulated) {
+  storage::RunMetadata meta;
+  meta.program_version = INSITU_VERSION;
+  meta.recipe_name = recipe.name;
+  meta.recipe_path = settings.recipe_source;
+  meta.recipe_text = recipe.text;
+  meta.sample_name = recipe.sample.name;
+  meta.sample_composition = recipe.sample.composition;
+  meta.sample_treatment = recipe.sample.treatment;
+  meta.sample_description = recipe.sample.description;
+  meta.start_time_iso = clock.iso8601_at(0.0);
+  meta.clock_speed = clock.speed();
+  meta.simulated = simulated;
+  meta.stage_model = recipe.stage.model;
+  meta.stage_connection = c.stage_text;
+  return meta;
+}
+
+std::unique_ptr<dhr3::ExportWatcher> dma_watcher(Host& host, const io::RunClock& clock, const recipe::Recipe& recipe,
+                                                 const Connections& c, bool simulated) {
+  if (!recipe.dma) return nullptr;
+  dhr3::ExportWatcherSettings d;
+  d.folder = c.dma_folder;
+  d.include_existing = simulated;  // the simulated DHR-3's exports are there before the run
+  // No logger of its own: its events reach the log as the run's documents.
+  return std::make_unique<dhr3::ExportWatcher>(host.loop(), clock, d);
+}
+
+SessionEnd session_end(const documents::RunStop& stop, const RunFileSink& file) {
+  if (file.error() || stop.exit_status == documents::ExitStatus::incomplete_record)
+    return SessionEnd::record_incomplete;
+  return stop.exit_status == documents::ExitStatus::completed ? SessionEnd::completed : SessionEnd::aborted_or_failed;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::vector<spdlog::sink_ptr>& sinks) {
+  auto logger = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::debug);
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+}  // namespace
+
+struct RunSession::Impl {
+  Host& host;
+  const io::RunClock& clock;
+  SessionSettings settings;
+  DetectorSide side;
+  std::optional<RunDirectory> dir;
+  std::vector<spdlog::sink_ptr> log_sinks;
+  std::shared_ptr<spdlog::logger> log;
+  Connections connections;
+  std::unique_ptr<dhr3::ExportWatcher> dma;
+  std::unique_ptr<storage::RunFile> file;
+  std::filesystem::path file_path;
+  program::RunSetup setup;
+  std::vector<documents::Sink> extra_sinks;
+  // What execute() builds lives until the session goes, so that completions still in flight when the run has
+  // stopped (cancelled reads and timers) find it alive.
+  std::unique_ptr<linkam::Driver> stage;
+  std::unique_ptr<trigger::Driver> trigger;
+  documents::Dispatcher documents;
+  std::unique_ptr<program::Run> run;
+  std::unique_ptr<RunFileSink> file_sink;
+  std::optional<StatusLine> status_line;
+  bool running = false;
+  documents::RunStop stop;
+
+  Impl(Host& h, const io::RunClock& c, SessionSettings s) : host(h), clock(c), settings(std::move(s)) {}
+
+  std::shared_ptr<spdlog::logger> logger(const std::string& name) const { return make_logger(name, log_sinks); }
+  void prepare(recipe::Recipe recipe);
+  void describe_start();
+  void connect_instruments();
+  void build_run();
+};
+
+void RunSession::Impl::prepare(recipe::Recipe recipe) {
+  try {
+    side = prepare_detector_side(recipe, std::max<std::size_t>(1, settings.analysis_workers));
+  } catch (const std::exception& e) {
+    throw SessionNotStarted(fmt::format("cannot prepare the detector side: {}", e.what()));
+  }
+  try {
+    dir.emplace(settings.output, recipe.sample.name);
+  } catch (const std::exception& e) {
+    throw SessionNotStarted(fmt::format("cannot create the run directory: {}", e.what()));
+  }
+  log_sinks = settings.log_sinks;
+  log_sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir->path() / "run.log").string()));
+  log = logger("insitu.run");
+  const bool simulated = settings.simulate || host.simulation();
+  try {
+    Simulation* sim = host.simulation();
+    if (settings.simulate && !sim) sim = &host.start_simulation(clock, dir->path());
+    if (sim) sim->prepare_run(clock, recipe, dir->path(), settings.simulation);
+    connections = resolve_connections(settings, recipe, sim);
+    dma = dma_watcher(host, clock, recipe, connections, simulated);
+    file_path = dir->path() / "run.h5";
+    file = storage::RunFile::create(file_path, run_metadata(settings, recipe, clock, connections, simulated), {},
+                                    side.layout);
+  } catch (const std::exception& e) {
+    throw SessionNotStarted(fmt::format("the run cannot start: {}", e.what()));
+  }
+  dir->keep();
+  log->info("run directory {}", dir->path().string());
+  setup = program::RunSetup{std::move(recipe), {}, std::nullopt, side.analysis};
+  describe_start();
+  if (connections.trigger) setup.acquisition = acquisition_plan_for(setup.recipe, connections, clock);
+}
+
+void RunSession::Impl::describe_start() {
+  auto& start = setup.start;
+  start.recipe_path = settings.recipe_source;
+  start.program_version = INSITU_VERSION;
+  start.instruments = {setup.recipe.stage.model,
+                       connections.stage_text,
+                       connections.trigger ? connections.trigger->to_string() : "",
+                       connections.frames_folder.string(),
+                       connections.dma_folder.string(),
+                       host.simulation() != nullptr,
+                       clock.speed()};
+}
+
+RunSession::RunSession(Host& host, const io::RunClock& clock, recipe::Recipe recipe, SessionSettings settings)
+    : impl_(std::make_unique<Impl>(host, clock, std::move(settings))) {
+  impl_->prepare(std::move(recipe));
+}
+
+RunSession::~RunSession() {
+  if (auto* sim = impl_->host.simulation()) sim->end_run();
+}
+
+const std::filesystem::path& RunSession::directory() const { return impl_->dir->path(); }
+const std::filesystem::path& RunSession::file_path() const { return impl_->file_path; }
+std::shared_ptr<spdlog::logger> RunSession::log() const { return impl_->log; }
+const recipe::Recipe& RunSession::recipe() const { return impl_->setup.recipe; }
+void RunSession::subscribe(documents::Sink sink) { impl_->extra_sinks.push_back(std::move(sink)); }
+program::Run* RunSession::run() { return impl_->running ? impl_->run.get() : nullptr; }
+const documents::RunStop& RunSession::stop() const { return impl_->stop; }
+
+void RunSession::Impl::connect_instruments() {
+  const auto& recipe = setup.recipe;
+  linkam::DriverSettings stage_settings;
+  stage_settings.url = connections.stage;
+  stage_settings.limits = {recipe.stage.min_K, recipe.stage.max_K, recipe.stage.max_rate_K_per_min};
+  stage = std::make_unique<linkam::Driver>(clock, stage_settings, logger("insitu.linkam"));
+  if (connections.trigger)
+    trigger = std::make_unique<trigger::Driver>(clock, trigger_settings(*recipe.detector, *connections.trigger),
+                                                logger("insitu.trigger"));
+}
+
+void RunSession::Impl::build_run() {
+  program::RunInstruments instruments{*stage, trigger.get(), host.frame_readers(), nullptr, dma.get()};
+  if (side.pipelines)
+    instruments.analysis = &host.start_analysis(*side.pipelines, side.pipelines->size(), kAnalysisQueue);
+  run = std::make_unique<program::Run>(host.loop(), clock, setup, instruments, documents, log);
+  auto& the_run = *run;
+  file_sink = std::make_unique<RunFileSink>(
+      host.loop(), *file, side.layout.detector && side.layout.detector->store_frames,
+      [&the_run](const std::string& error) { the_run.record_failed("run file: " + error); });
+  documents.subscribe([sink = file_sink.get()](const documents::Document& d) { (*sink)(d); });
+  documents.subscribe(LogSink(log));
+  if (settings.live_status) {
+    status_line.emplace(host.loop(), the_run);
+    documents.subscribe([this](const documents::Document& d) { (*status_line)(d); });
+  }
+  for (auto& sink : extra_sinks) documents.subscribe(sink);
+  documents.on_sink_failure([&the_run](const std::string& why) { the_run.record_failed("the run record: " + why); });
+}
+
+awaitable<SessionEnd> RunSession::execute() {
+  auto& m = *impl_;
+  m.connect_instruments();
+  m.build_run();
+  m.running = true;
+  m.stop = co_await m.run->start();
+  m.running = false;
+  m.stage->close();
+  if (m.trigger) m.trigger->close();
+  if (auto error = m.file_sink->error()) m.log->error("run file: {}", *error);
+  co_return session_end(m.stop, *m.file_sink);
+}
+
+}  // namespace insitu::daemon

@@ -1,0 +1,66 @@
+#pragma once
+// One recipe run on a host: everything `insitu run` and insitud do for a run, from the recipe to the closed run file.
+// The constructor prepares what must exist before anything moves (detector side, run directory and log, the
+// simulated detector when the host simulates, connections, run file); execute() runs it on the host's loop with
+// the run file, the log and any further sinks subscribed to its documents.
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "daemon/host.hpp"
+#include "protocols/recipe/recipe.hpp"
+#include "protocols/run/documents.hpp"
+#include "protocols/run/run.hpp"
+
+namespace insitu::daemon {
+
+// How a run ended, for a caller's exit code or queue state.
+enum class SessionEnd { completed, aborted_or_failed, record_incomplete };
+
+struct SessionSettings {
+  std::string recipe_source;                 // the recipe file's absolute path, or where its queued text came from
+  std::filesystem::path output;              // the run directory goes under it
+  std::optional<std::string> linkam_url;     // overrides the recipe's stage.connection
+  std::size_t analysis_workers = 1;          // one: on two cores the other renders (simulation) or writes frames
+  bool live_status = false;                  // a status line on the terminal
+  std::vector<spdlog::sink_ptr> log_sinks;   // besides the run's log file: the console, or the service's log
+  bool simulate = false;                     // start the host's simulation (a foreground run's) if not yet started
+  SimulationSettings simulation;             // the simulated detector's, when the host simulates
+};
+
+// The run never started: nothing moved, and no run directory is left. what() is one line (a recipe's may be more).
+class SessionNotStarted : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class RunSession {
+ public:
+  RunSession(Host& host, const io::RunClock& clock, recipe::Recipe recipe, SessionSettings settings);
+  ~RunSession();
+  RunSession(const RunSession&) = delete;
+  RunSession& operator=(const RunSession&) = delete;
+
+  const std::filesystem::path& directory() const;
+  const std::filesystem::path& file_path() const;
+  std::shared_ptr<spdlog::logger> log() const;
+  const recipe::Recipe& recipe() const;
+
+  // A further sink of the run's documents (the API, notifications); before execute().
+  void subscribe(documents::Sink sink);
+  // The run while execute() runs, for control; null before and after.
+  program::Run* run();
+  // On the loop: connects, runs the recipe, closes the instruments. Never throws.
+  awaitable<SessionEnd> execute();
+  const documents::RunStop& stop() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace insitu::daemon
