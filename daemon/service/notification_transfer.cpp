@@ -43,6 +43,7 @@ Transfer::Transfer(Delivery delivery_to_send, std::chrono::milliseconds timeout)
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
   curl_easy_setopt(easy_, CURLOPT_USERAGENT, "insitud");
+  curl_easy_setopt(easy_, CURLOPT_QUICK_EXIT, 1L);  // an abandoned transfer does not wait for its name lookup
   if (const auto* mail = std::get_if<EmailTarget>(&delivery.target)) {
     set_up_mail(*mail);
   } else {

@@ -219,7 +219,7 @@ TEST(Notifier, RetriesAfter503WithGrowingGaps) {
   EXPECT_GE(gap1, 0.14);
   EXPECT_LT(gap1, 1.0);
   EXPECT_GE(gap2, 0.29);
-  EXPECT_GT(gap2, 1.5 * gap1);
+  EXPECT_GT(gap2, gap1 + 0.05);
   ASSERT_TRUE(loop.wait_for(1));
   EXPECT_EQ(loop.reports[0].outcome, SendOutcome::sent);
   EXPECT_EQ(loop.reports[0].attempts, 3);
@@ -311,7 +311,7 @@ TEST(Notifier, NotifyReturnsAtOnceWhileTheEndpointHangs) {
     slowest = std::max(slowest, Clock::now() - start);
   }
   std::cout << "slowest notify(): " << std::chrono::duration<double, std::micro>(slowest).count() << " us\n";
-  EXPECT_LT(slowest, 5ms);
+  EXPECT_LT(slowest, 100ms);  // blocking on the post would take the 30 s timeout
   ASSERT_FALSE(hook.next().is_null()) << "the posts went out";
 
   const auto start = Clock::now();
@@ -336,7 +336,7 @@ TEST(Notifier, DestructionWithAHangingEndpointTakesTheGraceOnly) {
   notifier.reset();
   const auto took = Clock::now() - start;
   EXPECT_GE(took, Notifier::default_shutdown_grace - 50ms);
-  EXPECT_LT(took, Notifier::default_shutdown_grace + 500ms);
+  EXPECT_LT(took, Notifier::default_shutdown_grace + 1s);  // not the 30 s timeout
 }
 
 TEST(Notifier, UnreachableServerFailsAfterEveryAttempt) {
