@@ -1,16 +1,15 @@
 #include "daemon/client/api_client.hpp"
 
 #include <algorithm>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cctype>
 #include <csignal>
 #include <exception>
 #include <utility>
 
 #include "drivers/io/asio.hpp"
-
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 namespace insitu::client {
 namespace {
@@ -116,7 +115,8 @@ awaitable<void> read_events(Address address, Peer peer, ApiClient::MessageHandle
   try {
     co_await ws.async_handshake(upgrade_answer, peer.host, kEventsPath, use_awaitable);
   } catch (const boost::system::system_error& e) {
-    if (upgrade_answer.result_int() != 0) throw Refused(static_cast<int>(upgrade_answer.result_int()), refusal_reason(upgrade_answer));
+    if (upgrade_answer.result_int() != 0)
+      throw Refused(static_cast<int>(upgrade_answer.result_int()), refusal_reason(upgrade_answer));
     throw Unreachable("no answer from insitud at " + peer.where + ": " + describe(e.code(), peer.timeout));
   }
   beast::flat_buffer buffer;
@@ -212,7 +212,9 @@ Response ApiClient::del(const std::string& path) const { return request(Method::
 
 Response ApiClient::request(Method method, const std::string& path, const std::optional<nlohmann::json>& body) const {
   static constexpr int kHttp11 = 11;
-  const auto verb = method == Method::get ? http::verb::get : method == Method::post ? http::verb::post : http::verb::delete_;
+  const auto verb = method == Method::get    ? http::verb::get
+                    : method == Method::post ? http::verb::post
+                                             : http::verb::delete_;
   const auto peer = peer_of(endpoint_, token_, timeout_);
   HttpRequest request{verb, path, kHttp11};
   request.set(http::field::host, peer.host);
@@ -225,8 +227,8 @@ Response ApiClient::request(Method method, const std::string& path, const std::o
   }
   request.prepare_payload();
   asio::io_context io;
-  const auto answer = std::visit(
-      [&](const auto& address) { return run_to_end(io, exchange(address, request, peer)); }, endpoint_.address);
+  const auto answer = std::visit([&](const auto& address) { return run_to_end(io, exchange(address, request, peer)); },
+                                 endpoint_.address);
   return interpret(answer, peer.where);
 }
 

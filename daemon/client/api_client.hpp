@@ -4,12 +4,11 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 namespace insitu::client {
 

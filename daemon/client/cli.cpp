@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <tuple>
+#include <utility>
 
 namespace insitu::client {
 namespace {
@@ -68,8 +70,7 @@ void ClientCommands::add_views(CLI::App& app) {
   auto* history = add(app, "history", "runs that have ended, or one run with its states", kConnection | kJson);
   auto* id = history->add_option("run", run_id_, "run id: that run's states");
   commands_.push_back({history, [this, id] { return show_history(context(), given(id, run_id_)); }});
-  auto* watch = add(app, "watch", "follow the current run live (segment, T, frames, S_eq, progress, ETA)",
-                    kConnection);
+  auto* watch = add(app, "watch", "follow the current run live (segment, T, frames, S_eq, progress, ETA)", kConnection);
   watch->add_flag("--once", once_, "print the current state and exit");
   commands_.push_back({watch, [this] { return client::watch(context(), once_, ::isatty(STDOUT_FILENO) == 1); }});
 }
@@ -83,9 +84,8 @@ void ClientCommands::add_run_actions(CLI::App& app) {
     auto* command = add(app, name, std::string(name) + " the running run", kConnection | kJson);
     auto* id = command->add_option("run", run_id_, "run id: refused unless it is the running one");
     command->add_option("--reason", reason_, "why (kept in the run's history)");
-    commands_.push_back({command, [this, id, action = action] {
-                           return act_on_run(context(), action, given(id, run_id_), reason_);
-                         }});
+    commands_.push_back(
+        {command, [this, id, action = action] { return act_on_run(context(), action, given(id, run_id_), reason_); }});
   }
 }
 

@@ -121,8 +121,8 @@ std::string history_entry(const nlohmann::json& run) {
 
 std::string status_text(const nlohmann::json& status) {
   const auto& service = status.value("service", json::object());
-  const auto simulated = service.value("simulated", false) ? fmt::format("  simulated, speed {}", text(service, "speed"))
-                                                           : std::string();
+  const auto simulated =
+      service.value("simulated", false) ? fmt::format("  simulated, speed {}", text(service, "speed")) : std::string();
   const auto& run = status.value("run", json());
   return fmt::format("insitud {}  {}  up {}{}\n{}\nrun {}\nqueue {}\n", text(service, "version"),
                      text(service, "state"), clock_duration(number(service, "uptime_s").value_or(0)), simulated,

@@ -1,8 +1,7 @@
 #pragma once
 // How the client shows the API's objects (docs/api.md) to a person. Missing or null fields show as "-".
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace insitu::client {
 
@@ -23,8 +22,8 @@ std::string run_label(const nlohmann::json& run);
 // The label and where the run stands: "run 3: Vit105 HPT (cryo-ramp), queued at position 0", "…, paused".
 std::string run_summary(const nlohmann::json& run);
 
-std::string progress_bar(double fraction);    // "[#########...........]", 20 characters inside
-std::string clock_duration(double seconds);   // "1:02:03"
+std::string progress_bar(double fraction);              // "[#########...........]", 20 characters inside
+std::string clock_duration(double seconds);             // "1:02:03"
 std::string local_time(const nlohmann::json& iso_utc);  // "2026-12-07 02:02:03" in the local zone, "-" for null
 
 }  // namespace insitu::client

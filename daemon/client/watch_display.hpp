@@ -3,10 +3,9 @@
 // a finished run's line is left above the next; elsewhere (a pipe, a log) a plain line per change, at most one a
 // second, so that the output stays readable.
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace insitu::client {
 
