@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/check_command.hpp"
+#include "daemon/client/cli.hpp"
 #include "daemon/dma_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
   reprocess_cmd->prefix_command();
   reprocess_cmd->set_help_flag();  // run_reprocess prints its own usage
 
+  const insitu::client::ClientCommands client_commands(app);  // submit, queue, status, watch, ... (insitud)
+
   // Usage errors are one line and exit 2, like every refusal before a run starts (README, "Commands").
   app.failure_message([](const CLI::App*, const CLI::Error& e) { return std::string(e.what()) + " (see --help)\n"; });
   if (const auto refused = unknown_command(app, argc, argv)) {
@@ -148,7 +151,7 @@ int main(int argc, char** argv) {
       return insitu::daemon::run_dma(dma, std::cout, std::cerr);
     }
     if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
-    return 2;
+    return client_commands.run().value_or(2);
   };
   try {
     return dispatch();
