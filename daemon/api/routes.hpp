@@ -1,7 +1,6 @@
 #pragma once
 // Every route the API serves, in one table: the router dispatches on it and the tests hold the OpenAPI document
 // against it.
-#include <optional>
 #include <ostream>  // before Beast: Boost 1.74's string_view uses std::ostream without including it
 #include <span>
 #include <string_view>

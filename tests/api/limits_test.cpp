@@ -69,7 +69,7 @@ TEST_F(Limits, ASlowRequestIsCutWith408WhileOthersAreServed) {
   for (int i = 0; i < 5; ++i) {
     const auto asked = steady::now();
     EXPECT_EQ(other.call(http::verb::get, "/api/v1/status").result_int(), 200u);
-    EXPECT_LT(steady::now() - asked, 200ms);
+    EXPECT_LT(steady::now() - asked, 400ms);
     std::this_thread::sleep_for(50ms);
   }
   const auto reply = slow.read_reply();
@@ -78,7 +78,7 @@ TEST_F(Limits, ASlowRequestIsCutWith408WhileOthersAreServed) {
   dribbler.join();
   EXPECT_EQ(reply.result_int(), 408u);
   EXPECT_GE(cut_after, short_limits().request_timeout);
-  EXPECT_LT(cut_after, short_limits().request_timeout + 700ms);
+  EXPECT_LT(cut_after, short_limits().request_timeout + 1000ms);
   EXPECT_TRUE(logged("refused with 408"));
 }
 
