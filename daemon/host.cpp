@@ -9,7 +9,7 @@ namespace insitu::daemon {
 sigset_t ControlSignalsBlocked::signals() {
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
   return set;
 }
 
@@ -20,7 +20,10 @@ ControlSignalsBlocked::ControlSignalsBlocked() {
 
 ControlSignalsBlocked::~ControlSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
-Host::Host() : signals_(io_, SIGINT, SIGTERM, SIGUSR1) { signals_.add(SIGUSR2); }
+Host::Host() : signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+  signals_.add(SIGUSR1);
+  signals_.add(SIGUSR2);
+}
 
 Host::~Host() {
   analysis_.reset();

@@ -12,7 +12,7 @@
 
 namespace insitu::daemon {
 
-// SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 blocked in the thread that makes it, from then until it goes: threads
+// SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 blocked in the thread that makes it, from then until it goes: threads
 // started meanwhile inherit the mask, so these signals interrupt only the loop (which unblocks them while it runs),
 // never a worker's or a simulator's system call.
 class ControlSignalsBlocked {
@@ -44,7 +44,7 @@ class Host {
   // `workers` analysis threads over the pipelines, results posted to the loop.
   PooledAnalysis& start_analysis(const PipelineWorkers& pipelines, std::size_t workers, std::size_t queue_capacity);
 
-  // SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 go to `handler` on the loop while run() runs.
+  // SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 go to `handler` on the loop while run() runs.
   void on_signal(std::function<void(int signal)> handler) { on_signal_ = std::move(handler); }
 
   // Runs the loop on this thread until `task` completes and what it leaves behind has run; rethrows what the

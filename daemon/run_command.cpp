@@ -24,7 +24,8 @@ int exit_code(SessionEnd end) {
   return run_aborted_or_failed;
 }
 
-// SIGINT/SIGTERM abort (the stage is put in its safe state first); SIGUSR1 pauses, SIGUSR2 resumes.
+// SIGINT, SIGTERM and SIGHUP (the terminal went) abort, the stage put in its safe state first; SIGUSR1 pauses,
+// SIGUSR2 resumes.
 void control_by_signals(Host& host, RunSession& session) {
   host.on_signal([&session](int signal) {
     auto* run = session.run();
@@ -34,7 +35,7 @@ void control_by_signals(Host& host, RunSession& session) {
     else if (signal == SIGUSR2)
       run->resume();
     else
-      run->abort(signal == SIGINT ? "signal SIGINT" : "signal SIGTERM");
+      run->abort(fmt::format("signal {}", signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM"));
   });
 }
 

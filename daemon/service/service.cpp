@@ -1,0 +1,264 @@
+#include "daemon/service/service.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/service/document_json.hpp"
+#include "daemon/service/run_json.hpp"
+#include "daemon/service/systemd.hpp"
+
+namespace insitu::service {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> service_logger(const std::vector<spdlog::sink_ptr>& sinks) {
+  auto log = std::make_shared<spdlog::logger>("insitud", sinks.begin(), sinks.end());
+  log->set_level(spdlog::level::info);
+  log->flush_on(spdlog::level::info);
+  return log;
+}
+
+std::filesystem::path prepared_state_dir(const ServiceConfig& config) {
+  for (const auto& dir : {config.state_dir, config.data_root, config.recipes_root})
+    std::filesystem::create_directories(dir);
+  return config.state_dir;
+}
+
+// What the queue says of a run that ended; the reason says why.
+std::pair<RunState, std::string> end_state(daemon::SessionEnd end, const documents::RunStop& stop,
+                                           const program::RunStatus* counts, std::uint64_t faults) {
+  switch (end) {
+    case daemon::SessionEnd::record_incomplete:
+      return {RunState::failed, "part of the record could not be written: " + stop.reason};
+    case daemon::SessionEnd::aborted_or_failed:
+      return {stop.exit_status == documents::ExitStatus::aborted ? RunState::aborted : RunState::failed, stop.reason};
+    case daemon::SessionEnd::completed:
+      break;
+  }
+  const std::uint64_t missing = counts ? counts->frames.missing : 0;
+  const std::uint64_t failures = counts ? counts->analysis_failures : 0;
+  if (faults == 0 && missing == 0 && failures == 0) return {RunState::completed, ""};
+  return {RunState::completed_with_deviations,
+          fmt::format("{} fault event(s), {} missing frame(s), {} frame(s) not analysed", faults, missing, failures)};
+}
+
+NotificationKind notification_for(RunState state) {
+  switch (state) {
+    case RunState::completed:
+    case RunState::completed_with_deviations:
+      return NotificationKind::run_completed;
+    case RunState::aborted:
+    case RunState::interrupted:
+      return NotificationKind::run_aborted;
+    default:
+      return NotificationKind::run_failed;
+  }
+}
+
+}  // namespace
+
+Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::sink_ptr> log_sinks)
+    : host_(host),
+      config_(std::move(config)),
+      log_sinks_(std::move(log_sinks)),
+      log_(service_logger(log_sinks_)),
+      clock_(config_.speed),
+      queue_(prepared_state_dir(config_) / "queue.sqlite"),
+      changed_(host.loop()),
+      status_timer_(host.loop()) {
+  std::optional<std::string> stage_url = config_.linkam_url;
+  if (config_.simulate) stage_url = host_.start_simulation(clock_, config_.state_dir / "simulation").stage_url();
+  if (stage_url) idle_.emplace(clock_, *stage_url, config_.idle, log_);
+  notifier_ = std::make_unique<Notifier>(host.loop(), config_.notifications,
+                                         [this](const SentReport& report) { on_notification(report); });
+}
+
+Service::~Service() = default;
+
+void Service::broadcast(const nlohmann::json& message) const {
+  for (const auto& listener : listeners_) listener(message);
+}
+
+void Service::broadcast_queue() const { broadcast({{"type", "queue"}, {"runs", queue()["runs"]}}); }
+
+void Service::notify(NotificationKind kind, const std::string& title, const std::string& body,
+                     std::optional<RunId> run) {
+  Notification n;
+  n.kind = kind;
+  n.title = title;
+  n.body = body;
+  n.run = run;
+  notifier_->notify(std::move(n));
+}
+
+// Each notification's fate is an event of the service: in its log and to watchers.
+void Service::on_notification(const SentReport& report) {
+  const auto outcome = to_string(report.outcome);
+  if (report.outcome == SendOutcome::sent)
+    log_->info("notification '{}' {} to {} ({} attempt(s))", report.title, outcome, report.target, report.attempts);
+  else
+    log_->warn("notification '{}' {} to {}: {}", report.title, outcome, report.target, report.error);
+  nlohmann::json message{{"type", "notification"},  {"kind", to_string(report.kind)}, {"title", report.title},
+                         {"target", report.target}, {"outcome", outcome},              {"attempts", report.attempts},
+                         {"error", report.error}};
+  message["run"] = report.run ? nlohmann::json(*report.run) : nlohmann::json(nullptr);
+  broadcast(message);
+}
+
+void Service::reload_notifications() {
+  if (!config_.file) {
+    log_->info("SIGHUP: no configuration file to reload");
+    return;
+  }
+  notify_reloading();
+  try {
+    config_.notifications = service::reload_notifications(*config_.file);
+    notifier_->update(config_.notifications);
+    log_->info("SIGHUP: notification settings reloaded from {}", config_.file->string());
+  } catch (const std::exception& e) {
+    log_->error("SIGHUP: notification settings kept: {}", e.what());
+  }
+  notify_reloaded();
+}
+
+void Service::stop(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_why_ = why;
+  log_->info("stopping ({})", why);
+  notify_stopping();
+  if (current_ && current_->session->run()) current_->session->run()->abort("insitud stopping: " + why);
+  changed_.notify();
+}
+
+awaitable<void> Service::serve() {
+  for (const auto id : queue_.recover_after_restart(std::chrono::system_clock::now())) {
+    log_->warn("run {} was running when insitud stopped: marked interrupted", id);
+    notify(NotificationKind::fault, fmt::format("run {} interrupted", id),
+           "insitud stopped during the run (a crash or power cut); the run is marked interrupted.", id);
+  }
+  schedule_status();
+  notify_ready();
+  log_->info("insitud ready: data under {}, recipes under {}{}", config_.data_root.string(),
+             config_.recipes_root.string(), config_.simulate ? fmt::format(", simulated at {}x", config_.speed) : "");
+  const std::function<bool()> work_or_stop = [this] { return stopping_ || queue_.next_runnable().has_value(); };
+  while (!stopping_) {
+    if (idle_)
+      co_await idle_->hold_until(work_or_stop, changed_);
+    else
+      co_await changed_.wait_until(work_or_stop, io::RunClock::wall_clock::now() + std::chrono::seconds(60));
+    if (stopping_) break;
+    const auto next = queue_.next_runnable();
+    if (!next || !begin_run(*next)) continue;
+    co_await run_current();
+    if (!stopping_ && !queue_.next_runnable()) queue_empty_summary();
+  }
+  status_timer_.cancel();
+  log_->info("stopped");
+}
+
+// The queued run as a session, or false when it cannot start (it is then marked failed).
+bool Service::begin_run(const Run& queued) {
+  try {
+    start_session(queued, validated_recipe(queued.submission.recipe_text, queued.submission.source));
+    return true;
+  } catch (const RequestRefused& e) {
+    refuse_start(queued, fmt::format("the recipe no longer validates: {}", e.what()));
+  } catch (const daemon::SessionNotStarted& e) {
+    refuse_start(queued, e.what());
+  }
+  return false;
+}
+
+awaitable<void> Service::run_current() {
+  if (idle_) idle_->mark_in_run();
+  const auto end = co_await current_->session->execute();
+  finish_run(end);
+  // What the run left in flight (cancelled reads and timers) completes before its session goes.
+  asio::steady_timer drain(host_.loop(), std::chrono::milliseconds(200));
+  co_await drain.async_wait(asio::use_awaitable);
+  current_.reset();
+}
+
+void Service::start_session(const Run& queued, recipe::Recipe recipe) {
+  daemon::SessionSettings settings;
+  settings.recipe_source = queued.submission.source;
+  settings.output = config_.data_root;
+  settings.linkam_url = config_.linkam_url;
+  settings.analysis_workers = config_.analysis_workers;
+  settings.log_sinks = log_sinks_;
+  settings.simulation.seed = static_cast<std::uint64_t>(queued.id);
+  auto current = std::make_unique<Current>();
+  current->queued = queued;
+  current->clock = std::make_unique<io::RunClock>(config_.speed);
+  current->session = std::make_unique<daemon::RunSession>(host_, *current->clock, std::move(recipe), settings);
+  current->session->subscribe([this](const documents::Document& d) { on_document(d); });
+  const auto now = std::chrono::system_clock::now();
+  current->queued = queue_.mark_started(queued.id, now);
+  queue_.set_run_file(queued.id, run_file_of(*current->session));
+  current_ = std::move(current);
+  log_->info("run {} started: {} ({}), {}", queued.id, queued.submission.sample, queued.submission.recipe,
+             current_->session->directory().string());
+  notify(NotificationKind::run_started, fmt::format("run {} started: {}", queued.id, queued.submission.sample),
+         fmt::format("recipe {}, sample {} ({}); file {}", queued.submission.recipe, queued.submission.sample,
+                     queued.submission.treatment, run_file_of(*current_->session)),
+         queued.id);
+  broadcast_queue();
+}
+
+void Service::refuse_start(const Run& queued, const std::string& reason) {
+  log_->error("run {} cannot start: {}", queued.id, reason);
+  queue_.mark_state(queued.id, RunState::failed, std::chrono::system_clock::now(), reason);
+  finished_since_summary_.push_back(fmt::format("run {} ({}): failed to start", queued.id, queued.submission.sample));
+  notify(NotificationKind::run_failed, fmt::format("run {} failed to start", queued.id), reason, queued.id);
+  broadcast_queue();
+}
+
+void Service::finish_run(daemon::SessionEnd end) {
+  const auto& stop = current_->session->stop();
+  const auto id = current_->queued.id;
+  auto [state, reason] = end_state(end, stop, current_->at_stop ? &*current_->at_stop : nullptr, current_->faults);
+  if (stopping_) {
+    state = RunState::interrupted;
+    reason = fmt::format("insitud stopped ({}) during the run; it ended after its frame in flight, the stage in the "
+                         "recipe's safe state",
+                         stop_why_);
+  }
+  queue_.mark_state(id, state, std::chrono::system_clock::now(), reason);
+  const auto& sample = current_->queued.submission.sample;
+  log_->info("run {} {}{}", id, to_string(state), reason.empty() ? "" : ": " + reason);
+  finished_since_summary_.push_back(fmt::format("run {} ({}): {}", id, sample, to_string(state)));
+  notify(notification_for(state), fmt::format("run {} {}: {}", id, to_string(state), sample),
+         fmt::format("{}{}file {}", reason, reason.empty() ? "" : "\n", run_file_of(*current_->session)), id);
+  broadcast_queue();
+}
+
+void Service::queue_empty_summary() {
+  std::string body;
+  for (const auto& line : finished_since_summary_) body += line + "\n";
+  notify(NotificationKind::queue_empty, "insitud: the queue is empty", body);
+  finished_since_summary_.clear();
+}
+
+void Service::on_document(const documents::Document& document) {
+  if (!current_) return;
+  if (const auto* e = std::get_if<documents::RunEvent>(&document); e && e->kind == io::EventKind::fault) {
+    ++current_->faults;
+    notify(NotificationKind::fault, fmt::format("run {}: fault", current_->queued.id), e->message,
+           current_->queued.id);
+  }
+  if (std::holds_alternative<documents::RunStop>(document) && current_->session->run())
+    current_->at_stop = current_->session->run()->status();
+  if (listeners_.empty()) return;
+  if (auto doc = document_json(document)) {
+    (*doc)["type"] = "document";
+    (*doc)["run"] = current_->queued.id;
+    broadcast(*doc);
+  }
+}
+
+std::string Service::run_file_of(const daemon::RunSession& session) const {
+  return std::filesystem::relative(session.file_path(), config_.data_root).string();
+}
+
+}  // namespace insitu::service

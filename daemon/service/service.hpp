@@ -1,0 +1,95 @@
+#pragma once
+// insitud: runs queued recipes one after another on the host's loop, keeps the stage idle between them, and
+// answers the control API (service::Control). Every run is a daemon::RunSession whose documents the service also
+// watches: for the queue's states, the WebSocket and the notifications.
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/host.hpp"
+#include "daemon/run_session.hpp"
+#include "daemon/service/config.hpp"
+#include "daemon/service/control.hpp"
+#include "daemon/service/idle_stage.hpp"
+#include "daemon/service/notifications.hpp"
+#include "daemon/service/queue_store.hpp"
+#include "drivers/io/loop_condition.hpp"
+
+namespace insitu::service {
+
+class Service final : public Control {
+ public:
+  // Opens the queue (QueueError when it cannot) and, with config.simulate, starts the simulated stage for the
+  // service's life.
+  Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::sink_ptr> log_sinks);
+  ~Service() override;
+
+  // On the loop until stop(): marks runs the last service left unfinished interrupted, then runs the queue.
+  awaitable<void> serve();
+  // SIGTERM, SIGINT: a running run ends after its frame in flight with the stage in the recipe's safe state, and is
+  // marked interrupted; then serve() returns.
+  void stop(const std::string& why);
+  void reload_notifications();  // SIGHUP
+
+  nlohmann::json status() const override;
+  nlohmann::json queue() const override;
+  nlohmann::json submit(const nlohmann::json& request) override;
+  nlohmann::json move(RunId id, std::int64_t position) override;
+  nlohmann::json hold(RunId id) override;
+  nlohmann::json release(RunId id) override;
+  nlohmann::json remove(RunId id) override;
+  nlohmann::json act(RunAction action, std::optional<RunId> id, const std::string& reason) override;
+  nlohmann::json history(std::optional<RunId> id) const override;
+  nlohmann::json run_files() const override;
+  void on_broadcast(Broadcast listener) override { listeners_.push_back(std::move(listener)); }
+
+ private:
+  // The run being run, and what the service keeps of it besides its session.
+  struct Current {
+    Run queued;
+    std::unique_ptr<io::RunClock> clock;
+    std::unique_ptr<daemon::RunSession> session;
+    std::uint64_t faults = 0;
+    std::optional<program::RunStatus> at_stop;  // the run's counts when it emitted its stop
+  };
+
+  bool begin_run(const Run& queued);
+  awaitable<void> run_current();
+  void start_session(const Run& queued, recipe::Recipe recipe);
+  void finish_run(daemon::SessionEnd end);
+  void refuse_start(const Run& queued, const std::string& reason);
+  void on_document(const documents::Document& document);
+  SubmittedRun submission(const nlohmann::json& request) const;
+  recipe::Recipe validated_recipe(const std::string& text, const std::string& source) const;
+  std::string run_file_of(const daemon::RunSession& session) const;
+  nlohmann::json current_run_json() const;
+  std::string status_line() const;
+  void broadcast(const nlohmann::json& message) const;
+  void broadcast_queue() const;
+  void schedule_status();
+  void notify(NotificationKind kind, const std::string& title, const std::string& body,
+              std::optional<RunId> run = std::nullopt);
+  void queue_empty_summary();
+  void on_notification(const SentReport& report);
+
+  daemon::Host& host_;
+  ServiceConfig config_;
+  std::vector<spdlog::sink_ptr> log_sinks_;
+  std::shared_ptr<spdlog::logger> log_;
+  io::RunClock clock_;  // the service's: the simulated stage's and the idle stage's; each run has its own
+  QueueStore queue_;
+  std::unique_ptr<Notifier> notifier_;
+  std::optional<IdleStage> idle_;
+  io::LoopCondition changed_;  // the queue or the stop request changed
+  asio::steady_timer status_timer_;
+  std::vector<Broadcast> listeners_;
+  std::unique_ptr<Current> current_;
+  std::vector<std::string> finished_since_summary_;
+  bool stopping_ = false;
+  std::string stop_why_;
+};
+
+}  // namespace insitu::service
