@@ -57,7 +57,8 @@ json schemas() {
   json with_states = object({{"states", array_of(object({{"state", text}, {"time", date_time}, {"reason", text}},
                                                         {"state", "time"}))}},
                             {"states"});
-  json submit = object({{"recipe_path", text}, {"recipe_text", text}, {"position", integer(0)}});
+  json submit = object({{"recipe_path", text}, {"recipe_text", text}, {"source", text}, {"position", integer(0)},
+                        {"held", {{"type", "boolean"}}}});
   submit["oneOf"] = {{{"required", {"recipe_path"}}}, {{"required", {"recipe_text"}}}};
   json move = object({{"position", integer(0)}}, {"position"});
   json action = object({{"id", integer(1)}, {"reason", text}});

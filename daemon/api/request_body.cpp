@@ -59,12 +59,17 @@ service::RunId parse_run_id(std::string_view segment) {
 }
 
 nlohmann::json submit_request(const std::string& body) {
-  const auto object = body_object(body, {"recipe_path", "recipe_text", "position"});
+  const auto object = body_object(body, {"recipe_path", "recipe_text", "source", "position", "held"});
   const auto path = string_field(object, "recipe_path");
   const auto text = string_field(object, "recipe_text");
   if (path.has_value() == text.has_value()) bad_request("give exactly one of \"recipe_path\" and \"recipe_text\"");
   nlohmann::json request = path ? nlohmann::json{{"recipe_path", *path}} : nlohmann::json{{"recipe_text", *text}};
   if (const auto position = integer_field(object, "position", 0)) request["position"] = *position;
+  if (const auto source = string_field(object, "source")) request["source"] = *source;
+  if (const auto held = object.find("held"); held != object.end()) {
+    if (!held->is_boolean()) bad_request("\"held\" must be true or false");
+    request["held"] = held->get<bool>();
+  }
   return request;
 }
 

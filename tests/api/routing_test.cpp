@@ -23,6 +23,8 @@ const std::vector<Case> endpoint_cases = {
     {verb::post, "/api/v1/queue", R"({"recipe_path": "cryo/ramp.yaml", "position": 1})", 201,
      R"(submit {"position":1,"recipe_path":"cryo/ramp.yaml"})"},
     {verb::post, "/api/v1/queue", R"({"recipe_text": "name: ramp\n"})", 201, R"(submit {"recipe_text":"name: ramp\n"})"},
+    {verb::post, "/api/v1/queue", R"({"recipe_text": "x", "source": "a.yaml", "held": true})", 201,
+     R"(submit {"held":true,"recipe_text":"x","source":"a.yaml"})"},
     {verb::post, "/api/v1/queue/7/move", R"({"position": 2})", 200, "move 7 2"},
     {verb::post, "/api/v1/queue/7/hold", "", 200, "hold 7"},
     {verb::post, "/api/v1/queue/8/release", "{}", 200, "release 8"},
