@@ -67,7 +67,10 @@ Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::s
       changed_(host.loop()),
       status_timer_(host.loop()) {
   std::optional<std::string> stage_url = config_.linkam_url;
-  if (config_.simulate) stage_url = host_.start_simulation(clock_, config_.state_dir / "simulation").stage_url();
+  if (config_.simulate) {
+    std::filesystem::create_directories(config_.state_dir / "simulation");
+    stage_url = host_.start_simulation(clock_, config_.state_dir / "simulation").stage_url();
+  }
   if (stage_url) idle_.emplace(clock_, *stage_url, config_.idle, log_);
   notifier_ = std::make_unique<Notifier>(host.loop(), config_.notifications,
                                          [this](const SentReport& report) { on_notification(report); });
@@ -151,7 +154,6 @@ awaitable<void> Service::serve() {
     const auto next = queue_.next_runnable();
     if (!next || !begin_run(*next)) continue;
     co_await run_current();
-    if (!stopping_ && !queue_.next_runnable()) queue_empty_summary();
   }
   status_timer_.cancel();
   log_->info("stopped");
@@ -231,6 +233,7 @@ void Service::finish_run(daemon::SessionEnd end) {
   notify(notification_for(state), fmt::format("run {} {}: {}", id, to_string(state), sample),
          fmt::format("{}{}file {}", reason, reason.empty() ? "" : "\n", run_file_of(*current_->session)), id);
   broadcast_queue();
+  if (!stopping_ && !queue_.next_runnable()) queue_empty_summary();
 }
 
 void Service::queue_empty_summary() {

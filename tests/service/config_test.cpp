@@ -13,6 +13,7 @@ namespace insitu::service {
 namespace {
 
 using ::testing::HasSubstr;
+using insitu::testing::fresh_temp_dir;
 
 std::filesystem::path write(const std::filesystem::path& dir, const std::string& text) {
   const auto file = dir / "insitud.yaml";

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/storage/child.hpp"
+#include "tests/service/sinks.hpp"
 
 namespace insitu::service {
 namespace {
@@ -26,30 +26,6 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
-
-// A sink script on a free port, which it prints first; then one JSON line per mail or request it receives.
-class Sink {
- public:
-  Sink(const std::string& script, std::vector<std::string> args) : child_(command(script, std::move(args))) {
-    const auto line = child_.read_line(5s);
-    if (!line) throw std::runtime_error(script + " did not start (the mail server needs python3-aiosmtpd)");
-    port_ = std::stoi(*line);
-  }
-  int port() const { return port_; }
-  // What it received next, or null when nothing comes within `timeout`.
-  json next(std::chrono::milliseconds timeout = 4s) {
-    const auto line = child_.read_line(timeout);
-    return line ? json::parse(*line) : json();
-  }
-
- private:
-  static std::vector<std::string> command(const std::string& script, std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/python3", INSITU_SOURCE_DIR "/tests/service/" + script});
-    return args;
-  }
-  storage::testing::Child child_;
-  int port_ = 0;
-};
 
 // The loop the reports come back on, run by the test thread while it waits for them.
 struct Loop {
