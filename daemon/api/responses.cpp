@@ -28,7 +28,10 @@ Response error_response(unsigned status, std::string_view reason, unsigned versi
 }
 
 void log_refusal(spdlog::logger& logger, const Peer& peer, std::string_view request_line, unsigned status,
-                 std::string_view reason) {
+                 std::string_view multi_line_reason) {
+  // One log line a refusal, whatever the reason holds (a recipe's errors come one a line).
+  std::string reason(multi_line_reason);
+  std::replace(reason.begin(), reason.end(), '\n', ' ');
   if (status >= 500) {
     logger.error("API: {} from {} failed with {}: {}", request_line, peer.description, status, reason);
   } else {

@@ -3,13 +3,11 @@
 // through what a user has: the CLI's JSON, the run files, and the mail and webhook sinks.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "daemon/storage/run_file_reader.hpp"
-#include "tests/client/insitu_process.hpp"
+#include "tests/service/service_fixture.hpp"
 #include "tests/service/sinks.hpp"
 
 namespace insitu::service {
@@ -19,73 +17,17 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using insitu::testing::run_insitu;
 
-const std::string kInsitud = INSITU_BINARY_DIR "/daemon/service/insitud";
-
-// 60 s frames (0.3 s of wall time at 200x) through a ramp of 8 min, darks before and after, then a fast cool.
-void write_recipe(const std::filesystem::path& file, const std::string& sample, const std::string& treatment) {
-  std::ofstream(file) << "insitu_recipe: 1\nname: night-" << sample << "\nsample:\n  name: " << sample
-                      << "\n  composition: Cu50Zr50\n  treatment: " << treatment << R"(
-stage:
-  model: THMS600
-program:
-  - ramp: {to_K: 373, rate_K_per_min: 10}
-  - ramp: {to_K: 300, rate_K_per_min: 50}
-safe_state: stop
-output:
-  directory: ignored-by-the-service
-detector:
-  trigger: {connection: "serial:///dev/ttyUSB1", channel: A, pulse_width_s: 1.0e-4, polarity: normal,
-            latency_s: 0.0, shutter_channel: B}
-  frames: {folder: /data/xrd1621/incoming, pattern: frame, first_index: 1, format: tiff, sidecar: true,
-           deadline_margin_s: 10, readout_s: 0.1332}
-  geometry: instruments/xrd1621-60keV.poni
-  settings: {subframes: 1, gain_pF: 0.5, timing_mode: 0, binning: 4}
-  store_frames: false
-exposures:
-  period_s: 60
-  during: [1]
-  darks: {before: 1, after: 1}
-)";
-}
-
-struct Night {
-  std::filesystem::path dir = insitu::testing::short_temp_dir();
-  std::filesystem::path state = dir / "state";
+// The night's fixture: the notification sinks in the configuration besides the defaults.
+struct Night : testing::ServiceFixture {
   Sink mail{"smtp_sink.py", {}};
   Sink hook{"http_sink.py", {}};
 
   Night() {
-    std::filesystem::create_directories(state / "recipes" / "instruments");
-    std::filesystem::copy_file(INSITU_SOURCE_DIR "/config/instruments/xrd1621-60keV.poni",
-                               state / "recipes" / "instruments" / "xrd1621-60keV.poni");
-    std::ofstream(dir / "insitud.yaml") << "listen: 127.0.0.1:0\nnotifications:\n  email:\n"
-                                        << "    - {url: \"smtp://127.0.0.1:" << mail.port()
-                                        << "\", from: insitud@test, to: [night@test]}\n  webhooks:\n"
-                                        << "    - {url: \"http://127.0.0.1:" << hook.port() << "/hook\"}\n"
-                                        << "  retry: {attempts: 3, first_backoff_s: 0.2, max_backoff_s: 1}\n";
-  }
-
-  std::unique_ptr<storage::testing::Child> start_service() const {
-    return std::make_unique<storage::testing::Child>(std::vector<std::string>{
-        kInsitud, "--config", (dir / "insitud.yaml").string(), "--state-dir", state.string(), "--simulate", "--speed",
-        "200"});
-  }
-  json cli_json(const std::string& command) const {
-    const auto out = run_insitu({command, "--json", "--state-dir", state.string()}, dir);
-    if (out.code != 0) return nullptr;
-    return json::parse(out.out, nullptr, false);
-  }
-  // Polls the CLI until `ready` holds for its answer; the last answer either way.
-  json wait_for(const std::string& command, const std::function<bool(const json&)>& ready,
-                std::chrono::seconds limit) const {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    json answer;
-    while (std::chrono::steady_clock::now() < end) {
-      answer = cli_json(command);
-      if (!answer.is_null() && !answer.is_discarded() && ready(answer)) return answer;
-      std::this_thread::sleep_for(200ms);
-    }
-    return answer;
+    std::ofstream(config) << "listen: 127.0.0.1:0\nnotifications:\n  email:\n"
+                          << "    - {url: \"smtp://127.0.0.1:" << mail.port()
+                          << "\", from: insitud@test, to: [night@test]}\n  webhooks:\n"
+                          << "    - {url: \"http://127.0.0.1:" << hook.port() << "/hook\"}\n"
+                          << "  retry: {attempts: 3, first_backoff_s: 0.2, max_backoff_s: 1}\n";
   }
 };
 
@@ -111,11 +53,10 @@ TEST(ServiceNight, ThreeSamplesQueuedThroughTheCliSurviveARestartDuringTheSecond
   Night night;
   for (const auto& [sample, treatment] : {std::pair{"as-cast", "as cast"}, std::pair{"rt-hpt", "HPT at 293 K"},
                                           std::pair{"cryo-hpt", "HPT at 77 K"}})
-    write_recipe(night.dir / (std::string(sample) + ".yaml"), sample, treatment);
+    testing::write_recipe(night.dir / (std::string(sample) + ".yaml"), sample, treatment);
 
   auto service = night.start_service();
-  const auto idle = night.wait_for("status", [](const json& s) { return s["service"]["state"] == "idle"; }, 30s);
-  ASSERT_TRUE(idle.is_object() && idle["service"]["state"] == "idle") << "insitud did not come up";
+  ASSERT_TRUE(night.wait_until_idle()) << "insitud did not come up";
   const auto submitted = run_insitu({"submit", "--state-dir", night.state.string(), (night.dir / "as-cast.yaml").string(),
                                      (night.dir / "rt-hpt.yaml").string(), (night.dir / "cryo-hpt.yaml").string()},
                                     night.dir);
