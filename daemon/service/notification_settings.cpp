@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "daemon/service/notification_messages.hpp"
@@ -177,6 +178,20 @@ void read_retry(Diagnostics& diag, const Entry& entry, RetryPolicy& retry) {
   }
 }
 
+// "HH:MM" (UTC) as minutes after midnight.
+std::optional<std::chrono::minutes> read_time_of_day(Diagnostics& diag, const Entry* entry) {
+  const auto text = fields::read_string(diag, entry);
+  if (!text) return std::nullopt;
+  int hours = -1, minutes = -1;
+  char extra = 0;
+  if (std::sscanf(text->c_str(), "%2d:%2d%c", &hours, &minutes, &extra) != 2 || hours < 0 || hours > 23 ||
+      minutes < 0 || minutes > 59) {
+    diag.error(entry->value.Mark(), fmt::format("{}: expected HH:MM (UTC), got '{}'", entry->name, *text));
+    return std::nullopt;
+  }
+  return std::chrono::minutes(hours * 60 + minutes);
+}
+
 }  // namespace
 
 NotificationSettings parse_notification_settings(const YAML::Node& section, const std::string& file) {
@@ -188,7 +203,7 @@ NotificationSettings parse_notification_settings(const YAML::Node& section, cons
     diag.raise();
   }
   const fields::MapView map(diag, section, section.Mark(), "notifications",
-                            {"email", "webhooks", "rate_limit", "retry", "timeout_s"});
+                            {"email", "webhooks", "rate_limit", "retry", "timeout_s", "daily_summary_utc"});
   settings.email = read_targets<EmailTarget>(diag, map.find("email"), read_email_target);
   settings.webhooks = read_targets<WebhookTarget>(diag, map.find("webhooks"), read_webhook_target);
   if (const auto* rate_limit = map.find("rate_limit")) read_rate_limit(diag, *rate_limit, settings.rate_limit);
@@ -196,6 +211,7 @@ NotificationSettings parse_notification_settings(const YAML::Node& section, cons
   if (const auto timeout = fields::read_number_in(diag, map.find("timeout_s"), 0.1, 3600.0, "s")) {
     settings.timeout = milliseconds_of(*timeout);
   }
+  settings.daily_summary_utc = read_time_of_day(diag, map.find("daily_summary_utc"));
   if (!diag.empty()) diag.raise();
   return settings;
 }

@@ -63,6 +63,7 @@ struct NotificationSettings {
   RateLimit rate_limit;
   RetryPolicy retry;
   std::chrono::milliseconds timeout = std::chrono::seconds(10);  // one attempt, connecting included
+  std::optional<std::chrono::minutes> daily_summary_utc;          // when the day's summary goes out (after 00:00 UTC)
 };
 
 // The `notifications:` section of the service configuration (null: no targets). Throws std::runtime_error with

@@ -65,7 +65,8 @@ Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::s
       clock_(config_.speed),
       queue_(prepared_state_dir(config_) / "queue.sqlite"),
       changed_(host.loop()),
-      status_timer_(host.loop()) {
+      status_timer_(host.loop()),
+      daily_timer_(host.loop()) {
   std::optional<std::string> stage_url = config_.linkam_url;
   if (config_.simulate) {
     std::filesystem::create_directories(config_.state_dir / "simulation");
@@ -117,6 +118,7 @@ void Service::reload_notifications() {
   try {
     config_.notifications = service::reload_notifications(*config_.file);
     notifier_->update(config_.notifications);
+    schedule_daily_summary();
     log_->info("SIGHUP: notification settings reloaded from {}", config_.file->string());
   } catch (const std::exception& e) {
     log_->error("SIGHUP: notification settings kept: {}", e.what());
@@ -141,6 +143,7 @@ awaitable<void> Service::serve() {
            "insitud stopped during the run (a crash or power cut); the run is marked interrupted.", id);
   }
   schedule_status();
+  schedule_daily_summary();
   notify_ready();
   log_->info("insitud ready: data under {}, recipes under {}{}", config_.data_root.string(),
              config_.recipes_root.string(), config_.simulate ? fmt::format(", simulated at {}x", config_.speed) : "");
@@ -156,6 +159,7 @@ awaitable<void> Service::serve() {
     co_await run_current();
   }
   status_timer_.cancel();
+  daily_timer_.cancel();
   log_->info("stopped");
 }
 
@@ -241,6 +245,37 @@ void Service::queue_empty_summary() {
   for (const auto& line : finished_since_summary_) body += line + "\n";
   notify(NotificationKind::queue_empty, "insitud: the queue is empty", body);
   finished_since_summary_.clear();
+}
+
+// At the configured UTC time of day: what ended in the last 24 hours and what waits.
+void Service::schedule_daily_summary() {
+  daily_timer_.cancel();
+  const auto at = config_.notifications.daily_summary_utc;
+  if (!at) return;
+  const auto now = std::chrono::system_clock::now();
+  auto next = std::chrono::floor<std::chrono::days>(now) + *at;
+  if (next <= now) next += std::chrono::days(1);
+  daily_timer_.expires_at(next);
+  daily_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    daily_summary();
+    schedule_daily_summary();
+  });
+}
+
+void Service::daily_summary() {
+  const auto since = io::iso8601_utc(std::chrono::system_clock::now() - std::chrono::hours(24));
+  std::string body;
+  int ended = 0;
+  for (const auto& run : queue_.history()) {
+    if (!run.ended || *run.ended < since) continue;
+    ++ended;
+    body += fmt::format("run {} ({}): {}{}\n", run.id, run.submission.sample, to_string(run.state),
+                        run.reason.empty() ? "" : " - " + run.reason);
+  }
+  const auto waiting = status()["queue"]["queued"].get<std::int64_t>();
+  body += fmt::format("{} run(s) queued{}", waiting, current_ ? ", one running" : "");
+  notify(NotificationKind::daily_summary, fmt::format("insitud: {} run(s) ended in the last 24 h", ended), body);
 }
 
 void Service::on_document(const documents::Document& document) {

@@ -73,6 +73,8 @@ class Service final : public Control {
   void notify(NotificationKind kind, const std::string& title, const std::string& body,
               std::optional<RunId> run = std::nullopt);
   void queue_empty_summary();
+  void schedule_daily_summary();
+  void daily_summary();
   void on_notification(const SentReport& report);
 
   daemon::Host& host_;
@@ -85,6 +87,7 @@ class Service final : public Control {
   std::optional<IdleStage> idle_;
   io::LoopCondition changed_;  // the queue or the stop request changed
   asio::steady_timer status_timer_;
+  asio::system_timer daily_timer_;
   std::vector<Broadcast> listeners_;
   std::unique_ptr<Current> current_;
   std::vector<std::string> finished_since_summary_;

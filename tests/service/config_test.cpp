@@ -42,6 +42,7 @@ TEST(ServiceConfig, TheExampleFileParsesWithEveryKey) {
   ASSERT_TRUE(c.linkam_url);
   EXPECT_EQ(c.notifications.email.size(), 1u);
   EXPECT_EQ(c.notifications.webhooks.size(), 1u);
+  EXPECT_EQ(c.notifications.daily_summary_utc, std::chrono::minutes(7 * 60));
 }
 
 TEST(ServiceConfig, WithoutAFileEverythingLivesUnderTheStateDirectory) {
@@ -86,6 +87,8 @@ TEST(ServiceConfig, ErrorsNameFileLineAndColumn) {
   EXPECT_THAT(error, HasSubstr(file + ":5:1: unknown key 'simulat'"));
   o.config_file = write(dir, "notifications:\n  email: [{url: smtp://x, from: a@b}]\n");
   EXPECT_THAT(error_of(o), HasSubstr(file + ":2:"));
+  o.config_file = write(dir, "notifications:\n  daily_summary_utc: \"25:00\"\n");
+  EXPECT_THAT(error_of(o), HasSubstr(file + ":2:22: daily_summary_utc: expected HH:MM (UTC), got '25:00'"));
   o.config_file = write(dir, "listen: [unclosed\n");
   EXPECT_THAT(error_of(o), HasSubstr(file + ":"));
 }

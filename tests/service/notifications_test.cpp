@@ -447,7 +447,7 @@ TEST(NotificationSettings, ErrorsSayWhere) {
             "service.yaml:8:60: retry: max_backoff_s (5 s) is below first_backoff_s (10 s)\n"
             "service.yaml:9:14: timeout_s: expected a number, got 'fast'\n"
             "service.yaml:10:3: unknown key 'sms' in notifications (expected one of: email, webhooks, rate_limit, "
-            "retry, timeout_s)");
+            "retry, timeout_s, daily_summary_utc)");
   EXPECT_EQ(parse_error("notifications: [email]\n"), "service.yaml:1:16: notifications: expected a map, got a list");
 }
 
