@@ -132,7 +132,8 @@ void Service::stop(const std::string& why) {
   stop_why_ = why;
   log_->info("stopping ({})", why);
   notify_stopping();
-  if (current_ && current_->session->run()) current_->session->run()->abort("insitud stopping: " + why);
+  if (current_ && current_->session->run())
+    current_->session->run()->stop_after_frame("insitud stopping: " + why);
   changed_.notify();
 }
 

@@ -163,8 +163,7 @@ json Service::act(RunAction action, std::optional<RunId> id, const std::string& 
       run->abort(reason.empty() ? "aborted on request" : reason);
       break;
     case RunAction::stop_after_frame:
-      // An abort lets the open exposure run to its boundary: the frame in flight is finished and kept.
-      run->abort(reason.empty() ? "stopped after the current frame on request" : reason);
+      run->stop_after_frame(reason.empty() ? "stopped after the current frame on request" : reason);
       break;
   }
   broadcast_queue();

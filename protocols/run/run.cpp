@@ -51,6 +51,9 @@ struct Run::Impl final : RunObserver {
   bool abort_requested = false, program_over = false, acquisition_done = true;
   // A pause ends the exposure series at once, before the engine has the stage holding: no frame starts after it.
   bool pause_requested = false;
+  // Set by stop_after_frame(): the exposure series closes its open frame at its boundary while the programme goes
+  // on; the run is aborted once the acquisition has ended.
+  std::optional<std::string> stop_after_frame;
   std::optional<std::string> record_failure, stop_reason;
   RunStatus counts;
   documents::RunStop stop;
@@ -126,7 +129,7 @@ struct Run::Impl final : RunObserver {
   }
   bool stop_requested() const {
     const auto state = engine.progress().state;
-    return abort_requested || state == RunState::aborted || state == RunState::failed ||
+    return abort_requested || stop_after_frame || state == RunState::aborted || state == RunState::failed ||
            (program_over && outcome != RunState::completed);
   }
 
@@ -271,8 +274,16 @@ struct Run::Impl final : RunObserver {
         }
       }
       acquisition_done = true;
+      if (stop_after_frame && !abort_requested) abort_now(*stop_after_frame);
       changed.notify();
     });
+  }
+
+  void abort_now(const std::string& reason) {
+    abort_requested = true;
+    if (!stop_reason) stop_reason = reason;
+    engine.abort(reason);
+    changed.notify();
   }
 
   void start_dma_watcher() {
@@ -387,10 +398,18 @@ void Run::resume() {
 
 void Run::abort(const std::string& reason) {
   io::assert_in_loop();
+  impl_->abort_now(reason);
+}
+
+void Run::stop_after_frame(const std::string& reason) {
+  io::assert_in_loop();
   auto& m = *impl_;
-  m.abort_requested = true;
-  if (!m.stop_reason) m.stop_reason = reason;
-  m.engine.abort(reason);
+  if (m.acquisition_done) {
+    m.abort_now(reason);
+    return;
+  }
+  m.event(io::EventKind::state, fmt::format("stopping after the frame in flight: {}", reason));
+  m.stop_after_frame = reason;
   m.changed.notify();
 }
 

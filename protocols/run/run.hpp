@@ -65,6 +65,9 @@ class Run {
   void pause();
   void resume();
   void abort(const std::string& reason);
+  // The open exposure runs to its scheduled boundary with the programme going on, then the run is aborted (the stage
+  // to its safe state). Without exposures in progress, an abort.
+  void stop_after_frame(const std::string& reason);
   // Part of the record could not be written (the run file's writer failed): the run stops, and its stop says so.
   void record_failed(const std::string& reason);
 

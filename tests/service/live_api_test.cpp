@@ -151,6 +151,13 @@ TEST(LiveApi, EveryEndpointWhileARunAcquiresAndAbuseCostsItNoFrame) {
   while (k > 0 && last.image_key[k - 1] != 0) --k;
   ASSERT_GT(k, 0u);
   EXPECT_NEAR(last.stop_s[k - 1] - last.start_s[k - 1], 60.0, 3.0) << "the frame in flight ran to its end";
+  // The programme went on through that frame: the stage was secured only after it.
+  const auto events = stopped.events();
+  for (std::size_t i = 0; i < events.rows(); ++i) {
+    if (events.message[i].find("safe state") != std::string::npos) {
+      EXPECT_GT(events.time_s[i], last.stop_s[k - 1]) << events.message[i];
+    }
+  }
   s.process->kill(SIGTERM);
   EXPECT_EQ(s.process->wait(), 0);
 }
