@@ -98,11 +98,14 @@ TEST_F(ExportWatcherTest, IngestsANewExportOnceAndNotItsCopyOrReSave) {
   EXPECT_EQ(e.sha256, io::content_sha256(first));
   EXPECT_EQ(e.text, lims);
   EXPECT_EQ(e.data.layout, Layout::lims);
-  // Parsed and converted, not fitted: the sweep's frequencies are handed out for the consumer to fit.
-  EXPECT_EQ(e.sweep.name, step_name(dma_testing::coarse_sweep()));
-  EXPECT_EQ(e.sweep.modulus, dma::Modulus::young_E);
-  EXPECT_EQ(e.sweep.series.size(), 7u);
-  EXPECT_THAT(messages(ExportEventKind::ingested)[0], HasSubstr(first.string() + ": lims export, 7 frequencies"));
+  // Parsed and converted, not fitted: the curves are handed out for the consumer to pool and fit.
+  ASSERT_EQ(e.steps.size(), 1u);
+  EXPECT_EQ(e.steps[0].name, step_name(dma_testing::coarse_sweep()));
+  EXPECT_EQ(e.steps[0].curves, 7u);
+  ASSERT_EQ(e.curves.size(), 7u);
+  EXPECT_EQ(e.curves[0].modulus, dma::Modulus::young_E);
+  EXPECT_THAT(messages(ExportEventKind::ingested)[0],
+              HasSubstr(first.string() + ": lims export, sample 'Cu44Zr44Al8Hf2Co2 as-cast', 7 curves"));
   EXPECT_EQ(count_of(ExportEventKind::duplicate), 2u);
   for (const auto& m : messages(ExportEventKind::duplicate)) EXPECT_THAT(m, HasSubstr("same content as " + first.string()));
 }
@@ -161,7 +164,7 @@ TEST_F(ExportWatcherTest, ReportsAMalformedExportAndKeepsGoing) {
   EXPECT_EQ(ingested_[1].path, bad_path);
 }
 
-// Parses, but has no tan δ and no moduli (a flow step, say): reported, not ingested.
+// Parses, but has no tan δ and no moduli (a flow step, say): reported with each step's reason, not ingested.
 TEST(CheckExport, RejectsAnExportWithoutADmaSweep) {
   std::string lims = write_lims(dma_testing::coarse_sweep());
   for (const std::string name : {"Tan(delta)", "Storage modulus", "Loss modulus"}) {
@@ -171,8 +174,10 @@ TEST(CheckExport, RejectsAnExportWithoutADmaSweep) {
   }
   const auto check = check_export("flow.txt", lims, {}, {});
   EXPECT_EQ(check.kind, ExportEventKind::rejected);
-  EXPECT_FALSE(check.result);
-  EXPECT_THAT(check.message, HasSubstr("flow.txt: DMA sweep: no step"));
+  ASSERT_TRUE(check.result);  // parsed: its steps are listed
+  EXPECT_TRUE(check.result->curves.empty());
+  EXPECT_THAT(check.message, HasSubstr("flow.txt: no DMA curve (sample 'Cu44Zr44Al8Hf2Co2 as-cast'): step "
+                                       "'Temperature ramp - 1': not an oscillation step"));
   EXPECT_EQ(check_export("x.json", "{\"not\": ", {}, {}).kind, ExportEventKind::incomplete);
 }
 
