@@ -84,7 +84,8 @@ Gathered gather(const DmaOptions& options, std::ostream& out, std::ostream& err)
       continue;
     }
     out << path.string() << " (" << dhr3::to_string(e.data.layout) << ", "
-        << (sample.empty() ? "no sample name" : "sample '" + sample + "'") << ", " << e.curves.size() << " curves)\n";
+        << (sample.empty() ? "no sample name" : "sample '" + sample + "'") << ", " << e.curves.size()
+        << (e.curves.size() == 1 ? " curve)\n" : " curves)\n");
     print_steps(e, out);
     if (e.curves.empty()) {
       err << path.string() << ": no step is a DMA temperature sweep with a frequency (steps listed above)\n";

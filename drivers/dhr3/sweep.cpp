@@ -199,6 +199,44 @@ dma::FrequencySeries series_of(const StepColumns& c, const std::vector<std::size
   return s;
 }
 
+// What a step's segments share: its columns, the rows' frequencies, and where its curves come from.
+struct SegmentSource {
+  const StepColumns& columns;
+  const std::vector<double>& frequencies_Hz;
+  const Column* time;
+  dma::Modulus modulus;
+  std::string source;  // "file.txt: step 'Temperature ramp - 1', "
+  const CurveOptions& options;
+};
+
+// One curve per frequency of the segment; what is left out goes into the report's note.
+void add_segment_curves(const SegmentSource& from, const Segment& seg, const std::string& label, StepReport& report,
+                        std::vector<dma::SegmentCurve>& out) {
+  const auto& T = from.columns.temperature->values;
+  if (span_K(T, seg.rows) < from.options.min_span_K) {
+    add_note(report.note, label + " (" + std::to_string(seg.rows.size()) + " rows) spans " + kelvin(span_K(T, seg.rows)) +
+                              ": not a temperature sweep");
+    return;
+  }
+  const double rate = segment_rate_K_per_min(T, from.time, seg.rows);
+  std::size_t grouped = 0;
+  for (const auto& g : group_rows(from.frequencies_Hz, seg.rows, from.options.frequency_relative_tolerance)) {
+    grouped += g.rows.size();
+    if (g.rows.size() < from.options.min_points) {
+      add_note(report.note, label + " at " + hz(g.frequency_Hz) + ": too few points (" + std::to_string(g.rows.size()) + ")");
+      continue;
+    }
+    dma::SegmentCurve c{.series = series_of(from.columns, g.rows), .direction = seg.direction, .rate_K_per_min = rate,
+                        .modulus = from.modulus};
+    c.series.frequency_Hz = g.frequency_Hz;
+    c.series.source = from.source + label;
+    out.push_back(std::move(c));
+    ++report.curves;
+  }
+  if (grouped < seg.rows.size())
+    add_note(report.note, label + ": " + std::to_string(seg.rows.size() - grouped) + " rows without frequency");
+}
+
 // The curves of one step, appended to `out`; the report says what was used and what not, and why.
 StepReport step_curves(const Step& step, const Export& data, std::optional<double> file_frequency_Hz,
                        const CurveOptions& options, const std::string& source_prefix,
@@ -228,33 +266,13 @@ StepReport step_curves(const Step& step, const Export& data, std::optional<doubl
     return report;
   }
   if (rows.size() < report.rows) add_note(report.note, std::to_string(report.rows - rows.size()) + " rows without temperature");
-  const Column* time = time_column(step);
+  const SegmentSource source{cols, *frequencies, time_column(step), modulus_of(data.meta.modulus),
+                             source_prefix + "step '" + step.name + "', ", options};
   std::size_t heating = 0, cooling = 0;
   for (const auto& seg : split_at_reversals(T, rows, options.reversal_K)) {
     const bool up = seg.direction == dma::Direction::heating;
     const std::string label = std::string(to_string(seg.direction)) + " " + std::to_string(up ? ++heating : ++cooling);
-    if (span_K(T, seg.rows) < options.min_span_K) {
-      add_note(report.note, label + " (" + std::to_string(seg.rows.size()) + " rows) spans " + kelvin(span_K(T, seg.rows)) +
-                                ": not a temperature sweep");
-      continue;
-    }
-    const double rate = segment_rate_K_per_min(T, time, seg.rows);
-    std::size_t grouped = 0;
-    for (const auto& g : group_rows(*frequencies, seg.rows, options.frequency_relative_tolerance)) {
-      grouped += g.rows.size();
-      if (g.rows.size() < options.min_points) {
-        add_note(report.note, label + " at " + hz(g.frequency_Hz) + ": too few points (" + std::to_string(g.rows.size()) + ")");
-        continue;
-      }
-      dma::SegmentCurve c{.series = series_of(cols, g.rows), .direction = seg.direction, .rate_K_per_min = rate,
-                          .modulus = modulus_of(data.meta.modulus)};
-      c.series.frequency_Hz = g.frequency_Hz;
-      c.series.source = source_prefix + "step '" + step.name + "', " + label;
-      out.push_back(std::move(c));
-      ++report.curves;
-    }
-    if (grouped < seg.rows.size())
-      add_note(report.note, label + ": " + std::to_string(seg.rows.size() - grouped) + " rows without frequency");
+    add_segment_curves(source, seg, label, report, out);
   }
   if (report.curves == 0 && report.note.empty()) report.note = "no curve";
   return report;
