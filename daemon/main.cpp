@@ -105,9 +105,13 @@ int main(int argc, char** argv) {
   insitu::daemon::DmaOptions dma;
   double dma_tg_K = 0;
   auto* dma_cmd = app.add_subcommand("dma", "fit TA DHR-3 TRIOS exports (Cole-Cole, Arrhenius) into an HDF5 file");
-  dma_cmd->add_option("exports", dma.exports, "TRIOS exports (LIMS text, plain text, CSV, JSON)")->required();
+  dma_cmd->add_option("exports", dma.exports, "TRIOS exports (LIMS text, plain text, CSV, JSON) and folders of them")
+      ->required();
   dma_cmd->add_option("-o,--output", dma.output, "output HDF5 file (never overwritten)")->required();
   auto* tg_option = dma_cmd->add_option("--tg", dma_tg_K, "glass transition in K, for the T/T_g overlay");
+  std::string dma_sample;
+  auto* sample_option = dma_cmd->add_option(
+      "--sample", dma_sample, "take only this sample's exports (exports without a sample name are taken as it)");
 
   auto* reprocess_cmd = app.add_subcommand(
       "reprocess", "re-run the analysis on a run file's raw frames, or on frames taken elsewhere (see --help)");
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
     if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
+      if (*sample_option) dma.sample = dma_sample;
       return insitu::daemon::run_dma(dma, std::cout, std::cerr);
     }
     if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);

@@ -82,19 +82,35 @@ void write_metadata(const h5::Handle& parent, const dhr3::Export& data) {
   h5::write_string(g, "trios_version", m.trios_version);
 }
 
-void write_series(const h5::Handle& parent, const dma::Sweep& sweep) {
+void write_curves(const h5::Handle& parent, const dma::Sweep& sweep) {
   for (std::size_t i = 0; i < sweep.series.size(); ++i) {
     const auto& s = sweep.series[i];
-    auto g = h5::create_group(parent, numbered("frequency", i), "NXdata");
+    auto g = h5::create_group(parent, numbered("curve", i), "NXdata");
     h5::set_attribute(g, "signal", "tan_delta");
     h5::set_attribute(g, "axes", "temperature");
-    h5::set_attribute(g, "frequency_Hz", s.frequency_Hz);
+    h5::write_string(g, "source", s.source);
     h5::write_scalar(g, "frequency", s.frequency_Hz, "Hz");
     write_doubles(g, "temperature", s.temperature_K, "K");
     write_doubles(g, "tan_delta", s.tan_delta, "1");
     write_doubles(g, "storage_modulus", s.storage_Pa, "Pa");
     write_doubles(g, "loss_modulus", s.loss_Pa, "Pa");
   }
+}
+
+void write_steps(const h5::Handle& parent, const std::vector<dhr3::StepReport>& steps) {
+  auto g = h5::create_group(parent, "steps", "NXcollection");
+  std::vector<std::string> names, notes;
+  std::vector<std::int64_t> rows, curves;
+  for (const auto& s : steps) {
+    names.push_back(s.name);
+    notes.push_back(s.note);
+    rows.push_back(static_cast<std::int64_t>(s.rows));
+    curves.push_back(static_cast<std::int64_t>(s.curves));
+  }
+  write_strings(g, "name", names);
+  write_counts(g, "rows", rows);
+  write_counts(g, "curves", curves);
+  write_strings(g, "note", notes);
 }
 
 void write_fits(const h5::Handle& parent, const dma::DmaAnalysis& a) {
@@ -159,27 +175,31 @@ void write_arrhenius(const h5::Handle& parent, const dma::DmaAnalysis& a) {
   write_counts(g, "points", points);
 }
 
-void write_overlay(const h5::Handle& entry, const std::vector<AnalysedExport>& exports, double tg_K) {
+void write_overlay(const h5::Handle& entry, const DmaResults& results, double tg_K) {
   auto g = h5::create_group(entry, "overlay", "NXcollection");
   h5::write_scalar(g, "glass_transition_temperature", tg_K, "K");
-  std::vector<std::string> names, sources;
+  std::vector<std::string> names, samples, sets;
   std::vector<double> lo, hi, rlo, rhi, flo, fhi;
   std::vector<std::int64_t> counts;
-  for (std::size_t i = 0; i < exports.size(); ++i) {
-    for (const auto& iv : dma::transition_intervals_on_reduced_axis(exports[i].analysis, tg_K)) {
-      names.push_back(iv.name);
-      sources.push_back(numbered("export", i));
-      lo.push_back(iv.lo_K);
-      hi.push_back(iv.hi_K);
-      rlo.push_back(iv.lo_reduced);
-      rhi.push_back(iv.hi_reduced);
-      flo.push_back(iv.lo_frequency_Hz);
-      fhi.push_back(iv.hi_frequency_Hz);
-      counts.push_back(static_cast<std::int64_t>(iv.frequencies));
+  for (std::size_t si = 0; si < results.samples.size(); ++si) {
+    for (std::size_t k = 0; k < results.samples[si].sets.size(); ++k) {
+      for (const auto& iv : dma::transition_intervals_on_reduced_axis(results.samples[si].sets[k].analysis, tg_K)) {
+        names.push_back(iv.name);
+        samples.push_back(numbered("sample", si));
+        sets.push_back(numbered("set", k));
+        lo.push_back(iv.lo_K);
+        hi.push_back(iv.hi_K);
+        rlo.push_back(iv.lo_reduced);
+        rhi.push_back(iv.hi_reduced);
+        flo.push_back(iv.lo_frequency_Hz);
+        fhi.push_back(iv.hi_frequency_Hz);
+        counts.push_back(static_cast<std::int64_t>(iv.frequencies));
+      }
     }
   }
   write_strings(g, "transition", names);
-  write_strings(g, "export", sources);
+  write_strings(g, "sample", samples);
+  write_strings(g, "set", sets);
   write_doubles(g, "interval_lo", lo, "K");
   write_doubles(g, "interval_hi", hi, "K");
   write_doubles(g, "reduced_lo", rlo, "1");
@@ -189,44 +209,84 @@ void write_overlay(const h5::Handle& entry, const std::vector<AnalysedExport>& e
   write_counts(g, "frequencies", counts);
 }
 
+void write_export(const h5::Handle& entry, std::size_t index, const dhr3::IngestedExport& e) {
+  auto g = h5::create_group(entry, numbered("export", index), "NXcollection");
+  h5::write_string(g, "file_name", e.path.string());
+  h5::write_string(g, "sha256", e.sha256);
+  h5::write_string(g, "text", e.text);
+  h5::write_string(g, "layout", std::string(dhr3::to_string(e.data.layout)));
+  h5::write_string(g, "encoding", encoding_name(e.data.encoding));
+  h5::write_string(g, "sample", e.data.meta.sample);
+  write_metadata(g, e.data);
+  write_steps(g, e.steps);
+}
+
+void write_sample(const h5::Handle& entry, std::size_t index, const AnalysedSample& sample) {
+  auto g = h5::create_group(entry, numbered("sample", index), "NXcollection");
+  h5::write_string(g, "name", sample.name);
+  std::vector<std::string> exports;
+  for (auto i : sample.exports) exports.push_back(numbered("export", i));
+  write_strings(g, "exports", exports);
+  if (!sample.sets.empty()) h5::set_attribute(g, "default", numbered("set", 0));
+  for (std::size_t k = 0; k < sample.sets.size(); ++k) {
+    const auto& [sweep, analysis] = sample.sets[k];
+    auto s = h5::create_group(g, numbered("set", k), "NXcollection");
+    h5::set_attribute(s, "default", numbered("curve", 0));
+    h5::write_string(s, "title", sweep.name);
+    h5::write_string(s, "direction", std::string(dma::to_string(sweep.direction)));
+    h5::write_scalar(s, "rate", sweep.rate_K_per_min, "K/min");
+    h5::write_string(s, "windows", analysis.automatic_windows ? "automatic" : "settings");
+    h5::write_string(s, "detection_note", analysis.note);
+    h5::write_string(s, "table_I", analysis.table);
+    write_curves(s, sweep);
+    write_fits(s, analysis);
+    write_arrhenius(s, analysis);
+  }
+}
+
 }  // namespace
 
-std::vector<AnalysedExport> analyse_exports(std::vector<dhr3::IngestedExport> exports,
-                                            const dma::DmaSettings& settings) {
-  std::vector<AnalysedExport> out;
-  for (auto& e : exports) {
-    auto analysis = dma::analyse_sweep(e.sweep, settings);
-    out.push_back({std::move(e), std::move(analysis)});
+std::string sample_of(const dhr3::IngestedExport& e, const std::string& unnamed_as) {
+  return e.data.meta.sample.empty() ? unnamed_as : e.data.meta.sample;
+}
+
+DmaResults analyse_exports(std::vector<dhr3::IngestedExport> exports, const dma::DmaSettings& settings,
+                           const std::string& unnamed_as) {
+  DmaResults out;
+  out.exports = std::move(exports);
+  std::vector<std::vector<dma::SegmentCurve>> curves;  // per sample
+  for (std::size_t i = 0; i < out.exports.size(); ++i) {
+    const auto& e = out.exports[i];
+    if (e.curves.empty()) continue;
+    const std::string name = sample_of(e, unnamed_as);
+    auto it = std::find_if(out.samples.begin(), out.samples.end(), [&](const auto& s) { return s.name == name; });
+    if (it == out.samples.end()) {
+      out.samples.push_back({.name = name, .exports = {}, .sets = {}});
+      curves.emplace_back();
+      it = std::prev(out.samples.end());
+    }
+    it->exports.push_back(i);
+    auto& pool = curves[static_cast<std::size_t>(it - out.samples.begin())];
+    pool.insert(pool.end(), e.curves.begin(), e.curves.end());
   }
+  for (std::size_t si = 0; si < out.samples.size(); ++si)
+    for (auto& sweep : dma::pool_curves(curves[si])) {
+      auto analysis = dma::analyse_sweep(sweep, settings);
+      out.samples[si].sets.push_back({std::move(sweep), std::move(analysis)});
+    }
   return out;
 }
 
-void write_dma_entry(const h5::Handle& file, const std::vector<AnalysedExport>& exports,
-                     std::optional<double> glass_transition_K) {
+void write_dma_entry(const h5::Handle& file, const DmaResults& results, std::optional<double> glass_transition_K) {
   if (h5::exists(file, "entry_dma")) throw h5::Error("write_dma_entry: /entry_dma exists already");
   auto entry = h5::create_group(file, "entry_dma", "NXentry");
   h5::write_string(entry, "title", "DMA temperature sweeps (TA DHR-3 TRIOS exports)");
-  h5::write_scalar(entry, "export_count", static_cast<std::int64_t>(exports.size()));
-  if (!exports.empty()) h5::set_attribute(entry, "default", numbered("export", 0));
-  if (glass_transition_K) write_overlay(entry, exports, *glass_transition_K);
-  for (std::size_t i = 0; i < exports.size(); ++i) {
-    const auto& e = exports[i].source;
-    const auto& analysis = exports[i].analysis;
-    auto g = h5::create_group(entry, numbered("export", i), "NXcollection");
-    h5::write_string(g, "file_name", e.path.string());
-    h5::write_string(g, "sha256", e.sha256);
-    h5::write_string(g, "text", e.text);
-    h5::write_string(g, "layout", std::string(dhr3::to_string(e.data.layout)));
-    h5::write_string(g, "encoding", encoding_name(e.data.encoding));
-    h5::write_string(g, "step_name", e.sweep.name);
-    h5::write_string(g, "windows", analysis.automatic_windows ? "automatic" : "settings");
-    h5::write_string(g, "detection_note", analysis.note);
-    write_metadata(g, e.data);
-    write_series(g, e.sweep);
-    write_fits(g, analysis);
-    write_arrhenius(g, analysis);
-    h5::write_string(g, "table_I", analysis.table);
-  }
+  h5::write_scalar(entry, "export_count", static_cast<std::int64_t>(results.exports.size()));
+  h5::write_scalar(entry, "sample_count", static_cast<std::int64_t>(results.samples.size()));
+  if (!results.samples.empty()) h5::set_attribute(entry, "default", numbered("sample", 0));
+  if (glass_transition_K) write_overlay(entry, results, *glass_transition_K);
+  for (std::size_t i = 0; i < results.exports.size(); ++i) write_export(entry, i, results.exports[i]);
+  for (std::size_t i = 0; i < results.samples.size(); ++i) write_sample(entry, i, results.samples[i]);
 }
 
 }  // namespace insitu::storage

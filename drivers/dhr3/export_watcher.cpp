@@ -60,8 +60,19 @@ std::string sha256_hex(std::string_view bytes) {
   return out;
 }
 
+std::string describe_steps(const std::vector<StepReport>& steps) {
+  std::string out;
+  for (const auto& s : steps) {
+    out += (out.empty() ? "" : "; ") + ("step '" + s.name + "': ");
+    if (s.curves > 0) out += std::to_string(s.curves) + (s.curves == 1 ? " curve" : " curves");
+    if (s.curves > 0 && !s.note.empty()) out += ", left out: ";
+    out += s.note;
+  }
+  return out;
+}
+
 ExportCheck check_export(const std::filesystem::path& path, std::string_view bytes, const ParseOptions& parse,
-                         const SweepOptions& sweep) {
+                         const CurveOptions& curves) {
   ExportCheck check;
   IngestedExport ingested;
   try {
@@ -78,19 +89,21 @@ ExportCheck check_export(const std::filesystem::path& path, std::string_view byt
     check.message = path.string() + (e.line() > 0 ? ":" + std::to_string(e.line()) : std::string()) + ": " + reason;
     return check;
   }
-  try {
-    ingested.sweep = dma_sweep(ingested.data, sweep);
-  } catch (const std::invalid_argument& e) {
-    check.kind = ExportEventKind::rejected;
-    check.message = path.string() + ": " + e.what();
-    return check;
-  }
+  auto found = dma_curves(ingested.data, curves, path.filename().string() + ": ");
+  ingested.curves = std::move(found.curves);
+  ingested.steps = std::move(found.steps);
   ingested.path = path;
   ingested.sha256 = sha256_hex(bytes);
   ingested.text = decode_to_utf8(bytes);
-  check.kind = ExportEventKind::ingested;
-  check.message = path.string() + ": " + std::string(to_string(ingested.data.layout)) + " export, " +
-                  std::to_string(ingested.sweep.series.size()) + " frequencies";
+  const std::string sample = ingested.data.meta.sample.empty() ? "no sample name" : "sample '" + ingested.data.meta.sample + "'";
+  if (ingested.curves.empty()) {
+    check.kind = ExportEventKind::rejected;
+    check.message = path.string() + ": no DMA curve (" + sample + "): " + describe_steps(ingested.steps);
+  } else {
+    check.kind = ExportEventKind::ingested;
+    check.message = path.string() + ": " + std::string(to_string(ingested.data.layout)) + " export, " + sample + ", " +
+                    std::to_string(ingested.curves.size()) + " curves: " + describe_steps(ingested.steps);
+  }
   check.result = std::move(ingested);
   return check;
 }
@@ -145,7 +158,7 @@ void ExportWatcher::handle(const io::WatchedFile& file) {
     emit(ExportEventKind::duplicate, file.path.string() + ": same content as " + first + " (sha256 " + sha + ")");
     return;
   }
-  auto check = check_export(file.path, bytes, settings_.parse, settings_.sweep);
+  auto check = check_export(file.path, bytes, settings_.parse, settings_.curves);
   if (check.kind != ExportEventKind::ingested) {
     emit(check.kind, check.message);
     return;

@@ -5,7 +5,7 @@
 // dhr3::parse_export) and never twice: identical content (sha256 of the bytes), whether re-saved or copied
 // under another name, is reported as a duplicate. A truncated or malformed file is reported (file, line,
 // reason) and watched on: a later complete version of it is ingested. It watches and parses only: each export
-// is handed out with its DMA sweep (dhr3::dma_sweep), and the consumer fits it (analysis/dma). Runs on the
+// is handed out with its DMA curves (dhr3::dma_curves), and the consumer pools and fits them (analysis/dma). Runs on the
 // caller's executor.
 #include <cstddef>
 #include <filesystem>
@@ -35,7 +35,8 @@ struct IngestedExport {
   std::string sha256;  // of the file's bytes, lower-case hex
   std::string text;    // the export decoded to UTF-8 (what is archived)
   Export data;
-  dma::Sweep sweep;  // dma_sweep(data): the step the analysis takes, per frequency in SI
+  std::vector<dma::SegmentCurve> curves;  // dma_curves(data): every frequency and heating/cooling segment, in SI
+  std::vector<StepReport> steps;          // every step: used, or why not
   double ingested_s = 0.0;  // RunClock::now_s()
 };
 
@@ -44,7 +45,7 @@ enum class ExportEventKind {
   duplicate,   // same content as an export already ingested
   incomplete,  // parse error that looks like a file still being written ("truncated file"); watched on
   malformed,   // any other parse error; watched on (a corrected save is ingested)
-  rejected,    // parses, but holds no multi-frequency temperature sweep
+  rejected,    // parses, but no step gives a DMA curve (each step's reason in the message)
   unreadable,  // I/O error reading the file
 };
 std::string_view to_string(ExportEventKind kind);
@@ -57,17 +58,21 @@ struct ExportWatcherSettings {
   bool include_existing = false;  // ingest exports already in the folder at start
   bool use_inotify = true;
   ParseOptions parse;
-  SweepOptions sweep;
+  CurveOptions curves;
 };
 
 // The outcome for one file's bytes. Pure (no I/O): the watcher and `insitu dma` share it.
 struct ExportCheck {
   ExportEventKind kind = ExportEventKind::ingested;
   std::string message;                  // "<file>:<line>: <reason>" for parse errors
-  std::optional<IngestedExport> result;  // set when kind == ingested
+  // Set when kind is ingested, or rejected (parsed, with the step reports and no curve).
+  std::optional<IngestedExport> result;
 };
 ExportCheck check_export(const std::filesystem::path& path, std::string_view bytes, const ParseOptions& parse,
-                         const SweepOptions& sweep);
+                         const CurveOptions& curves);
+
+// "step 'A': 7 curves; step 'B': not a temperature sweep: …" for messages.
+std::string describe_steps(const std::vector<StepReport>& steps);
 
 // SHA-256 of bytes as lower-case hex.
 std::string sha256_hex(std::string_view bytes);

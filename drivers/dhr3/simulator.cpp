@@ -89,13 +89,31 @@ std::string us_date(const std::string& iso) {
          rest + (hour < 12 ? " AM" : " PM");
 }
 
-std::string procedure_text(const SweepConfig& c) {
+std::string ramp_text(const SweepConfig& c, const std::vector<double>& frequencies_Hz, double end_K) {
   std::string freqs;
-  for (std::size_t i = 0; i < c.frequencies_Hz.size(); ++i) freqs += (i ? ", " : "") + num(c.frequencies_Hz[i]);
+  for (std::size_t i = 0; i < frequencies_Hz.size(); ++i) freqs += (i ? ", " : "") + num(frequencies_Hz[i]);
   char temps[160];
   std::snprintf(temps, sizeof temps, "Start temperature %.2f °C Ramp rate %.2f °C/min End temperature %.2f °C",
-                c.start_K - 273.15, c.heating_rate_K_per_min, c.end_K - 273.15);
-  return "Oscillation-Temperature Ramp : " + std::string(temps) + " Multi-frequency " + freqs + " Hz";
+                c.start_K - 273.15, c.heating_rate_K_per_min, end_K - 273.15);
+  return "Oscillation-Temperature Ramp : " + std::string(temps) +
+         (frequencies_Hz.size() == 1 ? " Frequency " : " Multi-frequency ") + freqs + " Hz";
+}
+
+// The procedure's steps as TRIOS lists them in the export header.
+std::vector<std::string> procedure_steps(const SweepConfig& c) {
+  switch (c.shape) {
+    case ExportShape::interleaved:
+      return {ramp_text(c, c.frequencies_Hz, c.end_K)};
+    case ExportShape::step_per_frequency: {
+      std::vector<std::string> out;
+      for (double f : c.frequencies_Hz) out.push_back(ramp_text(c, {f}, c.end_K));
+      return out;
+    }
+    case ExportShape::cycles:
+      return {ramp_text(c, c.frequencies_Hz, c.cycle_top_K) + " then back to the start temperature, " +
+              std::to_string(c.cycles) + " cycles"};
+  }
+  return {};
 }
 
 struct OutColumn {
@@ -103,22 +121,41 @@ struct OutColumn {
   std::string unit;
 };
 
-std::vector<OutColumn> columns(const std::string& time_unit, const std::string& modulus_unit) {
-  return {{"Step time", time_unit},        {"Temperature", "°C"},          {"Frequency", "Hz"},
-          {"Angular frequency", "rad/s"},  {"Storage modulus", modulus_unit}, {"Loss modulus", modulus_unit},
-          {"Tan(delta)", ""},              {"Oscillation strain", "%"},     {"Status bits", ""}};
+// Frequency and Angular frequency are columns 2 and 3; without them the frequency is in names only.
+constexpr std::size_t frequency_column = 2;
+
+template <class T>
+std::vector<T> without_frequency(std::vector<T> v, const SweepConfig& c) {
+  if (!c.frequency_columns) v.erase(v.begin() + frequency_column, v.begin() + frequency_column + 2);
+  return v;
 }
 
-std::vector<std::string> cells(const SimRow& r, double time_div, double modulus_div, bool upper) {
-  return {num(r.step_time_s / time_div, upper),
-          num(r.temperature_K - 273.15, upper),
-          num(r.frequency_Hz, upper),
-          num(2.0 * std::numbers::pi * r.frequency_Hz, upper),
-          num(r.storage_Pa / modulus_div, upper),
-          num(r.loss_Pa / modulus_div, upper),
-          num(r.tan_delta, upper),
-          num(r.strain * 100.0, upper),
-          hex_status(r.status_bits)};
+std::vector<OutColumn> columns(const SweepConfig& c, const std::string& time_unit, const std::string& modulus_unit) {
+  return without_frequency<OutColumn>(
+      {{"Step time", time_unit},       {"Temperature", "°C"},             {"Frequency", "Hz"},
+       {"Angular frequency", "rad/s"}, {"Storage modulus", modulus_unit}, {"Loss modulus", modulus_unit},
+       {"Tan(delta)", ""},             {"Oscillation strain", "%"},       {"Status bits", ""}},
+      c);
+}
+
+std::vector<std::string> cells(const SweepConfig& c, const SimRow& r, double time_div, double modulus_div, bool upper) {
+  return without_frequency<std::string>({num(r.step_time_s / time_div, upper), num(r.temperature_K - 273.15, upper),
+                                         num(r.frequency_Hz, upper),
+                                         num(2.0 * std::numbers::pi * r.frequency_Hz, upper),
+                                         num(r.storage_Pa / modulus_div, upper), num(r.loss_Pa / modulus_div, upper),
+                                         num(r.tan_delta, upper), num(r.strain * 100.0, upper),
+                                         hex_status(r.status_bits)},
+                                        c);
+}
+
+std::size_t step_count(const SimulatedSweep& s) { return s.rows.empty() ? 0 : s.rows.back().step + 1; }
+
+// The rows of one step, in order.
+std::vector<const SimRow*> step_rows(const SimulatedSweep& s, std::size_t step) {
+  std::vector<const SimRow*> out;
+  for (const auto& r : s.rows)
+    if (r.step == step) out.push_back(&r);
+  return out;
 }
 
 template <class Range>
@@ -171,38 +208,115 @@ double model_tan_delta(const SweepConfig& c, double T_K, double f_Hz) {
   return (1.0 - x) * tan_delta + x * 3e-3;
 }
 
+namespace {
+
+// A temperature path through its turning points, walked at kelvin_per_cycle per pass over the frequencies.
+struct Path {
+  std::vector<double> turning_K;
+  double length_K() const {
+    double sum = 0.0;
+    for (std::size_t i = 1; i < turning_K.size(); ++i) sum += std::abs(turning_K[i] - turning_K[i - 1]);
+    return sum;
+  }
+  double at(double s_K) const {
+    for (std::size_t i = 1; i < turning_K.size(); ++i) {
+      const double leg = std::abs(turning_K[i] - turning_K[i - 1]);
+      if (s_K <= leg) return turning_K[i - 1] + std::copysign(s_K, turning_K[i] - turning_K[i - 1]);
+      s_K -= leg;
+    }
+    return turning_K.back();
+  }
+};
+
+class RowMaker {
+ public:
+  explicit RowMaker(const SweepConfig& c) : c_(c), rng_(c.seed), noise_(0.0, c.noise_tan_delta) {}
+
+  // One step: passes over `frequencies` along `path`; the step time restarts at 0, as TRIOS's "Step time" does.
+  void add_step(std::vector<SimRow>& rows, std::size_t step, const Path& path, const std::vector<double>& frequencies) {
+    const double nf = static_cast<double>(frequencies.size());
+    const double length = path.length_K();
+    const auto passes = static_cast<std::size_t>(std::floor(length / c_.kelvin_per_cycle)) + 1;
+    for (std::size_t k = 0; k < passes; ++k) {
+      for (std::size_t j = 0; j < frequencies.size(); ++j) {
+        const double s = (static_cast<double>(k) + static_cast<double>(j) / nf) * c_.kelvin_per_cycle;
+        if (s > length) break;
+        rows.push_back(row(path.at(s), frequencies[j], s / c_.heating_rate_K_per_min * 60.0, step));
+      }
+    }
+  }
+
+ private:
+  SimRow row(double T, double f, double time_s, std::size_t step) {
+    SimRow r;
+    r.temperature_K = T;
+    r.step_time_s = time_s;
+    r.step = step;
+    r.frequency_Hz = static_cast<double>(static_cast<float>(f));  // the instrument stores float32
+    r.tan_delta = model_tan_delta(c_, T, f) + noise_(rng_);
+    const double x = crystal_fraction(c_, T);
+    r.storage_Pa = (1.0 - x) * glass_storage_Pa(c_, T, f) + x * 1.05 * c_.unrelaxed_modulus_Pa;
+    r.loss_Pa = r.storage_Pa * r.tan_delta;
+    r.strain = 1e-4;
+    r.status_bits = 0x120B6457u;
+    return r;
+  }
+
+  const SweepConfig& c_;
+  std::mt19937_64 rng_;
+  std::normal_distribution<double> noise_;
+};
+
+std::string hz_name(double f) {
+  std::string s = num(f);
+  return s + " Hz";
+}
+
+}  // namespace
+
 SimulatedSweep simulate_sweep(const SweepConfig& c) {
   if (c.frequencies_Hz.empty() || c.heating_rate_K_per_min <= 0 || c.end_K <= c.start_K || c.kelvin_per_cycle <= 0)
     throw std::invalid_argument("sweep config: need frequencies, a positive heating rate and end_K > start_K");
+  if (c.shape == ExportShape::cycles && (c.cycles == 0 || c.cycle_top_K <= c.start_K))
+    throw std::invalid_argument("sweep config: cycles need a count and cycle_top_K > start_K");
   SimulatedSweep sweep;
   sweep.config = c;
-  std::mt19937_64 rng(c.seed);
-  std::normal_distribution<double> noise(0.0, c.noise_tan_delta);
-  const double nf = static_cast<double>(c.frequencies_Hz.size());
-  const auto cycles = static_cast<std::size_t>(std::floor((c.end_K - c.start_K) / c.kelvin_per_cycle)) + 1;
-  sweep.rows.reserve(cycles * c.frequencies_Hz.size());
-  for (std::size_t k = 0; k < cycles; ++k) {
-    for (std::size_t j = 0; j < c.frequencies_Hz.size(); ++j) {
-      const double T = c.start_K + (static_cast<double>(k) + static_cast<double>(j) / nf) * c.kelvin_per_cycle;
-      if (T > c.end_K) break;
-      const double f = c.frequencies_Hz[j];
-      SimRow r;
-      r.temperature_K = T;
-      r.step_time_s = (T - c.start_K) / c.heating_rate_K_per_min * 60.0;
-      r.frequency_Hz = static_cast<double>(static_cast<float>(f));  // the instrument stores float32
-      r.tan_delta = model_tan_delta(c, T, f) + noise(rng);
-      const double x = crystal_fraction(c, T);
-      r.storage_Pa = (1.0 - x) * glass_storage_Pa(c, T, f) + x * 1.05 * c.unrelaxed_modulus_Pa;
-      r.loss_Pa = r.storage_Pa * r.tan_delta;
-      r.strain = 1e-4;
-      r.status_bits = 0x120B6457u;
-      sweep.rows.push_back(r);
+  RowMaker maker(c);
+  switch (c.shape) {
+    case ExportShape::interleaved:
+      maker.add_step(sweep.rows, 0, {{c.start_K, c.end_K}}, c.frequencies_Hz);
+      break;
+    case ExportShape::step_per_frequency:
+      for (std::size_t j = 0; j < c.frequencies_Hz.size(); ++j)
+        maker.add_step(sweep.rows, j, {{c.start_K, c.end_K}}, {c.frequencies_Hz[j]});
+      break;
+    case ExportShape::cycles: {
+      Path path{{c.start_K}};
+      for (std::size_t k = 0; k < c.cycles; ++k) path.turning_K.insert(path.turning_K.end(), {c.cycle_top_K, c.start_K});
+      maker.add_step(sweep.rows, 0, path, c.frequencies_Hz);
+      break;
     }
   }
   return sweep;
 }
 
-std::string step_name(const SimulatedSweep&) { return "Temperature ramp - 1"; }
+std::vector<SimulatedSweep> simulate_file_per_frequency(const SweepConfig& config) {
+  std::vector<SimulatedSweep> out;
+  for (std::size_t j = 0; j < config.frequencies_Hz.size(); ++j) {
+    SweepConfig one = config;
+    one.shape = ExportShape::interleaved;
+    one.frequencies_Hz = {config.frequencies_Hz[j]};
+    one.seed = config.seed + j;
+    out.push_back(simulate_sweep(one));
+  }
+  return out;
+}
+
+std::string step_name(const SimulatedSweep& s, std::size_t step) {
+  const std::string base = "Temperature ramp - " + std::to_string(step + 1);
+  if (s.config.shape != ExportShape::step_per_frequency) return base;
+  return base + " - " + hz_name(s.config.frequencies_Hz.at(step));
+}
 
 std::string write_lims(const SimulatedSweep& s) {
   const SweepConfig& c = s.config;
@@ -214,17 +328,20 @@ std::string write_lims(const SimulatedSweep& s) {
          "\nLogged-in user at run start\tinsitu\nRun date\t" + date + "\n";
   out += "[Sample]\nName\t" + c.sample + "\nOperator\tinsitu\nProject\tinsitu\nNotes\tsimulated\nFile name\tdma.tri\n";
   out += "[Geometry]\n[Geometry: Standard]\nName\t" + geometry_name(c) + "\n";
-  out += "[Procedure]\nProcedure name\tDMA multi-frequency temperature ramp\n";
-  out += "[Procedure: Steps]\nStep 1\t" + procedure_text(c) + "\n";
+  out += "[Procedure]\nProcedure name\tDMA multi-frequency temperature ramp\n[Procedure: Steps]\n";
+  const auto procedure = procedure_steps(c);
+  for (std::size_t i = 0; i < procedure.size(); ++i) out += "Step " + std::to_string(i + 1) + "\t" + procedure[i] + "\n";
   out += "[Parameters]\n[Parameters: File Parameters]\nInstrument type\tDiscovery HR-3\nInstrument serial number\t" +
          c.serial_number + "\nInstrument name\t" + instrument_name(c) +
          "\nTrios version\t5.1.1.46572\nRun date\t" + date + "\n";
-  const auto cols = columns("s", "Pa");
-  out += "[Step]\nStep name\t" + step_name(s) + "\nNumber of points\t" + std::to_string(s.rows.size()) + "\n";
   std::vector<std::string> names, units;
-  for (const auto& col : cols) names.push_back(col.name), units.push_back(col.unit);
-  out += "Variables\t" + join(names, '\t') + "\nUnits\t" + join(units, '\t') + "\n";
-  for (const auto& r : s.rows) out += "Data point\t" + join(cells(r, 1.0, 1.0, true), '\t') + "\n";
+  for (const auto& col : columns(c, "s", "Pa")) names.push_back(col.name), units.push_back(col.unit);
+  for (std::size_t k = 0; k < step_count(s); ++k) {
+    const auto rows = step_rows(s, k);
+    out += "[Step]\nStep name\t" + step_name(s, k) + "\nNumber of points\t" + std::to_string(rows.size()) + "\n";
+    out += "Variables\t" + join(names, '\t') + "\nUnits\t" + join(units, '\t') + "\n";
+    for (const auto* r : rows) out += "Data point\t" + join(cells(c, *r, 1.0, 1.0, true), '\t') + "\n";
+  }
   return out;
 }
 
@@ -234,23 +351,25 @@ std::string write_text(const SimulatedSweep& s) {
   std::string out;
   out += "Filename\tdma-sim\nInstrument name\t" + instrument_name(c) + "\nOperator\tinsitu\nrundate\t" + date +
          "\nSample name\t" + c.sample + "\nGeometry name\t" + geometry_name(c) +
-         "\nProcedure name\tDMA multi-frequency temperature ramp\n\tTemperature ramp\n\tEnd of test\n"
-         "proceduresegments\tTemperature ramp#End of test\n";
+         "\nProcedure name\tDMA multi-frequency temperature ramp\n";
+  for (const auto& p : procedure_steps(c)) out += "\t" + p + "\n";
+  out += "\tEnd of test\nproceduresegments\tTemperature ramp#End of test\n";
   out += "[File Parameters]\nName\tdma-sim\nInstrument serial number\t" + c.serial_number + "\nInstrument name\t" +
          instrument_name(c) + "\nTrios version\t5.1.1.46572\nInstrument type\tDiscovery HR-3\nRun date\t" + date + "\n";
   out += "[Geometry Parameters]\nName\t" + geometry_name(c) + "\n";
-  const auto cols = columns("min", "MPa");
   std::vector<std::string> names, units;
-  for (const auto& col : cols) names.push_back(col.name), units.push_back(col.unit);
-  out += "[step]\n" + step_name(s) + "\n" + join(names, '\t') + "\n" + join(units, '\t') + "\n";
-  for (const auto& r : s.rows) out += join(cells(r, 60.0, 1e6, false), '\t') + "\n";
-  out += "\n";
+  for (const auto& col : columns(c, "min", "MPa")) names.push_back(col.name), units.push_back(col.unit);
+  for (std::size_t k = 0; k < step_count(s); ++k) {
+    out += "[step]\n" + step_name(s, k) + "\n" + join(names, '\t') + "\n" + join(units, '\t') + "\n";
+    for (const auto* r : step_rows(s, k)) out += join(cells(c, *r, 60.0, 1e6, false), '\t') + "\n";
+    out += "\n";
+  }
   return out;
 }
 
 std::string write_json(const SimulatedSweep& s) {
   const SweepConfig& c = s.config;
-  const std::string step_id = "6f1c0e52-3b7a-4d1e-9a55-0d2c7f4b9e10";
+  auto step_id = [](std::size_t k) { return "6f1c0e52-3b7a-4d1e-9a55-0d2c7f4b9e" + std::string(k < 10 ? "0" : "") + std::to_string(k); };
   ojson j;
   j["Schema"] = {{"Url", "https://software.tainstruments.com/schemas/TRIOSJSONExportSchema"}};
   j["Operators"] = ojson::array({{{"Name", "insitu"}}});
@@ -259,13 +378,15 @@ std::string write_json(const SimulatedSweep& s) {
                {"SerialNumber", c.serial_number},
                {"Name", instrument_name(c)},
                {"Geometry", {{"Name", geometry_name(c)}}}};
+  ojson procedure = ojson::array();
+  const auto procedure_text = procedure_steps(c);
+  for (std::size_t k = 0; k < procedure_text.size(); ++k) procedure.push_back({{"Name", procedure_text[k]}, {"Id", step_id(k)}});
   j["Procedure"] = {{"Name", "DMA multi-frequency temperature ramp"},
-                    {"Steps", ojson::array({{{"Name", procedure_text(c)}, {"Id", step_id}}})},
+                    {"Steps", procedure},
                     {"Configuration", {{"InstrumentConfigurations", ojson::array({cfg})}}}};
   ojson headers = ojson::object();
-  const auto cols = columns("s", "MPa");
   std::vector<std::string> keys;
-  for (const auto& col : cols) {
+  for (const auto& col : columns(c, "s", "MPa")) {
     const bool text = col.name == "Status bits";
     const std::string key = col.unit.empty() ? col.name : col.name + "_" + col.unit;
     keys.push_back(key);
@@ -276,19 +397,20 @@ std::string write_json(const SimulatedSweep& s) {
   headers["Results Step Id"] = {{"DisplayName", "Results Step Id"}, {"ValueType", "Uuid"}};
   ojson rows = ojson::array();
   for (const auto& r : s.rows) {
-    const double v[] = {r.step_time_s, r.temperature_K - 273.15, r.frequency_Hz, 2.0 * std::numbers::pi * r.frequency_Hz,
-                        r.storage_Pa / 1e6, r.loss_Pa / 1e6, r.tan_delta, r.strain * 100.0};
+    const auto values = without_frequency<double>(
+        {r.step_time_s, r.temperature_K - 273.15, r.frequency_Hz, 2.0 * std::numbers::pi * r.frequency_Hz,
+         r.storage_Pa / 1e6, r.loss_Pa / 1e6, r.tan_delta, r.strain * 100.0, 0.0},
+        c);
     ojson row = ojson::object();
-    for (std::size_t i = 0; i < 8; ++i) row[keys[i]] = v[i];
-    row[keys[8]] = hex_status(r.status_bits);
-    row["Results Step Id"] = step_id;
+    for (std::size_t i = 0; i + 1 < keys.size(); ++i) row[keys[i]] = values[i];
+    row[keys.back()] = hex_status(r.status_bits);
+    row["Results Step Id"] = step_id(r.step);
     rows.push_back(std::move(row));
   }
+  ojson steps = ojson::array();
+  for (std::size_t k = 0; k < step_count(s); ++k) steps.push_back({{"Id", step_id(k)}, {"Name", step_name(s, k)}});
   j["Results"] = {{"Processed",
-                   {{"Classification", "Processed"},
-                    {"ResultsSteps", ojson::array({{{"Id", step_id}, {"Name", step_name(s)}}})},
-                    {"ColumnHeaders", headers},
-                    {"Rows", rows}}}};
+                   {{"Classification", "Processed"}, {"ResultsSteps", steps}, {"ColumnHeaders", headers}, {"Rows", rows}}}};
   j["StartTime"] = c.run_date_iso;
   j["Log"] = ojson::array();
   return j.dump(1);

@@ -1,6 +1,8 @@
 #pragma once
 // TRIOS export simulator: a DMA multi-frequency temperature sweep of the Cu44Zr44Al8Hf2Co2 glass,
-// written as the LIMS text, plain text or JSON export a DHR-3 would produce. Pure: returns text.
+// written as the LIMS text, plain text or JSON export a DHR-3 would produce, in the shapes labs export:
+// one step with the frequencies interleaved, one step per frequency, heating–cooling cycles in one step, or
+// one file per frequency (simulate_file_per_frequency). Pure: returns text.
 //
 // tan δ(T, f) = baseline + Σ Cole–Cole peaks (γ, β, excess wing, α) + α high-T background, cut by
 // crystallisation, plus seeded Gaussian noise. Each peak's T_p(f) follows ln f = ln f0 − E_a/(k_B T_p).
@@ -27,6 +29,12 @@ struct SimTransition {
 
 enum class SimGeometry { three_point_bending, torsion };
 
+enum class ExportShape {
+  interleaved,         // one step; every pass over the frequencies advances kelvin_per_cycle
+  step_per_frequency,  // one ramp step per frequency, named "Temperature ramp - N - f Hz"
+  cycles,              // one interleaved step going start → cycle_top_K → start, `cycles` times
+};
+
 struct SweepConfig {
   double start_K = 123.15;
   double end_K = 873.15;
@@ -48,6 +56,12 @@ struct SweepConfig {
   std::string sample = "Cu44Zr44Al8Hf2Co2 as-cast";
   std::string serial_number = "5343-0421";
   std::string run_date_iso = "2024-03-14T09:30:00Z";
+  ExportShape shape = ExportShape::interleaved;
+  std::size_t cycles = 2;
+  double cycle_top_K = 775.0;  // below crystallisation: the glass survives the cycles
+  // Without the Frequency and Angular frequency columns the frequency is only in the step name
+  // (step_per_frequency) or the procedure text of a one-frequency file.
+  bool frequency_columns = true;
 };
 
 // Paper defaults: E_a from Table I, peak temperatures placed for T_g = 709 K (see simulator.cpp).
@@ -62,6 +76,7 @@ struct SimRow {
   double tan_delta = 0.0;
   double strain = 0.0;  // fraction
   std::uint32_t status_bits = 0;
+  std::size_t step = 0;  // index of the export step the row belongs to
 };
 
 struct SimulatedSweep {
@@ -71,10 +86,13 @@ struct SimulatedSweep {
 
 SimulatedSweep simulate_sweep(const SweepConfig& config);
 
+// One interleaved sweep per frequency of `config` (as a lab exports one file per frequency), seeds differing.
+std::vector<SimulatedSweep> simulate_file_per_frequency(const SweepConfig& config);
+
 // Noise-free tan δ of the model (for tests and plots).
 double model_tan_delta(const SweepConfig& config, double temperature_K, double frequency_Hz);
 
-std::string step_name(const SimulatedSweep& sweep);
+std::string step_name(const SimulatedSweep& sweep, std::size_t step = 0);
 std::string write_lims(const SimulatedSweep& sweep);  // Pa, °C, s
 std::string write_text(const SimulatedSweep& sweep);  // MPa, °C, min
 std::string write_json(const SimulatedSweep& sweep);  // MPa, °C, s

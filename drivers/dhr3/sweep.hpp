@@ -1,8 +1,9 @@
 #pragma once
-// From a parsed TRIOS export to what the DMA analysis takes (analysis/dma/sweep.hpp): the step that is a
-// multi-frequency temperature sweep, its rows grouped by frequency, in SI. Pure.
+// From a parsed TRIOS export to what the DMA analysis takes (analysis/dma/sweep.hpp): every temperature sweep
+// step as curves of one frequency and one heating or cooling segment, in SI, and a report on every step. Pure.
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,16 +29,35 @@ struct FrequencyCurve {
 std::vector<FrequencyCurve> frequency_curves(const Step& step, std::string_view y_column = "Tan(delta)",
                                              double relative_tolerance = 1e-4);
 
-struct SweepOptions {
-  // Step to take; nullopt: the step with Temperature, a frequency column and tan δ (or both moduli) that has
-  // the most rows.
-  std::optional<std::size_t> step_index;
+struct CurveOptions {
   double frequency_relative_tolerance = 1e-4;
+  double min_span_K = 20.0;      // a step or segment spanning less is not a temperature sweep
+  double reversal_K = 2.0;       // dT/dt has changed sign once T moved back this far from its extreme
+  std::size_t min_points = 10;   // a curve with fewer is left out ("too few points")
 };
 
-// One series per frequency (ascending), rows in file order; tan δ = E″/E′ where the export has the moduli
-// but no tan δ column; the modulus kind from the export's geometry. Throws std::invalid_argument when the
-// export holds no multi-frequency temperature sweep (or options.step_index names a step that is not one).
-dma::Sweep dma_sweep(const Export& data, const SweepOptions& options = {});
+// What became of one step: curves taken from it, or why not (and what of it was left out).
+struct StepReport {
+  std::string name;
+  std::size_t rows = 0;
+  std::size_t curves = 0;  // 0: the step is not used
+  std::string note;        // why not used, or what was left out; empty when every row went into a curve
+};
+
+struct ExportCurves {
+  std::vector<dma::SegmentCurve> curves;  // in step order, then segment, then ascending frequency
+  std::vector<StepReport> steps;          // every step of the export, in file order
+};
+
+// Every temperature sweep of the export as curves of one frequency and one heating or cooling segment (a step
+// that holds a cycle is split where dT/dt changes sign). The frequency of a row comes from the "Frequency"
+// column, else "Angular frequency" / 2π, else the step name ("Temperature ramp - 1 - 0.05 Hz"), else the one
+// frequency the file's metadata names ("Frequency 1 Hz" in the procedure). Rates from the step's time column.
+// tan δ = E″/E′ where the export has the moduli but no tan δ column; the modulus kind from the geometry.
+// `source_prefix` starts each curve's source ("file.txt: ").
+ExportCurves dma_curves(const Export& data, const CurveOptions& options = {}, const std::string& source_prefix = {});
+
+// "… - 0.05 Hz", "1,0 Hz": the one frequency written in a text; nullopt when none or several.
+std::optional<double> frequency_in_text(std::string_view text);
 
 }  // namespace insitu::dhr3

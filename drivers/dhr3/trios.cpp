@@ -486,6 +486,12 @@ Export parse_json(std::string_view text) {
     }
   }
   meta.procedure = json_string(j, {"Procedure", "Name"});
+  // The steps' text names what the columns may not (a one-frequency ramp's "Frequency 1 Hz").
+  if (j.contains("Procedure") && j["Procedure"].contains("Steps") && j["Procedure"]["Steps"].is_array()) {
+    std::size_t n = 0;
+    for (const auto& step : j["Procedure"]["Steps"])
+      meta.entries.push_back({"Procedure: Steps", "Step " + std::to_string(++n), json_string(step, {"Name"})});
+  }
   meta.sample = json_string(j, {"Sample", "Name"});
   meta.run_date = json_string(j, {"StartTime"});
   meta.entries.push_back({"", "StartTime", meta.run_date});

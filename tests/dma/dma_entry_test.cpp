@@ -1,4 +1,5 @@
-// /entry_dma written into a regular-mode file and read back: layout, units, sha256, fits, Table I, overlay.
+// /entry_dma written into a regular-mode file and read back: layout, units, sha256, steps, pooled sets, fits,
+// Table I, overlay.
 #include "daemon/storage/dma_entry.hpp"
 
 #include <cmath>
@@ -14,7 +15,7 @@ namespace insitu::storage {
 namespace {
 namespace fs = std::filesystem;
 
-std::vector<AnalysedExport> ingest(const fs::path& path, const std::string& bytes) {
+DmaResults ingest(const fs::path& path, const std::string& bytes) {
   auto check = dhr3::check_export(path, bytes, {}, {});
   if (!check.result) throw std::runtime_error(check.message);
   return analyse_exports({std::move(*check.result)}, dma::cu_zr_glass_settings());
@@ -33,7 +34,7 @@ class DmaEntryTest : public ::testing::Test {
   }
   dma_testing::TempDir dir_{"dma-entry"};
   std::string lims_;
-  std::vector<AnalysedExport> exports_;
+  DmaResults exports_;
 };
 
 TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
@@ -43,8 +44,9 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
     write_dma_entry(file, exports_, 709.0);
     file.close();
   }
-  const auto& a = exports_[0].analysis;
-  const auto& sweep = exports_[0].source.sweep;
+  ASSERT_EQ(exports_.samples.size(), 1u);
+  ASSERT_EQ(exports_.samples[0].sets.size(), 1u);
+  const auto& [sweep, a] = exports_.samples[0].sets[0];
   auto file = h5::open_file(out, h5::Access::read);
   EXPECT_EQ(h5::read_string_attribute(h5::open_object(file, "entry_dma"), "NX_class"), "NXentry");
   EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(file, "entry_dma/export_count")),
@@ -57,13 +59,24 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
   EXPECT_EQ(h5::read_string(file, e + "layout"), "lims");
   EXPECT_EQ(h5::read_string(file, e + "metadata/modulus_kind"), "E");
   EXPECT_EQ(h5::read_string(file, e + "metadata/serial_number"), "5343-0421");
-  EXPECT_EQ(h5::read_string(file, e + "table_I"), a.table);
+  EXPECT_EQ(h5::read_string(file, e + "sample"), "Cu44Zr44Al8Hf2Co2 as-cast");
+  EXPECT_EQ(h5::read_strings(h5::open_dataset(file, e + "steps/name")), std::vector<std::string>{"Temperature ramp - 1"});
+  EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(file, e + "steps/curves")), std::vector<std::int64_t>{7});
 
-  EXPECT_EQ(h5::read_string(file, e + "step_name"), sweep.name);
-  EXPECT_EQ(h5::read_string(file, e + "windows"), "settings");
+  const std::string set = "entry_dma/sample_01/set_01/";
+  EXPECT_EQ(h5::read_string_attribute(h5::open_object(file, "entry_dma"), "default"), "sample_01");
+  EXPECT_EQ(h5::read_string(file, "entry_dma/sample_01/name"), "Cu44Zr44Al8Hf2Co2 as-cast");
+  EXPECT_EQ(h5::read_strings(h5::open_dataset(file, "entry_dma/sample_01/exports")),
+            std::vector<std::string>{"export_01"});
+  EXPECT_EQ(h5::read_string(file, set + "table_I"), a.table);
+  EXPECT_EQ(h5::read_string(file, set + "direction"), "heating");
+  EXPECT_EQ(units(file, set + "rate"), "K/min");
+  EXPECT_NEAR(h5::read_1d<double>(h5::open_dataset(file, set + "rate")).at(0), 5.0, 0.01);
+  EXPECT_EQ(h5::read_string(file, set + "windows"), "settings");
   ASSERT_EQ(sweep.series.size(), 7u);
   for (std::size_t i = 0; i < sweep.series.size(); ++i) {
-    const std::string g = e + "frequency_0" + std::to_string(i + 1);
+    const std::string g = set + "curve_0" + std::to_string(i + 1);
+    EXPECT_EQ(h5::read_string(file, g + "/source"), sweep.series[i].source);
     auto group = h5::open_object(file, g);
     EXPECT_EQ(h5::read_string_attribute(group, "NX_class"), "NXdata");
     EXPECT_EQ(h5::read_string_attribute(group, "signal"), "tan_delta");
@@ -78,7 +91,7 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
   }
 
   for (const auto& t : a.transitions) {
-    const std::string g = e + "fits/" + t.name;
+    const std::string g = set + "fits/" + t.name;
     EXPECT_EQ(units(file, g + "/peak_temperature"), "K");
     EXPECT_EQ(units(file, g + "/peak_temperature_sigma"), "K");
     const auto T = h5::read_1d<double>(h5::open_dataset(file, g + "/peak_temperature"));
@@ -86,14 +99,14 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
     for (std::size_t i = 0; i < T.size(); ++i) EXPECT_EQ(T[i], t.fits[i].peak_K);
   }
 
-  EXPECT_EQ(h5::read_strings(h5::open_dataset(file, e + "arrhenius/transition")),
+  EXPECT_EQ(h5::read_strings(h5::open_dataset(file, set + "arrhenius/transition")),
             (std::vector<std::string>{"gamma", "beta", "alpha"}));
-  EXPECT_EQ(units(file, e + "arrhenius/activation_energy"), "eV");
-  EXPECT_EQ(units(file, e + "arrhenius/f0"), "Hz");
-  const auto E = h5::read_1d<double>(h5::open_dataset(file, e + "arrhenius/activation_energy"));
-  const auto sE = h5::read_1d<double>(h5::open_dataset(file, e + "arrhenius/activation_energy_sigma"));
-  const auto f0 = h5::read_1d<double>(h5::open_dataset(file, e + "arrhenius/f0"));
-  const auto r2 = h5::read_1d<double>(h5::open_dataset(file, e + "arrhenius/r_squared"));
+  EXPECT_EQ(units(file, set + "arrhenius/activation_energy"), "eV");
+  EXPECT_EQ(units(file, set + "arrhenius/f0"), "Hz");
+  const auto E = h5::read_1d<double>(h5::open_dataset(file, set + "arrhenius/activation_energy"));
+  const auto sE = h5::read_1d<double>(h5::open_dataset(file, set + "arrhenius/activation_energy_sigma"));
+  const auto f0 = h5::read_1d<double>(h5::open_dataset(file, set + "arrhenius/f0"));
+  const auto r2 = h5::read_1d<double>(h5::open_dataset(file, set + "arrhenius/r_squared"));
   ASSERT_EQ(E.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) {
     const auto& fit = *a.transitions[i].arrhenius;
@@ -122,7 +135,7 @@ TEST_F(DmaEntryTest, NoOverlayWithoutGlassTransitionAndNoSecondEntry) {
   auto file = h5::create_file(out);
   write_dma_entry(file, exports_, std::nullopt);
   EXPECT_FALSE(h5::exists(file, "entry_dma/overlay"));
-  EXPECT_TRUE(h5::exists(file, "entry_dma/export_01/fits/alpha"));
+  EXPECT_TRUE(h5::exists(file, "entry_dma/sample_01/set_01/fits/alpha"));
   EXPECT_THROW(write_dma_entry(file, exports_, std::nullopt), h5::Error);
 }
 

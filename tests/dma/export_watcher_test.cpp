@@ -1,7 +1,9 @@
 // The export watcher over a real temp folder with an accelerated run clock (50x: a 0.5 s poll is 10 ms).
 #include "drivers/dhr3/export_watcher.hpp"
 
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,7 +13,9 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/storage/dma_entry.hpp"
 #include "tests/dma/dma_fixture.hpp"
+#include "tests/test_data.hpp"
 
 namespace insitu::dhr3 {
 namespace {
@@ -98,11 +102,14 @@ TEST_F(ExportWatcherTest, IngestsANewExportOnceAndNotItsCopyOrReSave) {
   EXPECT_EQ(e.sha256, io::content_sha256(first));
   EXPECT_EQ(e.text, lims);
   EXPECT_EQ(e.data.layout, Layout::lims);
-  // Parsed and converted, not fitted: the sweep's frequencies are handed out for the consumer to fit.
-  EXPECT_EQ(e.sweep.name, step_name(dma_testing::coarse_sweep()));
-  EXPECT_EQ(e.sweep.modulus, dma::Modulus::young_E);
-  EXPECT_EQ(e.sweep.series.size(), 7u);
-  EXPECT_THAT(messages(ExportEventKind::ingested)[0], HasSubstr(first.string() + ": lims export, 7 frequencies"));
+  // Parsed and converted, not fitted: the curves are handed out for the consumer to pool and fit.
+  ASSERT_EQ(e.steps.size(), 1u);
+  EXPECT_EQ(e.steps[0].name, step_name(dma_testing::coarse_sweep()));
+  EXPECT_EQ(e.steps[0].curves, 7u);
+  ASSERT_EQ(e.curves.size(), 7u);
+  EXPECT_EQ(e.curves[0].modulus, dma::Modulus::young_E);
+  EXPECT_THAT(messages(ExportEventKind::ingested)[0],
+              HasSubstr(first.string() + ": lims export, sample 'Cu44Zr44Al8Hf2Co2 as-cast', 7 curves"));
   EXPECT_EQ(count_of(ExportEventKind::duplicate), 2u);
   for (const auto& m : messages(ExportEventKind::duplicate)) EXPECT_THAT(m, HasSubstr("same content as " + first.string()));
 }
@@ -161,7 +168,37 @@ TEST_F(ExportWatcherTest, ReportsAMalformedExportAndKeepsGoing) {
   EXPECT_EQ(ingested_[1].path, bad_path);
 }
 
-// Parses, but has no tan δ and no moduli (a flow step, say): reported, not ingested.
+// A lab saving one file per frequency as each ramp ends: each file alone is one curve; the run's DMA entry
+// pools them by sample (storage::analyse_exports, as the run-file sink does at finish). A multistep export
+// without a temperature sweep is reported with every step's reason.
+TEST_F(ExportWatcherTest, OneFilePerFrequencyArrivingOneByOneIsPooledBySample) {
+  auto config = paper_sweep(SimGeometry::three_point_bending);
+  config.kelvin_per_cycle = 2.0;
+  config.frequencies_Hz = {0.1, 1.0, 10.0};
+  const auto files = simulate_file_per_frequency(config);
+  std::ifstream in(testdata::path("trios/hermes_text_DHR_multistep.txt"), std::ios::binary);
+  const std::string multistep{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  run([&]() -> awaitable<void> {
+    for (std::size_t j = 0; j < files.size(); ++j) {
+      write_file(dir_.path() / ("ramp_" + std::to_string(j) + ".txt"), write_text(files[j]));
+      co_await wait_for(ExportEventKind::ingested, j + 1);
+    }
+    write_file(dir_.path() / "multistep.txt", multistep);
+    co_await wait_for(ExportEventKind::rejected);
+  });
+  ASSERT_EQ(ingested_.size(), 3u);
+  for (const auto& e : ingested_) EXPECT_EQ(e.curves.size(), 1u);
+  EXPECT_THAT(messages(ExportEventKind::rejected).at(0),
+              HasSubstr("step 'Amplitude sweep - 1': not a temperature sweep: temperature spans 0.0 K; "
+                        "step 'Frequency sweep - 2': not a temperature sweep"));
+  const auto results = storage::analyse_exports(ingested_, dma::cu_zr_glass_settings());
+  ASSERT_EQ(results.samples.size(), 1u);
+  ASSERT_EQ(results.samples[0].sets.size(), 1u);
+  EXPECT_EQ(results.samples[0].sets[0].sweep.series.size(), 3u);
+  for (const auto& t : results.samples[0].sets[0].analysis.transitions) EXPECT_TRUE(t.arrhenius) << t.name << t.note;
+}
+
+// Parses, but has no tan δ and no moduli (a flow step, say): reported with each step's reason, not ingested.
 TEST(CheckExport, RejectsAnExportWithoutADmaSweep) {
   std::string lims = write_lims(dma_testing::coarse_sweep());
   for (const std::string name : {"Tan(delta)", "Storage modulus", "Loss modulus"}) {
@@ -171,8 +208,10 @@ TEST(CheckExport, RejectsAnExportWithoutADmaSweep) {
   }
   const auto check = check_export("flow.txt", lims, {}, {});
   EXPECT_EQ(check.kind, ExportEventKind::rejected);
-  EXPECT_FALSE(check.result);
-  EXPECT_THAT(check.message, HasSubstr("flow.txt: DMA sweep: no step"));
+  ASSERT_TRUE(check.result);  // parsed: its steps are listed
+  EXPECT_TRUE(check.result->curves.empty());
+  EXPECT_THAT(check.message, HasSubstr("flow.txt: no DMA curve (sample 'Cu44Zr44Al8Hf2Co2 as-cast'): step "
+                                       "'Temperature ramp - 1': not an oscillation step"));
   EXPECT_EQ(check_export("x.json", "{\"not\": ", {}, {}).kind, ExportEventKind::incomplete);
 }
 

@@ -1,4 +1,4 @@
-// analyse_sweep on the simulator's exports (LIMS, text, JSON, converted by dhr3::dma_sweep): E_a and T_p(f)
+// analyse_sweep on the simulator's exports (LIMS, text, JSON, converted by dhr3::dma_curves): E_a and T_p(f)
 // recovered from the model's truth, with set windows and with automatically found ones; the Fig. 3 intervals on T
 // and T/T_g.
 #include "analysis/dma/overlay.hpp"
@@ -25,7 +25,12 @@ const dhr3::SimulatedSweep& bending_sweep() {
   return sweep;
 }
 
-Sweep sweep_of(const std::string& export_text) { return dhr3::dma_sweep(dhr3::parse_export(export_text)); }
+// The export's one heating sweep.
+Sweep sweep_of(const std::string& export_text) {
+  auto sweeps = pool_curves(dhr3::dma_curves(dhr3::parse_export(export_text)).curves);
+  if (sweeps.size() != 1) throw std::runtime_error("expected one sweep, got " + std::to_string(sweeps.size()));
+  return sweeps.front();
+}
 
 const dhr3::SimTransition& truth(const dhr3::SweepConfig& c, const std::string& name) {
   for (const auto& t : c.transitions)
