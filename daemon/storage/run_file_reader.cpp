@@ -160,6 +160,29 @@ std::optional<StoredSampleCalibration> RunFileReader::sample_calibration() const
   return c;
 }
 
+SampleRecord RunFileReader::sample() const {
+  namespace sm = s::sample;
+  const auto field = [&](const std::string& name) { return text(std::string(sm::group) + "/" + name).value_or(""); };
+  SampleRecord out{field(sm::name), field(sm::chemical_formula), field(sm::treatment), field(sm::description), {}};
+  const std::string state = std::string(sm::group) + "/" + sm::state;
+  const std::string g = s::entry_path(s::entry, state);
+  if (!h5::exists(file_, g)) return out;
+  const auto rotations = column<std::int64_t>(file_, join(g, sm::rotations));
+  out.state = SampleStateRecord{field(std::string(sm::state) + "/" + sm::state_label),
+                                field(std::string(sm::state) + "/" + sm::deformation),
+                                rotations.empty() ? 0 : rotations.front(),
+                                first_value(file_, join(g, sm::deformation_temperature)),
+                                first_value(file_, join(g, sm::storage_temperature))};
+  return out;
+}
+
+StoredPdf RunFileReader::reduced_pdf(std::size_t row, const std::string& entry) const {
+  const std::string g = s::entry_path(entry, s::analysis::group);
+  const auto dataset = h5::open_dataset(file_, join(g, s::analysis::g_of_r));
+  if (row >= h5::rows(dataset)) throw h5::Error(join(g, s::analysis::g_of_r) + " has no row " + std::to_string(row));
+  return {column<double>(file_, join(g, s::analysis::r)), h5::read_row<double>(dataset, row)};
+}
+
 std::vector<std::string> RunFileReader::analysis_entries() const {
   std::vector<std::string> out;
   std::vector<std::pair<int, std::string>> reprocessed;

@@ -96,6 +96,13 @@ inline constexpr const char* calibration_group = "temperature_calibration";
 inline constexpr const char* calibration_sensor = "sensor";
 inline constexpr const char* calibration_sample = "sample";
 inline constexpr const char* calibration_source = "source";
+// The treatment before the run (the recipe's sample.state, the paper's Table II): an NXcollection.
+inline constexpr const char* state = "state";
+inline constexpr const char* state_label = "label";
+inline constexpr const char* deformation = "deformation";
+inline constexpr const char* rotations = "rotations";
+inline constexpr const char* deformation_temperature = "deformation_temperature";  // @units K, NaN when none
+inline constexpr const char* storage_temperature = "storage_temperature";          // @units K
 }  // namespace sample
 
 // ---- temperature log (NXlog): `time` is appended last, readers trust rows < len(time) ---------------------------
