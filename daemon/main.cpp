@@ -12,6 +12,7 @@
 
 #include "daemon/check_command.hpp"
 #include "daemon/client/cli.hpp"
+#include "daemon/compare_command.hpp"
 #include "daemon/dma_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
@@ -109,6 +110,27 @@ int main(int argc, char** argv) {
   dma_cmd->add_option("-o,--output", dma.output, "output HDF5 file (never overwritten)")->required();
   auto* tg_option = dma_cmd->add_option("--tg", dma_tg_K, "glass transition in K, for the T/T_g overlay");
 
+  insitu::daemon::CompareOptions compare;
+  std::vector<double> liquid_window_K;
+  std::filesystem::path compare_reference;
+  auto* compare_cmd = app.add_subcommand("compare", "sample states side by side: S_eq shifted onto a reference in the "
+                                                    "liquid, dS_eq, delta phi_eq and G(r) (paper Figs. 1c, 2, 3b)");
+  compare_cmd->add_option("runs", compare.runs, "run files (run.h5) of one alloy in different states")
+      ->required()
+      ->check(CLI::ExistingFile);
+  compare_cmd->add_option("--reference", compare_reference, "the state the others are shifted onto (default: the first)")
+      ->check(CLI::ExistingFile);
+  compare_cmd->add_option("-o,--output", compare.output, "output HDF5 file (never overwritten)")->required();
+  compare_cmd->add_option("--liquid-window", liquid_window_K, "LO HI in K: the window the shifts are found in "
+                                                               "(default: between T_g and crystallisation, per run)")
+      ->expected(2);
+  compare_cmd->add_option("--at", compare.table_temperatures_K, "temperatures (K) of the printed dS_eq (default 300 400 500 600)");
+  compare_cmd->add_option("--pdf-temperature", compare.pdf_temperature_K, "temperature (K) of the G(r) shown (default 300)");
+  compare_cmd->add_option("--step", compare.step_K, "temperature grid step in K (default 2)")->check(CLI::PositiveNumber);
+  compare_cmd->add_option("--half-window", compare.half_window_K, "half width (K) of the local fits (default 10)")
+      ->check(CLI::PositiveNumber);
+  compare_cmd->add_flag("--force", compare.force, "compare runs of different compositions or wavelengths anyway");
+
   auto* reprocess_cmd = app.add_subcommand(
       "reprocess", "re-run the analysis on a run file's raw frames, or on frames taken elsewhere (see --help)");
   reprocess_cmd->allow_extras();
@@ -149,6 +171,17 @@ int main(int argc, char** argv) {
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       return insitu::daemon::run_dma(dma, std::cout, std::cerr);
+    }
+    if (*compare_cmd) {
+      if (!compare_reference.empty()) compare.reference = compare_reference;
+      if (liquid_window_K.size() == 2) {
+        if (!(liquid_window_K[0] < liquid_window_K[1])) {
+          fmt::print(stderr, "--liquid-window: LO must be below HI\n");
+          return 2;
+        }
+        compare.liquid_window_K = std::pair(liquid_window_K[0], liquid_window_K[1]);
+      }
+      return insitu::daemon::run_compare(compare, std::cout, std::cerr);
     }
     if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
     return client_commands.run().value_or(2);
