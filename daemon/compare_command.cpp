@@ -60,9 +60,11 @@ LoadedRun load_run(const fs::path& path, double half_window_K) {
   if (r.T_K.size() < 10)
     throw Refused(fmt::format("{}: {} heating frames with S_eq (at least 10 are needed)", path.string(), r.T_K.size()));
   r.scatter = analysis::frame_scatter(r.T_K, r.s_eq);
-  if (std::isfinite(r.t_g_K))
-    r.onset_K = analysis::crystallisation_onset_K(r.run.temperature_K, r.run.s_eq_smoothed_J_per_mol_K, r.t_g_K,
-                                                  half_window_K);
+  if (std::isfinite(r.t_g_K)) {
+    std::vector<double> local;  // S_eq through the local lines compare uses, at every frame
+    for (double T : r.T_K) local.push_back(analysis::local_linear_value(r.T_K, r.s_eq, T, half_window_K, r.scatter).value);
+    r.onset_K = analysis::crystallisation_onset_K(r.T_K, local, r.t_g_K, half_window_K);
+  }
   return r;
 }
 
