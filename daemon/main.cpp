@@ -14,6 +14,7 @@
 #include "daemon/client/cli.hpp"
 #include "daemon/compare_command.hpp"
 #include "daemon/dma_command.hpp"
+#include "daemon/dsc_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/summary.hpp"
@@ -110,6 +111,17 @@ int main(int argc, char** argv) {
   dma_cmd->add_option("-o,--output", dma.output, "output HDF5 file (never overwritten)")->required();
   auto* tg_option = dma_cmd->add_option("--tg", dma_tg_K, "glass transition in K, for the T/T_g overlay");
 
+  insitu::daemon::DscOptions dsc;
+  double dsc_mass_mg = 0;
+  std::filesystem::path dsc_run;
+  auto* dsc_cmd = app.add_subcommand("dsc", "DSC exports (Mettler STARe, TA, NETZSCH) in W/g, beside a run's delta phi_eq");
+  dsc_cmd->add_option("exports", dsc.exports, "DSC text exports")->required()->check(CLI::ExistingFile);
+  auto* mass_option = dsc_cmd->add_option("--mass-mg", dsc_mass_mg, "sample mass in mg (replaces the headers')")
+                          ->check(CLI::PositiveNumber);
+  dsc_cmd->add_option("--run", dsc_run, "run file whose delta phi_eq the heat flow is laid beside")
+      ->check(CLI::ExistingFile);
+  dsc_cmd->add_option("-o,--output", dsc.output, "output HDF5 file (never overwritten)")->required();
+
   insitu::daemon::CompareOptions compare;
   std::vector<double> liquid_window_K;
   std::filesystem::path compare_reference;
@@ -171,6 +183,11 @@ int main(int argc, char** argv) {
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       return insitu::daemon::run_dma(dma, std::cout, std::cerr);
+    }
+    if (*dsc_cmd) {
+      if (*mass_option) dsc.mass_mg = dsc_mass_mg;
+      if (!dsc_run.empty()) dsc.run = dsc_run;
+      return insitu::daemon::run_dsc(dsc, std::cout, std::cerr);
     }
     if (*compare_cmd) {
       if (!compare_reference.empty()) compare.reference = compare_reference;

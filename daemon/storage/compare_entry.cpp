@@ -88,6 +88,7 @@ void write_plot(const h5::Handle& entry, const char* group, const char* axis, co
 void write_compare_entry(const h5::Handle& file, const Comparison& c) {
   if (h5::exists(file, "entry_compare")) throw h5::Error("write_compare_entry: /entry_compare exists already");
   auto entry = h5::create_group(file, "entry_compare", s::nx::entry);
+  h5::set_attribute(h5::open_group(file, "/"), s::attr::nx_class, s::nx::root);
   h5::set_attribute(h5::open_group(file, "/"), s::attr::default_, "entry_compare");
   h5::set_attribute(entry, s::attr::default_, "entropy");
   h5::write_string(entry, s::entry_field::title, "sample states side by side (insitu compare)");

@@ -34,7 +34,8 @@ void keep_rows(std::size_t rows, Columns&... columns) {
 
 // Insitu writes /entry_dma, or an /entry whose program (or analysis program) is insitu's.
 bool written_by_insitu(const h5::Handle& file) {
-  if (h5::exists(file, s::entry_dma)) return true;
+  for (const char* entry : {s::entry_dma, s::entry_dsc, s::entry_compare})
+    if (h5::exists(file, entry)) return true;
   const std::string program = std::string(s::analysis::group) + "/" + s::analysis::program;
   for (const std::string& relative : {std::string(s::entry_field::program_name), program}) {
     const std::string path = s::entry_path(s::entry, relative);
@@ -69,7 +70,7 @@ RunFileReader::RunFileReader(const std::filesystem::path& path) : path_(path) {
   }
   try {
     if (!written_by_insitu(file_))
-      throw NotARunFile(path.string() + ": an HDF5 file that insitu did not write (no insitu /entry or /entry_dma)");
+      throw NotARunFile(path.string() + ": an HDF5 file that insitu did not write (no insitu /entry, /entry_dma, /entry_dsc or /entry_compare)");
   } catch (const h5::Error& e) {
     throw NotARunFile(path.string() + ": unreadable HDF5 (" + std::string(e.what()).substr(0, 160) + ")");
   }

@@ -65,6 +65,8 @@ inline constexpr const char* source = "source";
 // ---- the root and its entries ------------------------------------------------------------------------------------
 inline constexpr const char* entry = "/entry";          // the run (or the only entry of a --frames / -o output)
 inline constexpr const char* entry_dma = "/entry_dma";  // insitu dma and the run's DMA exports (dma_entry.hpp)
+inline constexpr const char* entry_dsc = "/entry_dsc";          // insitu dsc (dsc_entry.hpp)
+inline constexpr const char* entry_compare = "/entry_compare";  // insitu compare (compare_entry.hpp)
 inline constexpr const char* reprocessed_prefix = "entry_reprocessed_";  // /entry_reprocessed_<n>: insitu reprocess
 
 // Joins an entry path ("/entry") and a path relative to it ("sample/temperature_log").

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "analysis/pdf/pair_entropy.hpp"
 #include "analysis/pipeline/frame_pipeline.hpp"
 #include "daemon/compare_command.hpp"
+#include "daemon/dsc_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/storage/h5.hpp"
 #include "drivers/detector/frame_files.hpp"
@@ -198,6 +200,28 @@ TEST_F(CompareStates, RefusesAnotherCompositionUnlessForced) {
   std::ostringstream forced_out, forced_err;
   EXPECT_EQ(daemon::run_compare(options, forced_out, forced_err), 0) << forced_err.str();
   EXPECT_THAT(forced_err.str(), HasSubstr("compared because of --force"));
+}
+
+// `insitu dsc --run`: the indium calibration's heating beside the simulated run's Δφ_eq, on T and T/T_g.
+TEST_F(CompareStates, DscHeatFlowIsLaidBesideTheRunsEquivalentHeatFlow) {
+  daemon::DscOptions options;
+  options.exports = {testdata::path("dsc/mettler_table_tgadsc_indium_10Kmin.txt")};
+  options.mass_mg = 13.2;
+  options.run = run(0);
+  options.output = *dir_ / "dsc.h5";
+  std::ostringstream out, err;
+  ASSERT_EQ(daemon::run_dsc(options, out, err), 0) << err.str();
+  std::cout << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("750 rows, columns Index [#], Ts [°C], t [s], HF [mW], Weight [mg], Tr [°C]"));
+  const auto file = h5::open_file(options.output, h5::Access::read);
+  const auto T = h5::read_1d<double>(h5::open_dataset(file, "/entry_dsc/overlay/temperature"));
+  const auto heat_flow = h5::read_1d<double>(h5::open_dataset(file, "/entry_dsc/overlay/heat_flow_01"));
+  ASSERT_EQ(T.size(), heat_flow.size());
+  const auto covered = std::count_if(heat_flow.begin(), heat_flow.end(), [](double v) { return std::isfinite(v); });
+  EXPECT_GT(covered, 10);  // the indium ramp (about 370-490 K) inside the run's 300-820 K
+  EXPECT_LT(covered, static_cast<long>(T.size()));
+  EXPECT_EQ(h5::read_string_attribute(h5::open_group(file, "/entry_dsc/overlay"), "signal"), "delta_phi");
+  EXPECT_EQ(h5::read_string(file, "/entry_dsc/export_01/sign_convention"), "endotherm positive");
 }
 
 }  // namespace
