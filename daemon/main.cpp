@@ -12,7 +12,9 @@
 
 #include "daemon/check_command.hpp"
 #include "daemon/client/cli.hpp"
+#include "daemon/compare_command.hpp"
 #include "daemon/dma_command.hpp"
+#include "daemon/dsc_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/summary.hpp"
@@ -113,6 +115,38 @@ int main(int argc, char** argv) {
   auto* sample_option = dma_cmd->add_option(
       "--sample", dma_sample, "take only this sample's exports (exports without a sample name are taken as it)");
 
+  insitu::daemon::DscOptions dsc;
+  double dsc_mass_mg = 0;
+  std::filesystem::path dsc_run;
+  auto* dsc_cmd = app.add_subcommand("dsc", "DSC exports (Mettler STARe, TA, NETZSCH) in W/g, beside a run's delta phi_eq");
+  dsc_cmd->add_option("exports", dsc.exports, "DSC text exports")->required()->check(CLI::ExistingFile);
+  auto* mass_option = dsc_cmd->add_option("--mass-mg", dsc_mass_mg, "sample mass in mg (replaces the headers')")
+                          ->check(CLI::PositiveNumber);
+  dsc_cmd->add_option("--run", dsc_run, "run file whose delta phi_eq the heat flow is laid beside")
+      ->check(CLI::ExistingFile);
+  dsc_cmd->add_option("-o,--output", dsc.output, "output HDF5 file (never overwritten)")->required();
+
+  insitu::daemon::CompareOptions compare;
+  std::vector<double> liquid_window_K;
+  std::filesystem::path compare_reference;
+  auto* compare_cmd = app.add_subcommand("compare", "sample states side by side: S_eq shifted onto a reference in the "
+                                                    "liquid, dS_eq, delta phi_eq and G(r) (paper Figs. 1c, 2, 3b)");
+  compare_cmd->add_option("runs", compare.runs, "run files (run.h5) of one alloy in different states")
+      ->required()
+      ->check(CLI::ExistingFile);
+  compare_cmd->add_option("--reference", compare_reference, "the state the others are shifted onto (default: the first)")
+      ->check(CLI::ExistingFile);
+  compare_cmd->add_option("-o,--output", compare.output, "output HDF5 file (never overwritten)")->required();
+  compare_cmd->add_option("--liquid-window", liquid_window_K, "LO HI in K: the window the shifts are found in "
+                                                               "(default: between T_g and crystallisation, per run)")
+      ->expected(2);
+  compare_cmd->add_option("--at", compare.table_temperatures_K, "temperatures (K) of the printed dS_eq (default 300 400 500 600)");
+  compare_cmd->add_option("--pdf-temperature", compare.pdf_temperature_K, "temperature (K) of the G(r) shown (default 300)");
+  compare_cmd->add_option("--step", compare.step_K, "temperature grid step in K (default 2)")->check(CLI::PositiveNumber);
+  compare_cmd->add_option("--half-window", compare.half_window_K, "half width (K) of the local fits (default 10)")
+      ->check(CLI::PositiveNumber);
+  compare_cmd->add_flag("--force", compare.force, "compare runs of different compositions or wavelengths anyway");
+
   auto* reprocess_cmd = app.add_subcommand(
       "reprocess", "re-run the analysis on a run file's raw frames, or on frames taken elsewhere (see --help)");
   reprocess_cmd->allow_extras();
@@ -154,6 +188,22 @@ int main(int argc, char** argv) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       if (*sample_option) dma.sample = dma_sample;
       return insitu::daemon::run_dma(dma, std::cout, std::cerr);
+    }
+    if (*dsc_cmd) {
+      if (*mass_option) dsc.mass_mg = dsc_mass_mg;
+      if (!dsc_run.empty()) dsc.run = dsc_run;
+      return insitu::daemon::run_dsc(dsc, std::cout, std::cerr);
+    }
+    if (*compare_cmd) {
+      if (!compare_reference.empty()) compare.reference = compare_reference;
+      if (liquid_window_K.size() == 2) {
+        if (!(liquid_window_K[0] < liquid_window_K[1])) {
+          fmt::print(stderr, "--liquid-window: LO must be below HI\n");
+          return 2;
+        }
+        compare.liquid_window_K = std::pair(liquid_window_K[0], liquid_window_K[1]);
+      }
+      return insitu::daemon::run_compare(compare, std::cout, std::cerr);
     }
     if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
     return client_commands.run().value_or(2);

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include <chrono>
+#include <limits>
 
 #include "daemon/console.hpp"
 #include "daemon/run_file_sink.hpp"
@@ -151,6 +152,11 @@ storage::RunMetadata run_metadata(const SessionSettings& settings, const recipe:
   meta.sample_composition = recipe.sample.composition;
   meta.sample_treatment = recipe.sample.treatment;
   meta.sample_description = recipe.sample.description;
+  if (const auto& state = recipe.sample.state)
+    meta.sample_state = storage::SampleStateRecord{
+        state->label, std::string(recipe::to_string(state->deformation)), state->rotations,
+        state->deformation_temperature_K.value_or(std::numeric_limits<double>::quiet_NaN()),
+        state->storage_temperature_K};
   meta.start_time_iso = clock.iso8601_at(0.0);
   meta.clock_speed = clock.speed();
   meta.simulated = simulated;

@@ -525,6 +525,7 @@ std::vector<T> read_row(const Handle& dataset, hsize_t row) {
   return out;
 }
 template std::vector<float> read_row<float>(const Handle&, hsize_t);
+template std::vector<double> read_row<double>(const Handle&, hsize_t);
 
 std::vector<std::string> link_names(const Handle& group) {
   silence();

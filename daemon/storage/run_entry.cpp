@@ -49,6 +49,15 @@ void write_stage(const h5::Handle& entry, const RunMetadata& m) {
   h5::write_scalar(controller, "simulated", std::int64_t{m.simulated ? 1 : 0});
 }
 
+void write_sample_state(const h5::Handle& sample, const SampleStateRecord& state) {
+  h5::Handle g = h5::create_group(sample, s::sample::state, s::nx::collection);
+  h5::write_string(g, s::sample::state_label, state.label);
+  h5::write_string(g, s::sample::deformation, state.deformation);
+  h5::write_scalar(g, s::sample::rotations, state.rotations);
+  h5::write_scalar(g, s::sample::deformation_temperature, state.deformation_temperature_K, s::unit::kelvin);
+  h5::write_scalar(g, s::sample::storage_temperature, state.storage_temperature_K, s::unit::kelvin);
+}
+
 }  // namespace
 
 std::chrono::system_clock::time_point parse_iso8601_utc(const std::string& text) {
@@ -97,6 +106,7 @@ h5::Handle write_run_entry(const h5::Handle& file, const std::filesystem::path& 
   h5::write_string(sample, s::sample::chemical_formula, m.sample_composition);
   h5::write_string(sample, s::sample::description, m.sample_description);
   h5::write_string(sample, s::sample::treatment, m.sample_treatment);
+  if (m.sample_state) write_sample_state(sample, *m.sample_state);
   h5::create_group(entry, s::instrument::group, s::nx::instrument);
   if (parts.stage) write_stage(entry, m);
   return entry;

@@ -6,22 +6,35 @@
 //                                       end_time, duration @units=s, exit_status  (only at the end: write_end_of_run)
 //     recipe:NXnote          type=application/yaml, data, checksum (sha256 hex), algorithm, file_name (with a recipe)
 //     sample:NXsample        name, chemical_formula, description, treatment
+//       state:NXcollection   label, deformation, rotations, deformation_temperature, storage_temperature @units K
+//                            (with a recipe sample.state)
 //     instrument:NXinstrument/temperature_controller:NXenvironment   (with a stage)
 //                            name, model, connection, clock_speed, simulated
 // The streams add their groups to this frame (temperature_log_writer.hpp, event_writer.hpp, detector_layout.hpp,
 // frame_analysis_writer.hpp, run_analysis_writer.hpp).
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "daemon/storage/h5.hpp"
 
 namespace insitu::storage {
 
+// The sample's treatment before the run (the recipe's sample.state).
+struct SampleStateRecord {
+  std::string label, deformation;  // deformation: "none" or "HPT"
+  std::int64_t rotations = 0;
+  double deformation_temperature_K = 0.0;  // NaN without a deformation
+  double storage_temperature_K = 0.0;
+};
+
 struct RunMetadata {
   std::string program_name = "insitu", program_version, recipe_name, recipe_path, recipe_text, sample_name,
               sample_composition, sample_treatment, sample_description,
               start_time_iso;  // UTC ISO 8601 of run time 0
+  std::optional<SampleStateRecord> sample_state;
   double clock_speed = 1.0;    // 600 = accelerated simulation; recorded in the file
   bool simulated = false;
   std::string stage_model, stage_connection;

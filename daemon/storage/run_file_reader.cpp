@@ -34,7 +34,8 @@ void keep_rows(std::size_t rows, Columns&... columns) {
 
 // Insitu writes /entry_dma, or an /entry whose program (or analysis program) is insitu's.
 bool written_by_insitu(const h5::Handle& file) {
-  if (h5::exists(file, s::entry_dma)) return true;
+  for (const char* entry : {s::entry_dma, s::entry_dsc, s::entry_compare})
+    if (h5::exists(file, entry)) return true;
   const std::string program = std::string(s::analysis::group) + "/" + s::analysis::program;
   for (const std::string& relative : {std::string(s::entry_field::program_name), program}) {
     const std::string path = s::entry_path(s::entry, relative);
@@ -69,7 +70,7 @@ RunFileReader::RunFileReader(const std::filesystem::path& path) : path_(path) {
   }
   try {
     if (!written_by_insitu(file_))
-      throw NotARunFile(path.string() + ": an HDF5 file that insitu did not write (no insitu /entry or /entry_dma)");
+      throw NotARunFile(path.string() + ": an HDF5 file that insitu did not write (no insitu /entry, /entry_dma, /entry_dsc or /entry_compare)");
   } catch (const h5::Error& e) {
     throw NotARunFile(path.string() + ": unreadable HDF5 (" + std::string(e.what()).substr(0, 160) + ")");
   }
@@ -158,6 +159,29 @@ std::optional<StoredSampleCalibration> RunFileReader::sample_calibration() const
                             column<double>(file_, join(g, s::sample::calibration_sample)), ""};
   if (auto source = text(std::string(s::sample::calibration) + "/" + s::sample::calibration_source)) c.source = *source;
   return c;
+}
+
+SampleRecord RunFileReader::sample() const {
+  namespace sm = s::sample;
+  const auto field = [&](const std::string& name) { return text(std::string(sm::group) + "/" + name).value_or(""); };
+  SampleRecord out{field(sm::name), field(sm::chemical_formula), field(sm::treatment), field(sm::description), {}};
+  const std::string state = std::string(sm::group) + "/" + sm::state;
+  const std::string g = s::entry_path(s::entry, state);
+  if (!h5::exists(file_, g)) return out;
+  const auto rotations = column<std::int64_t>(file_, join(g, sm::rotations));
+  out.state = SampleStateRecord{field(std::string(sm::state) + "/" + sm::state_label),
+                                field(std::string(sm::state) + "/" + sm::deformation),
+                                rotations.empty() ? 0 : rotations.front(),
+                                first_value(file_, join(g, sm::deformation_temperature)),
+                                first_value(file_, join(g, sm::storage_temperature))};
+  return out;
+}
+
+StoredPdf RunFileReader::reduced_pdf(std::size_t row, const std::string& entry) const {
+  const std::string g = s::entry_path(entry, s::analysis::group);
+  const auto dataset = h5::open_dataset(file_, join(g, s::analysis::g_of_r));
+  if (row >= h5::rows(dataset)) throw h5::Error(join(g, s::analysis::g_of_r) + " has no row " + std::to_string(row));
+  return {column<double>(file_, join(g, s::analysis::r)), h5::read_row<double>(dataset, row)};
 }
 
 std::vector<std::string> RunFileReader::analysis_entries() const {

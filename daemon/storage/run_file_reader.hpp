@@ -18,6 +18,7 @@
 #include "analysis/integration/geometry.hpp"
 #include "analysis/pdf/form_factors.hpp"
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/run_entry.hpp"
 #include "daemon/storage/schema.hpp"
 
 namespace insitu::storage {
@@ -71,6 +72,17 @@ struct AnalysisRecord {
   RunLevelAnalysis run;
 };
 
+// entry/sample: what the recipe said about the sample.
+struct SampleRecord {
+  std::string name, chemical_formula, treatment, description;
+  std::optional<SampleStateRecord> state;  // entry/sample/state, when the recipe had sample.state
+};
+
+// One frame's reduced pair distribution function G(r) (analysis/r, analysis/G_of_r).
+struct StoredPdf {
+  std::vector<double> r_angstrom, g_per_angstrom2;
+};
+
 struct StoredFormFactors {
   std::vector<std::pair<std::string, analysis::WaasKirfCoefficients>> coefficients;
   std::string source;
@@ -101,6 +113,10 @@ class RunFileReader {
   std::vector<float> frame_pixels(std::size_t row) const;
   std::vector<float> dark_median() const;  // the newest dark, H*W; empty when none
   std::optional<StoredSampleCalibration> sample_calibration() const;
+  SampleRecord sample() const;  // empty strings where the run file has none
+
+  // G(r) of the analysis row `row` (the row of AnalysisRecord::sequence); throws h5::Error past the rows.
+  StoredPdf reduced_pdf(std::size_t row, const std::string& entry = schema::entry) const;
 
   // Entries holding an analysis: /entry first, then /entry_reprocessed_<n> in order.
   std::vector<std::string> analysis_entries() const;

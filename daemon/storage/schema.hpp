@@ -65,6 +65,8 @@ inline constexpr const char* source = "source";
 // ---- the root and its entries ------------------------------------------------------------------------------------
 inline constexpr const char* entry = "/entry";          // the run (or the only entry of a --frames / -o output)
 inline constexpr const char* entry_dma = "/entry_dma";  // insitu dma and the run's DMA exports (dma_entry.hpp)
+inline constexpr const char* entry_dsc = "/entry_dsc";          // insitu dsc (dsc_entry.hpp)
+inline constexpr const char* entry_compare = "/entry_compare";  // insitu compare (compare_entry.hpp)
 inline constexpr const char* reprocessed_prefix = "entry_reprocessed_";  // /entry_reprocessed_<n>: insitu reprocess
 
 // Joins an entry path ("/entry") and a path relative to it ("sample/temperature_log").
@@ -96,6 +98,13 @@ inline constexpr const char* calibration_group = "temperature_calibration";
 inline constexpr const char* calibration_sensor = "sensor";
 inline constexpr const char* calibration_sample = "sample";
 inline constexpr const char* calibration_source = "source";
+// The treatment before the run (the recipe's sample.state, the paper's Table II): an NXcollection.
+inline constexpr const char* state = "state";
+inline constexpr const char* state_label = "label";
+inline constexpr const char* deformation = "deformation";
+inline constexpr const char* rotations = "rotations";
+inline constexpr const char* deformation_temperature = "deformation_temperature";  // @units K, NaN when none
+inline constexpr const char* storage_temperature = "storage_temperature";          // @units K
 }  // namespace sample
 
 // ---- temperature log (NXlog): `time` is appended last, readers trust rows < len(time) ---------------------------

@@ -292,8 +292,54 @@ std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
   return ok ? std::optional<StageSpec>(stage) : std::nullopt;
 }
 
+std::string state_label(const SampleState& s) {
+  if (s.deformation == Deformation::none) return fmt::format("as cast + stored ({:g} K)", s.storage_temperature_K);
+  return fmt::format("HPT {} rot. ({:g} K) + stored ({:g} K)", s.rotations, s.deformation_temperature_K.value_or(0),
+                     s.storage_temperature_K);
+}
+
+// {label?, deformation: none | HPT, rotations, deformation_temperature_K, storage_temperature_K}: an HPT state
+// needs rotations >= 1 and its deformation temperature; an undeformed one may have neither.
+std::optional<SampleState> parse_sample_state(Diagnostics& diag, const Entry& entry) {
+  auto map = as_map(diag, entry, "sample.state",
+                    {"label", "deformation", "rotations", "deformation_temperature_K", "storage_temperature_K"});
+  if (!map) return std::nullopt;
+  SampleState state;
+  bool ok = true;
+  const Entry* deformation_entry = map->require("deformation");
+  const auto deformation = read_choice(diag, deformation_entry, {"none", "HPT"});
+  ok &= deformation.has_value();
+  state.deformation = deformation == 1 ? Deformation::hpt : Deformation::none;
+  const auto storage = read_number_in(diag, map->require("storage_temperature_K"), 1.0, 1000.0, "K");
+  ok &= storage.has_value();
+  state.storage_temperature_K = storage.value_or(0.0);
+  const Entry* rotations_entry = map->find("rotations");
+  const Entry* temperature_entry = map->find("deformation_temperature_K");
+  if (state.deformation == Deformation::hpt) {
+    const auto rotations = read_integer_in(diag, map->require("rotations"), 1, 1000);
+    state.deformation_temperature_K = read_number_in(diag, map->require("deformation_temperature_K"), 1.0, 1000.0, "K");
+    ok &= rotations.has_value() && state.deformation_temperature_K.has_value();
+    state.rotations = static_cast<int>(rotations.value_or(0));
+  } else if (deformation) {
+    for (const Entry* e : {rotations_entry, temperature_entry}) {
+      if (!present(e) || (e == rotations_entry && e->value.IsScalar() && e->value.Scalar() == "0")) continue;
+      diag.error(e->value_mark(), fmt::format("{}: given for deformation: none (as cast)", e->name));
+      ok = false;
+    }
+  }
+  if (const Entry* e = map->find("label")) {
+    const auto label = read_string(diag, e);
+    ok &= label.has_value() && !label->empty();
+    if (label && label->empty()) diag.error(e->value_mark(), "label: empty (leave it out for a generated one)");
+    state.label = label.value_or("");
+  }
+  if (!ok) return std::nullopt;
+  if (state.label.empty()) state.label = state_label(state);
+  return state;
+}
+
 void parse_sample(Diagnostics& diag, const Entry& entry, Sample& sample) {
-  auto map = as_map(diag, entry, "sample", {"name", "composition", "treatment", "description"});
+  auto map = as_map(diag, entry, "sample", {"name", "composition", "treatment", "description", "state"});
   if (!map) return;
   sample.name = read_name(diag, map->require("name")).value_or("");
   const Entry* composition_entry = map->require("composition");
@@ -308,6 +354,7 @@ void parse_sample(Diagnostics& diag, const Entry& entry, Sample& sample) {
   }
   if (const Entry* e = map->find("treatment")) sample.treatment = read_string(diag, e).value_or("");
   if (const Entry* e = map->find("description")) sample.description = read_string(diag, e).value_or("");
+  if (const Entry* e = map->find("state"); present(e)) sample.state = parse_sample_state(diag, *e);
 }
 
 // Where a second YAML document starts, if there is one. YAML::LoadAll is not used: it loops
@@ -336,6 +383,10 @@ std::optional<YAML::Mark> second_document_start(std::string_view text) {
 }
 
 }  // namespace
+
+std::string_view to_string(Deformation deformation) {
+  return deformation == Deformation::hpt ? "HPT" : "none";
+}
 
 Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
                     std::optional<std::filesystem::path> base_directory) {

@@ -59,9 +59,21 @@ struct StageSpec {
   std::optional<SampleCalibration> sample_calibration = std::nullopt;
 };
 
+// The sample's state before the run, as the paper's Table II records it (compare labels runs with it).
+enum class Deformation { none, hpt };  // as cast, or high-pressure torsion
+struct SampleState {
+  std::string label;  // as given, or made from the fields: "as cast", "HPT (300 K) + stored (77 K)"
+  Deformation deformation = Deformation::none;
+  int rotations = 0;                                // HPT revolutions
+  std::optional<double> deformation_temperature_K;  // with a deformation only
+  double storage_temperature_K = 0.0;               // between treatment and run
+};
+
 struct Sample {
   std::string name, composition, treatment, description;
+  std::optional<SampleState> state;  // `sample.state`; nullopt when the recipe does not say
 };
+std::string_view to_string(Deformation deformation);
 
 // The delay generator that triggers the detector (BNC 575 class, frame-wise external trigger).
 enum class Polarity { normal, inverted };

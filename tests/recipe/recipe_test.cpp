@@ -190,6 +190,45 @@ TEST(RecipeErrors, BadComposition) {
             "bad.yaml:5:16: composition: bad formula 'Cu50Xx50': at offset 4: unknown element 'Xx'");
 }
 
+// The paper's Table II: the sample state is validated and labels the run.
+TEST(RecipeSampleState, TableTwoStatesAreReadAndLabelled) {
+  const auto state_of = [](std::string_view state) {
+    return parse_recipe(with_line(5, "  composition: Cu50Zr50\n  state: " + std::string(state)), "s.yaml").sample.state;
+  };
+  const auto as_cast = state_of("{deformation: none, storage_temperature_K: 300}");
+  ASSERT_TRUE(as_cast);
+  EXPECT_EQ(as_cast->deformation, Deformation::none);
+  EXPECT_EQ(as_cast->label, "as cast + stored (300 K)");
+  EXPECT_FALSE(as_cast->deformation_temperature_K);
+  const auto hpt = state_of("{deformation: HPT, rotations: 20, deformation_temperature_K: 77, storage_temperature_K: 77}");
+  ASSERT_TRUE(hpt);
+  EXPECT_EQ(hpt->rotations, 20);
+  EXPECT_EQ(hpt->deformation_temperature_K, 77.0);
+  EXPECT_EQ(hpt->label, "HPT 20 rot. (77 K) + stored (77 K)");
+  const auto named = state_of("{label: \"HPT (RT) + stored (LN2)\", deformation: HPT, rotations: 20, "
+                              "deformation_temperature_K: 300, storage_temperature_K: 77}");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->label, "HPT (RT) + stored (LN2)");
+  EXPECT_FALSE(parse_recipe(k_good, "s.yaml").sample.state);
+}
+
+TEST(RecipeErrors, SampleStateIsValidatedWithItsPosition) {
+  const auto state_error = [](std::string_view state) {
+    return error_of(with_line(5, "  composition: Cu50Zr50\n  state: " + std::string(state)));
+  };
+  EXPECT_EQ(state_error("{deformation: HPT, deformation_temperature_K: 77, storage_temperature_K: 77}"),
+            "bad.yaml:6:3: missing required key 'rotations' in sample.state");
+  EXPECT_EQ(state_error("{deformation: HPT, rotations: 0, deformation_temperature_K: 77, storage_temperature_K: 77}"),
+            "bad.yaml:6:40: rotations: must be in 1..1000, got 0");
+  EXPECT_EQ(state_error("{deformation: none, rotations: 5, storage_temperature_K: 300}"),
+            "bad.yaml:6:41: rotations: given for deformation: none (as cast)");
+  EXPECT_EQ(state_error("{deformation: ECAP, storage_temperature_K: 300}"),
+            "bad.yaml:6:24: deformation: expected none or HPT, got 'ECAP'");
+  EXPECT_EQ(state_error("{deformation: none, storage_temperature_K: -5}"),
+            "bad.yaml:6:53: storage_temperature_K: -5 K is outside 1..1000 K");
+  EXPECT_EQ(state_error("{deformation: none}"), "bad.yaml:6:3: missing required key 'storage_temperature_K' in sample.state");
+}
+
 TEST(RecipeErrors, UnsupportedVersionAndBadName) {
   EXPECT_EQ(error_of(with_line(1, "insitu_recipe: 2")),
             "bad.yaml:1:16: insitu_recipe: unsupported format version 2 (this build reads 1)");

@@ -1,0 +1,114 @@
+#include "daemon/storage/dsc_entry.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "daemon/storage/schema.hpp"
+
+namespace insitu::storage {
+namespace {
+
+namespace s = schema;
+
+std::string numbered(const char* prefix, std::size_t index) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s_%02zu", prefix, index + 1);
+  return buf;
+}
+
+template <class T>
+h5::Handle write_column(const h5::Handle& parent, const std::string& name, const std::vector<T>& values,
+                        const char* units) {
+  h5::Handle d = h5::create_extendable(
+      parent, name,
+      {.type = h5::dtype_of<T>(), .tail_shape = {}, .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096)});
+  if (!values.empty()) h5::append(d, std::span<const T>(values));
+  if (units) h5::set_attribute(d, s::attr::units, units);
+  return d;
+}
+
+void write_strings(const h5::Handle& parent, const std::string& name, const std::vector<std::string>& values) {
+  std::size_t length = 1;
+  for (const auto& v : values) length = std::max(length, v.size());
+  auto d = h5::create_extendable(parent, name,
+                                 {.type = h5::Dtype::fixed_string(length),
+                                  .tail_shape = {},
+                                  .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096)});
+  if (!values.empty()) h5::append_strings(d, values);
+}
+
+void write_export(const h5::Handle& entry, std::size_t index, const DscExportRecord& e) {
+  const auto& c = e.curve;
+  const auto g = h5::create_group(entry, numbered("export", index), s::nx::collection);
+  h5::write_string(g, "file_name", e.file_name);
+  h5::write_string(g, "vendor", c.vendor);
+  h5::write_string(g, "encoding", c.encoding);
+  write_strings(g, "columns", c.columns);
+  write_strings(g, "units", c.units);
+  h5::write_scalar(g, "rows", static_cast<std::int64_t>(c.rows));
+  h5::write_scalar(g, "marker_rows", static_cast<std::int64_t>(c.marker_rows));
+  h5::write_string(g, "heat_flow_source_unit", c.heat_flow_source_unit);
+  h5::write_scalar(g, "mass", c.mass_mg && !c.mass_source.empty() ? *c.mass_mg : std::nan(""), "mg");
+  h5::write_string(g, "mass_source", c.mass_source);
+  h5::write_string(g, "sign_convention", "endotherm positive");
+  h5::write_string(g, "source_exotherm", c.source_exo_up ? "up" : "down");
+  h5::write_string(g, "sign_source", c.sign_source);
+  h5::write_string(g, "header", c.header);
+  write_strings(g, "notes", c.notes);
+
+  const auto data = h5::create_group(g, "data", s::nx::data);
+  write_column(data, "temperature", c.sample_K, s::unit::kelvin);
+  write_column(data, "time", c.time_s, s::unit::second);
+  if (!c.program_K.empty()) write_column(data, "program_temperature", c.program_K, s::unit::kelvin);
+  write_column(data, "heat_flow", c.heat_flow_W_per_g, "W/g");
+  h5::set_attribute(data, s::attr::signal, "heat_flow");
+  h5::set_attribute(data, s::attr::axes, "temperature");
+
+  const auto segments = h5::create_group(g, "segments", s::nx::collection);
+  std::vector<std::string> kind;
+  std::vector<std::int64_t> first, end;
+  std::vector<double> rate;
+  for (const auto& seg : c.segments) {
+    kind.emplace_back(dsc::to_string(seg.kind));
+    first.push_back(static_cast<std::int64_t>(seg.begin));
+    end.push_back(static_cast<std::int64_t>(seg.end));
+    rate.push_back(seg.rate_K_per_min);
+  }
+  write_strings(segments, "kind", kind);
+  write_column(segments, "first_row", first, nullptr);
+  write_column(segments, "end_row", end, nullptr);
+  write_column(segments, "rate", rate, "K/min");
+}
+
+void write_overlay(const h5::Handle& entry, const DscOverlay& o) {
+  const auto g = h5::create_group(entry, "overlay", s::nx::data);
+  h5::write_string(g, "run_file", o.run_file);
+  h5::write_scalar(g, "glass_transition", o.glass_transition_K, s::unit::kelvin);
+  write_column(g, "temperature", o.temperature_K, s::unit::kelvin);
+  write_column(g, "reduced_temperature", o.reduced_temperature, "1");
+  write_column(g, "delta_phi", o.delta_phi_W_per_mol, s::unit::heat_flow);
+  std::vector<std::string> auxiliary;
+  for (std::size_t i = 0; i < o.heat_flow_W_per_g.size(); ++i) {
+    auxiliary.push_back(numbered("heat_flow", i));
+    write_column(g, auxiliary.back(), o.heat_flow_W_per_g[i], "W/g");
+  }
+  h5::set_attribute(g, s::attr::signal, "delta_phi");
+  if (!auxiliary.empty()) h5::set_attribute(g, "auxiliary_signals", auxiliary);
+  h5::set_attribute(g, s::attr::axes, "temperature");
+}
+
+}  // namespace
+
+void write_dsc_entry(const h5::Handle& file, const std::vector<DscExportRecord>& exports, const DscOverlay* overlay) {
+  if (h5::exists(file, "entry_dsc")) throw h5::Error("write_dsc_entry: /entry_dsc exists already");
+  auto entry = h5::create_group(file, "entry_dsc", s::nx::entry);
+  h5::set_attribute(h5::open_group(file, "/"), s::attr::nx_class, s::nx::root);
+  h5::set_attribute(h5::open_group(file, "/"), s::attr::default_, "entry_dsc");
+  h5::set_attribute(entry, s::attr::default_, overlay ? "overlay" : numbered("export", 0) + "/data");
+  h5::write_string(entry, s::entry_field::title, "DSC heat flow (insitu dsc)");
+  for (std::size_t i = 0; i < exports.size(); ++i) write_export(entry, i, exports[i]);
+  if (overlay) write_overlay(entry, *overlay);
+}
+
+}  // namespace insitu::storage
