@@ -2,12 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-#include <fstream>
 #include <ostream>
-#include <sstream>
 
-#include "analysis/pdf/state_comparison.hpp"
 #include "daemon/storage/dsc_entry.hpp"
 #include "daemon/storage/run_file_reader.hpp"
 
@@ -33,20 +29,6 @@ std::string describe(const std::filesystem::path& path, const dsc::DscCurve& c) 
   return text;
 }
 
-// The first heating segment on the run's temperatures (sample temperature axis), NaN where it does not reach.
-std::vector<double> first_heating_on(const dsc::DscCurve& c, const std::vector<double>& at_K) {
-  std::vector<double> out(at_K.size(), std::nan(""));
-  for (const auto& s : c.segments) {
-    if (s.kind != dsc::SegmentKind::heating) continue;
-    std::vector<double> T, hf;
-    for (std::size_t i = s.begin; i < s.end; ++i)
-      if (T.empty() || c.sample_K[i] > T.back()) T.push_back(c.sample_K[i]), hf.push_back(c.heat_flow_W_per_g[i]);
-    for (std::size_t k = 0; k < at_K.size(); ++k) out[k] = analysis::interpolate(T, hf, at_K[k]);
-    break;
-  }
-  return out;
-}
-
 std::optional<storage::DscOverlay> overlay_of(const std::filesystem::path& run,
                                               const std::vector<storage::DscExportRecord>& exports, std::ostream& err) {
   const storage::RunFileReader reader(run);
@@ -55,14 +37,8 @@ std::optional<storage::DscOverlay> overlay_of(const std::filesystem::path& run,
     err << "insitu dsc: " << run.string() << ": no run-level analysis (delta phi_eq) to lay the heat flow beside\n";
     return std::nullopt;
   }
-  storage::DscOverlay o;
-  o.run_file = run.string();
-  o.glass_transition_K = analysis->run.t_g_K;
-  o.temperature_K = analysis->run.temperature_K;
-  o.delta_phi_W_per_mol = analysis->run.delta_phi_W_per_mol;
-  for (double T : o.temperature_K) o.reduced_temperature.push_back(T / o.glass_transition_K);
-  for (const auto& e : exports) o.heat_flow_W_per_g.push_back(first_heating_on(e.curve, o.temperature_K));
-  return o;
+  return storage::dsc_overlay(run.string(), analysis->run.t_g_K, analysis->run.temperature_K,
+                              analysis->run.delta_phi_W_per_mol, exports);
 }
 
 }  // namespace
@@ -76,25 +52,11 @@ int run_dsc(const DscOptions& options, std::ostream& out, std::ostream& err) {
     err << "insitu dsc: " << options.output.string() << " exists already (never overwritten)\n";
     return 2;
   }
-  std::vector<storage::DscExportRecord> good;
-  bool failed = false;
-  for (const auto& path : options.exports) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    if (in) bytes << in.rdbuf();
-    if (!in) {
-      err << path.string() << ":0: cannot read\n";
-      failed = true;
-      continue;
-    }
-    try {
-      good.push_back({path.string(), dsc::parse_dsc_export(bytes.str(), path.string(), options.mass_mg)});
-      out << describe(path, good.back().curve);
-    } catch (const dsc::DscFormatError& e) {
-      err << e.what() << "\n";
-      failed = true;
-    }
-  }
+  std::vector<std::string> problems;
+  const auto good = storage::read_dsc_exports(options.exports, options.mass_mg, problems);
+  for (const auto& p : problems) err << p << "\n";
+  for (const auto& e : good) out << describe(e.file_name, e.curve);
+  bool failed = !problems.empty();
   if (good.empty()) {
     err << "insitu dsc: no export could be read; " << options.output.string() << " not written\n";
     return 1;

@@ -1,8 +1,10 @@
 #include "daemon/run_file_sink.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "daemon/storage/dma_entry.hpp"
+#include "daemon/storage/dsc_entry.hpp"
 
 namespace insitu::daemon {
 namespace {
@@ -64,6 +66,10 @@ void RunFileSink::operator()(const documents::Document& document) {
           file_.update(d.analysis);
           if (d.final && std::isfinite(d.analysis.glass_transition_K))
             glass_transition_K_ = d.analysis.glass_transition_K;
+          if (d.final) {
+            heating_temperature_K_ = d.analysis.temperature_K;
+            delta_phi_W_per_mol_ = d.analysis.delta_phi_W_per_mol;
+          }
         } else if constexpr (std::is_same_v<T, OrphanFile>) {
           file_.append_orphan_file(d.path);
         } else if constexpr (std::is_same_v<T, DmaExport>) {
@@ -86,7 +92,44 @@ void RunFileSink::finish(const documents::RunStop& stop) {
       storage::write_dma_entry(file, storage::analyse_exports(exports, dma::cu_zr_glass_settings()), tg);
     });
   }
+  if (dsc_) write_dsc_at_finish();
   file_.finish(stop.time_s, std::string(documents::to_string(stop.exit_status)));
+}
+
+void RunFileSink::import_dsc_at_finish(recipe::DscSpec dsc, std::shared_ptr<spdlog::logger> log) {
+  dsc_ = std::move(dsc);
+  dsc_log_ = std::move(log);
+}
+
+namespace {
+
+// The exports (regular, not hidden) in the folder, in name order.
+std::vector<std::filesystem::path> dsc_files(const std::string& folder, spdlog::logger& log) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
+    if (entry.is_regular_file() && entry.path().filename().string().front() != '.') files.push_back(entry.path());
+  if (ec) log.warn("DSC folder {}: {}", folder, ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+// On the writer thread: the folder read, the exports parsed and laid on the run's heating frames when it has them.
+void RunFileSink::write_dsc_at_finish() {
+  file_.at_finish([dsc = *dsc_, log = dsc_log_, run = file_.path().filename().string(), tg = glass_transition_K_,
+                   T = heating_temperature_K_, phi = delta_phi_W_per_mol_](const storage::h5::Handle& file) {
+    std::vector<std::string> problems;
+    const auto exports = storage::read_dsc_exports(dsc_files(dsc.folder, *log), dsc.mass_mg, problems);
+    for (const auto& p : problems) log->warn("DSC export not taken: {}", p);
+    if (exports.empty()) return;
+    std::optional<storage::DscOverlay> overlay;
+    if (tg && !T.empty()) overlay = storage::dsc_overlay(run, *tg, T, phi, exports);
+    storage::write_dsc_entry(file, exports, overlay ? &*overlay : nullptr);
+    log->info("DSC: {} export(s) from {} in /entry_dsc{}", exports.size(), dsc.folder,
+              overlay ? ", beside the run's delta phi_eq" : "");
+  });
 }
 
 }  // namespace insitu::daemon

@@ -308,6 +308,7 @@ void RunSession::Impl::build_run() {
   file_sink = std::make_unique<RunFileSink>(
       host.loop(), *file, side.layout.detector && side.layout.detector->store_frames,
       [&the_run](const std::string& error) { the_run.record_failed("run file: " + error); });
+  if (setup.recipe.dsc) file_sink->import_dsc_at_finish(*setup.recipe.dsc, log);
   documents.subscribe([sink = file_sink.get()](const documents::Document& d) { (*sink)(d); });
   documents.subscribe(LogSink(log));
   if (settings.live_status) {

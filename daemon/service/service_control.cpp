@@ -65,10 +65,11 @@ recipe::Recipe Service::validated_recipe(const std::string& text, const std::str
   } catch (const recipe::RecipeError& e) {
     throw RequestRefused(422, e.what());
   }
-  // Files a recipe reads (geometry, mask, background) stay under the recipes root like the recipe itself.
+  // Files a recipe reads (geometry, mask, background, DSC exports) stay under the recipes root like the recipe.
   const std::optional<std::string> inputs[] = {
       recipe.detector ? recipe.detector->geometry : std::nullopt, recipe.detector ? recipe.detector->mask : std::nullopt,
-      recipe.analysis ? recipe.analysis->reduction.background : std::nullopt};
+      recipe.analysis ? recipe.analysis->reduction.background : std::nullopt,
+      recipe.dsc ? std::optional(recipe.dsc->folder) : std::nullopt};
   for (const auto& input : inputs) {
     if (!input) continue;
     const auto base = std::filesystem::weakly_canonical(config_.recipes_root);

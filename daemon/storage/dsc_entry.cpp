@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
+#include "analysis/pdf/state_comparison.hpp"
 #include "daemon/storage/schema.hpp"
 
 namespace insitu::storage {
@@ -109,6 +112,52 @@ void write_dsc_entry(const h5::Handle& file, const std::vector<DscExportRecord>&
   h5::write_string(entry, s::entry_field::title, "DSC heat flow (insitu dsc)");
   for (std::size_t i = 0; i < exports.size(); ++i) write_export(entry, i, exports[i]);
   if (overlay) write_overlay(entry, *overlay);
+}
+
+// The first heating segment on the run's temperatures (sample temperature axis), NaN where it does not reach.
+std::vector<double> first_heating_on(const dsc::DscCurve& c, const std::vector<double>& at_K) {
+  std::vector<double> out(at_K.size(), std::nan(""));
+  for (const auto& s : c.segments) {
+    if (s.kind != dsc::SegmentKind::heating) continue;
+    std::vector<double> T, hf;
+    for (std::size_t i = s.begin; i < s.end; ++i)
+      if (T.empty() || c.sample_K[i] > T.back()) T.push_back(c.sample_K[i]), hf.push_back(c.heat_flow_W_per_g[i]);
+    for (std::size_t k = 0; k < at_K.size(); ++k) out[k] = analysis::interpolate(T, hf, at_K[k]);
+    break;
+  }
+  return out;
+}
+
+DscOverlay dsc_overlay(std::string run_file, double glass_transition_K, std::vector<double> temperature_K,
+                       std::vector<double> delta_phi_W_per_mol, const std::vector<DscExportRecord>& exports) {
+  DscOverlay o;
+  o.run_file = std::move(run_file);
+  o.glass_transition_K = glass_transition_K;
+  o.temperature_K = std::move(temperature_K);
+  o.delta_phi_W_per_mol = std::move(delta_phi_W_per_mol);
+  for (double T : o.temperature_K) o.reduced_temperature.push_back(T / o.glass_transition_K);
+  for (const auto& e : exports) o.heat_flow_W_per_g.push_back(first_heating_on(e.curve, o.temperature_K));
+  return o;
+}
+
+std::vector<DscExportRecord> read_dsc_exports(const std::vector<std::filesystem::path>& files,
+                                              std::optional<double> mass_mg, std::vector<std::string>& problems) {
+  std::vector<DscExportRecord> good;
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    if (in) bytes << in.rdbuf();
+    if (!in) {
+      problems.push_back(path.string() + ":0: cannot read");
+      continue;
+    }
+    try {
+      good.push_back({path.string(), dsc::parse_dsc_export(bytes.str(), path.string(), mass_mg)});
+    } catch (const dsc::DscFormatError& e) {
+      problems.push_back(e.what());
+    }
+  }
+  return good;
 }
 
 }  // namespace insitu::storage

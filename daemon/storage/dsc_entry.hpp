@@ -15,6 +15,8 @@
 //                                    reduced_temperature @units 1 (T/T_g), delta_phi @units W/mol, heat_flow_NN
 //                                    @units W/g (export NN's first heating segment, interpolated; NaN outside it),
 //                                    glass_transition @units K, run_file
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,15 @@ struct DscOverlay {
   std::vector<double> temperature_K, reduced_temperature, delta_phi_W_per_mol;
   std::vector<std::vector<double>> heat_flow_W_per_g;  // one per export
 };
+
+// The exports' first heating segments on a run's heating frames (NaN where a segment does not reach).
+DscOverlay dsc_overlay(std::string run_file, double glass_transition_K, std::vector<double> temperature_K,
+                       std::vector<double> delta_phi_W_per_mol, const std::vector<DscExportRecord>& exports);
+
+// Each file parsed (`mass_mg` for exports in mW whose header has none); one "file:line: reason" in `problems` for
+// each that cannot be read or parsed.
+std::vector<DscExportRecord> read_dsc_exports(const std::vector<std::filesystem::path>& files,
+                                              std::optional<double> mass_mg, std::vector<std::string>& problems);
 
 // Throws h5::Error when /entry_dsc exists or an HDF5 call fails.
 void write_dsc_entry(const h5::Handle& file, const std::vector<DscExportRecord>& exports, const DscOverlay* overlay);

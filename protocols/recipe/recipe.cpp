@@ -415,7 +415,7 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
   recipe.text = std::string(yaml_text);
   const MapView top(diag, root, root.Mark(), "recipe",
                     {"insitu_recipe", "name", "sample", "stage", "program", "safe_state", "output", "detector",
-                     "exposures", "analysis", "dma"});
+                     "exposures", "analysis", "dma", "dsc"});
 
   const Entry* version_entry = top.require("insitu_recipe");
   if (const auto version = read_integer(diag, version_entry); version && *version != 1) {
@@ -461,6 +461,7 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
     recipe.analysis = parse_analysis(diag, *e, base);
   }
   if (const Entry* e = top.find("dma")) recipe.dma = parse_dma(diag, *e);
+  if (const Entry* e = top.find("dsc")) recipe.dsc = parse_dsc(diag, *e, base);
 
   if (diag.empty() && program_entry != nullptr) {
     expand(items, "", "", recipe.exposures ? recipe.exposures->during_items : std::vector<int>{}, false,

@@ -170,6 +170,12 @@ struct DmaSpec {
   DmaGeometry geometry = DmaGeometry::three_point_bending;  // decides E' or G' when an export does not say
 };
 
+// DSC exports of the same sample, measured apart: read when the run ends and laid beside its Δφ_eq (paper Fig. 4).
+struct DscSpec {
+  std::string folder;             // resolved against the recipe's directory
+  std::optional<double> mass_mg;  // for exports in mW whose header gives no mass
+};
+
 struct Recipe {
   std::string source_path;
   std::string text;  // verbatim, so a run can archive exactly what it executed
@@ -184,6 +190,7 @@ struct Recipe {
   std::optional<ExposureSpec> exposures;
   std::optional<AnalysisSpec> analysis;
   std::optional<DmaSpec> dma;
+  std::optional<DscSpec> dsc;
 };
 
 // what() is "FILE:LINE:COLUMN: reason" (1-based); several errors are joined one per line.

@@ -374,4 +374,18 @@ std::optional<DmaSpec> parse_dma(Diagnostics& diag, const Entry& entry) {
   return diag.count() == errors ? std::optional(dma) : std::nullopt;
 }
 
+std::optional<DscSpec> parse_dsc(Diagnostics& diag, const Entry& entry, const std::filesystem::path& base) {
+  auto map = as_map(diag, entry, "dsc", {"folder", "mass_mg"});
+  if (!map) return std::nullopt;
+  const std::size_t errors = diag.count();
+  DscSpec dsc{};
+  const Entry* folder = map->require("folder");
+  if (auto f = read_string(diag, folder)) {
+    if (f->empty()) diag.error(folder->value_mark(), "folder: must not be empty");
+    dsc.folder = (base / *f).lexically_normal().string();
+  }
+  if (const Entry* mass = map->find("mass_mg"); present(mass)) dsc.mass_mg = read_positive(diag, mass);
+  return diag.count() == errors ? std::optional(dsc) : std::nullopt;
+}
+
 }  // namespace insitu::recipe::sections

@@ -17,5 +17,7 @@ std::optional<ExposureSpec> parse_exposures(fields::Diagnostics& diag, const fie
 std::optional<AnalysisSpec> parse_analysis(fields::Diagnostics& diag, const fields::Entry& entry,
                                            const std::filesystem::path& base);
 std::optional<DmaSpec> parse_dma(fields::Diagnostics& diag, const fields::Entry& entry);
+std::optional<DscSpec> parse_dsc(fields::Diagnostics& diag, const fields::Entry& entry,
+                                 const std::filesystem::path& base);
 
 }  // namespace insitu::recipe::sections

@@ -185,5 +185,27 @@ TEST(RunControl, TwoAnalysisWorkersKeepTheFrameOrder) {
   EXPECT_GE(run_temperature.size() + 2, sequence.size()) << "the run-level analysis holds the frames";
 }
 
+// The recipe's DSC folder at the end of the run: the readable export into /entry_dsc, the malformed one logged with
+// its file and line, the run itself unharmed.
+TEST(RunControl, TheRecipesDscExportsJoinTheRunFileAtItsEnd) {
+  const auto dir = fresh_temp_dir("run-dsc");
+  std::filesystem::create_directories(dir / "dsc");
+  std::filesystem::copy_file(INSITU_SOURCE_DIR "/tests/data/dsc/mettler_table_tgadsc_indium_10Kmin.txt",
+                             dir / "dsc" / "indium.txt");
+  std::ofstream(dir / "dsc" / "truncated.txt") << "Index Ts t HF\n[#] [oops\n";
+  const auto recipe = analysed_recipe(dir);
+  std::ofstream(recipe, std::ios::app) << "dsc:\n  folder: dsc\n  mass_mg: 5.0\n";
+  ASSERT_EQ(daemon::run_recipe(simulated_run_options(recipe, dir / "runs", 20.0)), 0);
+  const auto file = only_run_file(dir / "runs");
+  const auto f = h5::open_file(file, h5::Access::read);
+  const auto heat_flow = h5::open_dataset(f, "/entry_dsc/export_01/data/heat_flow");
+  EXPECT_EQ(h5::read_string_attribute(heat_flow, "units"), "W/g");
+  EXPECT_GT(h5::read_1d<double>(heat_flow).size(), 700u);
+  std::ifstream log(file.parent_path() / "run.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("DSC export not taken: " + (dir / "dsc" / "truncated.txt").string() + ":"), std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace insitu::testing
