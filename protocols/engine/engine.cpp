@@ -89,6 +89,9 @@ struct Engine::Impl {
   std::optional<Deviation> excursion;  // the stretch off the programme going on
   std::vector<Deviation> deviations;   // those longer than the allowance
   bool securing = false;               // the programme is over: readings no longer count against it
+  // A hold waiting until the stage is stable: the stage being away from the setpoint is what it waits out (an
+  // LN2-limited precool), not a departure from the programme.
+  bool awaiting_stability = false;
   std::optional<std::pair<double, double>> dewar_watch;  // (time, temperature) when the signature appeared
   std::uint8_t last_error_byte = linkam::error_bit::always_set;
 
@@ -153,7 +156,7 @@ struct Engine::Impl {
   }
 
   void watch_following(const linkam::Reading& r, double setpoint_K) {
-    if (securing || std::isnan(setpoint_K)) return;
+    if (securing || awaiting_stability || std::isnan(setpoint_K)) return;
     track_deviation(r.time_s, r.status.temperature_K - setpoint_K);
     if (state != RunState::running || !excursion || warned_follow) return;
     if (r.time_s - excursion->start_s >= recipe.stage.follow_allowance_s) {
@@ -305,6 +308,8 @@ struct Engine::Impl {
     double deadline_s = clock.now_s() + (hold.until_stable ? hold.until_stable->timeout_s : 0.0);
     std::optional<double> hold_ends_s;  // the duration counts from when the setpoint reaches the hold temperature
     std::optional<double> stable_since_s;
+    awaiting_stability = hold.until_stable.has_value();
+    if (awaiting_stability) end_excursion(clock.now_s());
     for (;;) {
       const double paused_s = co_await tick();
       deadline_s += paused_s;
@@ -323,11 +328,13 @@ struct Engine::Impl {
           stable_since_s.reset();
         }
         stable_done = stable_since_s && now_s - *stable_since_s >= criterion.dwell_s;
+        if (stable_done) awaiting_stability = false;  // from here on, departures count
         if (!stable_done && now_s >= deadline_s) {
           emit(io::EventKind::warning,
                fmt::format("not stable within ±{:g} K of {:.2f} K after {:g} s (at {:.2f} K); going on",
                            criterion.tolerance_K, hold.temperature_K, criterion.timeout_s, current_K()));
           stable_done = true;
+          awaiting_stability = false;
         }
       }
       if (duration_done && stable_done) co_return;
