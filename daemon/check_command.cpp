@@ -14,7 +14,12 @@
 
 #include "analysis/pdf/form_factors.hpp"
 #include "daemon/xrd_setup.hpp"
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "drivers/io/byte_stream.hpp"
+#include "drivers/io/clock.hpp"
+#include "drivers/linkam/driver.hpp"
 #include "protocols/recipe/recipe.hpp"
 
 namespace insitu::daemon {
@@ -163,11 +168,96 @@ void check_port(const std::string& what, const std::string& url_text, Findings& 
   }
 }
 
-void check_stage_port(const recipe::Recipe* recipe, const CheckOptions& options, Findings& f) {
-  if (options.linkam_url) return check_port("stage", *options.linkam_url, f);
-  if (recipe && recipe->stage.connection) return check_port("stage", *recipe->stage.connection, f);
+// What the stage check found. It runs before the plan is printed (the plan starts from its reading) but is reported
+// after the output folder, so that the problems keep their order.
+struct StageCheck {
+  std::optional<std::string> found, problem;
+  std::optional<linkam::Reading> reading;
+  void report(Findings& f) const {
+    if (found) f.found(*found);
+    if (problem) f.problem(*problem);
+  }
+};
+
+awaitable<std::optional<linkam::Reading>> read_once(linkam::Driver& driver) {
+  co_await driver.connect();
+  auto reading = co_await driver.read_status();
+  driver.close();
+  co_return reading;
+}
+
+// One `T` over the port: the controller answers, and says where the stage is. Nothing is sent but `T`.
+std::optional<linkam::Reading> read_stage(const io::ConnectionUrl& url, std::string& why_not) {
+  asio::io_context io;
+  const io::RunClock clock(1.0);
+  linkam::DriverSettings settings;
+  settings.url = url;
+  settings.attempts_per_command = 2;  // a quick look: about 2 s when nothing answers
+  linkam::Driver driver(clock, settings,
+                        std::make_shared<spdlog::logger>("check", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  std::optional<linkam::Reading> reading;
+  asio::co_spawn(io, read_once(driver), [&](std::exception_ptr e, std::optional<linkam::Reading> r) {
+    if (!e) {
+      reading = r;
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& error) {
+      why_not = error.what();
+    }
+  });
+  io.run();
+  if (!reading && why_not.empty()) why_not = "no valid reply to T";
+  return reading;
+}
+
+// The port opens (serial, pty) and the controller answers `T`. A controller that does not answer is reported, not
+// counted as a problem: it may be switched on before the run.
+StageCheck check_stage(const std::string& url_text) {
+  StageCheck c;
+  io::ConnectionUrl url;
+  try {
+    url = io::parse_connection_url(url_text);
+    if (url.kind != io::ConnectionUrl::Kind::tcp) io::probe_port(url, {});
+  } catch (const std::invalid_argument& e) {
+    c.problem = fmt::format("stage connection '{}': {}", url_text, e.what());
+    return c;
+  } catch (const std::exception& e) {
+    c.problem = fmt::format("stage {}: {}", url.to_string(), e.what());
+    return c;
+  }
+  std::string why_not;
+  c.reading = read_stage(url, why_not);
+  if (c.reading)
+    c.found = fmt::format("stage {}: opens; the controller reads {} at {:.2f} K", url.to_string(),
+                          linkam::to_string(c.reading->status.state), c.reading->status.temperature_K);
+  else
+    c.found = fmt::format("stage {}: {}; the controller could not be read ({})", url.to_string(),
+                          url.kind == io::ConnectionUrl::Kind::tcp ? "TCP" : "opens", why_not);
+  return c;
+}
+
+StageCheck check_stage_port(const recipe::Recipe* recipe, const CheckOptions& options) {
+  if (options.linkam_url) return check_stage(*options.linkam_url);
+  if (recipe && recipe->stage.connection) return check_stage(*recipe->stage.connection);
+  StageCheck c;
   if (recipe)
-    f.problem("no stage connection: give --linkam URL, set stage.connection in the recipe, or use --simulate");
+    c.problem = "no stage connection: give --linkam URL, set stage.connection in the recipe, or use --simulate";
+  return c;
+}
+
+// Where the plan starts: the stage's reading when there is one, else the planner's assumption, said as such.
+void print_plan(const recipe::Recipe& recipe, const StageCheck& stage, bool simulate, std::ostream& out) {
+  constexpr double assumed_K = 295.0;
+  const double start_K = stage.reading ? stage.reading->status.temperature_K : assumed_K;
+  if (stage.reading)
+    out << fmt::format("plan from the stage's current reading, {:.2f} K\n", start_K);
+  else
+    out << fmt::format("plan from an assumed start at {:.2f} K ({})\n", start_K,
+                       simulate ? "--simulate: the simulated stage starts at ambient"
+                                : "the stage could not be read");
+  out << recipe::format_plan(recipe, recipe::estimate_plan(recipe, start_K));
 }
 
 void check_recipe_needs(const recipe::Recipe& recipe, const CheckOptions& options, Findings& f) {
@@ -198,16 +288,17 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   std::optional<recipe::Recipe> recipe;
   try {
     recipe = recipe::load_recipe(options.recipe_path);
-    out << recipe::format_plan(*recipe, recipe::estimate_plan(*recipe));
   } catch (const recipe::RecipeError& e) {
     std::istringstream lines(e.what());
     for (std::string line; std::getline(lines, line);) f.problem(line);
   }
+  const StageCheck stage = options.simulate ? StageCheck{} : check_stage_port(recipe ? &*recipe : nullptr, options);
+  if (recipe) print_plan(*recipe, stage, options.simulate, out);
   if (options.output)
     check_output(*options.output, f);
   else if (recipe)
     check_output(recipe->output_directory, f);
-  if (!options.simulate) check_stage_port(recipe ? &*recipe : nullptr, options, f);
+  stage.report(f);
   if (recipe) check_recipe_needs(*recipe, options, f);
   if (f.problems() == 0) {
     out << "ready: insitu run will find everything it needs\n";

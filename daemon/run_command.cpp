@@ -20,6 +20,8 @@ int exit_code(SessionEnd end) {
       return run_aborted_or_failed;
     case SessionEnd::record_incomplete:
       return run_record_incomplete;
+    case SessionEnd::completed_with_deviations:
+      return run_completed_with_deviations;
   }
   return run_aborted_or_failed;
 }

@@ -26,6 +26,7 @@ enum RunExit : int {
   run_aborted_or_failed = 1,
   run_not_started = 2,        // bad recipe, options or connections: nothing moved, no run folder left
   run_record_incomplete = 3,  // the run went on, but part of what it took could not be written
+  run_completed_with_deviations = 4,  // the program ran, but the stage was off it longer than the recipe allows
 };
 
 // Runs a recipe end to end; returns a RunExit. `simulation` applies with options.simulate only.

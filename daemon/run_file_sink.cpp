@@ -5,6 +5,7 @@
 
 #include "daemon/storage/dma_entry.hpp"
 #include "daemon/storage/dsc_entry.hpp"
+#include "daemon/storage/schema.hpp"
 
 namespace insitu::daemon {
 namespace {
@@ -92,6 +93,11 @@ void RunFileSink::finish(const documents::RunStop& stop) {
       storage::write_dma_entry(file, storage::analyse_exports(exports, dma::cu_zr_glass_settings()), tg);
     });
   }
+  std::vector<storage::TemperatureDeviation> deviations;
+  for (const auto& d : stop.deviations) deviations.push_back({d.start_s, d.end_s, d.max_deviation_K});
+  file_.at_finish([deviations = std::move(deviations)](const storage::h5::Handle& file) {
+    storage::write_temperature_deviations(file, storage::schema::entry, deviations);
+  });
   if (dsc_) write_dsc_at_finish();
   file_.finish(stop.time_s, std::string(documents::to_string(stop.exit_status)));
 }

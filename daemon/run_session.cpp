@@ -178,7 +178,14 @@ std::unique_ptr<dhr3::ExportWatcher> dma_watcher(Host& host, const io::RunClock&
 SessionEnd session_end(const documents::RunStop& stop, const RunFileSink& file) {
   if (file.error() || stop.exit_status == documents::ExitStatus::incomplete_record)
     return SessionEnd::record_incomplete;
-  return stop.exit_status == documents::ExitStatus::completed ? SessionEnd::completed : SessionEnd::aborted_or_failed;
+  switch (stop.exit_status) {
+    case documents::ExitStatus::completed:
+      return SessionEnd::completed;
+    case documents::ExitStatus::completed_with_deviations:
+      return SessionEnd::completed_with_deviations;
+    default:
+      return SessionEnd::aborted_or_failed;
+  }
 }
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::vector<spdlog::sink_ptr>& sinks) {

@@ -20,7 +20,8 @@
 namespace insitu::daemon {
 
 // How a run ended, for a caller's exit code or queue state.
-enum class SessionEnd { completed, aborted_or_failed, record_incomplete };
+// completed_with_deviations: the program ran, but the stage was off it longer than the recipe allows.
+enum class SessionEnd { completed, completed_with_deviations, aborted_or_failed, record_incomplete };
 
 struct SessionSettings {
   std::string recipe_source;                 // the recipe file's absolute path, or where its queued text came from

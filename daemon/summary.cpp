@@ -79,6 +79,17 @@ void print_stage(std::ostream& out, const storage::TemperatureLog& log, const st
   }
 }
 
+// The stretches off the programme the run was labelled by (completed_with_deviations), one line each.
+void print_deviations(std::ostream& out, const storage::TemperatureDeviations& d) {
+  if (d.rows() == 0) return;
+  out << fmt::format("deviations {} stretch(es) off the programme beyond the recipe's tolerance and allowance\n",
+                     d.rows());
+  out << "  start s      end s   length s   max |T - setpoint| K\n";
+  for (std::size_t i = 0; i < d.rows(); ++i)
+    out << fmt::format("  {:>7.1f} {:>10.1f} {:>10.1f} {:>12.2f}\n", d.start_s[i], d.end_s[i], d.end_s[i] - d.start_s[i],
+                       d.max_deviation_K[i]);
+}
+
 void print_frames(std::ostream& out, const RunFileReader& r) {
   const auto frames = r.frames();
   if (!frames) return;
@@ -134,6 +145,7 @@ void print_contents(std::ostream& out, const RunFileReader& r) {
     const auto events = r.events();
     if (r.file() && storage::h5::exists(r.file(), s::entry_path(s::entry, s::log::group)))
       print_stage(out, r.temperature_log(), events);
+    print_deviations(out, r.temperature_deviations());
     print_frames(out, r);
     print_analyses(out, r);
     if (events.rows() > 0) print_events(out, events);

@@ -14,6 +14,13 @@ json message(std::string_view name, std::string_view stream, json doc) {
   return json{{"name", name}, {"stream", stream}, {"doc", std::move(doc)}};
 }
 
+json deviations_json(const std::vector<documents::Deviation>& deviations) {
+  json rows = json::array();
+  for (const auto& d : deviations)
+    rows.push_back({{"start_s", d.start_s}, {"end_s", d.end_s}, {"max_deviation_K", d.max_deviation_K}});
+  return rows;
+}
+
 struct ToJson {
   std::optional<json> operator()(const documents::RunStart& s) const {
     return message("start", "", {{"uid", s.uid},
@@ -74,7 +81,8 @@ struct ToJson {
                                 {"exit_status", documents::to_string(s.exit_status)},
                                 {"reason", s.reason},
                                 {"frames", s.frames},
-                                {"analysed_frames", s.analysed_frames}});
+                                {"analysed_frames", s.analysed_frames},
+                                {"deviations", deviations_json(s.deviations)}});
   }
   template <typename Other>
   std::optional<json> operator()(const Other&) const {

@@ -33,13 +33,17 @@ std::pair<RunState, std::string> end_state(daemon::SessionEnd end, const documen
     case daemon::SessionEnd::aborted_or_failed:
       return {stop.exit_status == documents::ExitStatus::aborted ? RunState::aborted : RunState::failed, stop.reason};
     case daemon::SessionEnd::completed:
+    case daemon::SessionEnd::completed_with_deviations:
       break;
   }
   const std::uint64_t missing = counts ? counts->frames.missing : 0;
   const std::uint64_t failures = counts ? counts->analysis_failures : 0;
-  if (faults == 0 && missing == 0 && failures == 0) return {RunState::completed, ""};
+  const std::size_t off_programme = stop.deviations.size();
+  if (faults == 0 && missing == 0 && failures == 0 && off_programme == 0) return {RunState::completed, ""};
   return {RunState::completed_with_deviations,
-          fmt::format("{} fault event(s), {} missing frame(s), {} frame(s) not analysed", faults, missing, failures)};
+          fmt::format("{} fault event(s), {} missing frame(s), {} frame(s) not analysed, {} stretch(es) off the "
+                      "programme",
+                      faults, missing, failures, off_programme)};
 }
 
 NotificationKind notification_for(RunState state) {

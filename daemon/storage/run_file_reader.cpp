@@ -101,6 +101,18 @@ TemperatureLog RunFileReader::temperature_log() const {
   return r;
 }
 
+TemperatureDeviations RunFileReader::temperature_deviations() const {
+  namespace d = s::deviations;
+  const std::string g = s::entry_path(s::entry, d::group);
+  TemperatureDeviations r;
+  r.start_s = column<double>(file_, join(g, d::start_time));
+  r.end_s = column<double>(file_, join(g, d::end_time));
+  r.max_deviation_K = column<double>(file_, join(g, d::max_deviation));
+  keep_rows(std::min({r.start_s.size(), r.end_s.size(), r.max_deviation_K.size()}), r.start_s, r.end_s,
+            r.max_deviation_K);
+  return r;
+}
+
 EventLog RunFileReader::events() const {
   namespace e = s::events;
   const std::string g = s::entry_path(s::entry, e::group);

@@ -36,6 +36,12 @@ struct TemperatureLog {
   std::size_t rows() const { return time_s.size(); }
 };
 
+// The stretches the stage spent off the programme (empty when none, or in a file written before they were kept).
+struct TemperatureDeviations {
+  std::vector<double> start_s, end_s, max_deviation_K;
+  std::size_t rows() const { return start_s.size(); }
+};
+
 struct EventLog {
   std::vector<double> time_s;
   std::vector<std::string> kind, message;
@@ -109,6 +115,7 @@ class RunFileReader {
   std::optional<std::string> text(const std::string& relative, const std::string& entry = schema::entry) const;
   TemperatureLog temperature_log() const;  // empty without one
   EventLog events() const;                 // empty without one
+  TemperatureDeviations temperature_deviations() const;
   std::optional<FrameRecords> frames() const;  // nullopt without a detector
   std::vector<float> frame_pixels(std::size_t row) const;
   std::vector<float> dark_median() const;  // the newest dark, H*W; empty when none

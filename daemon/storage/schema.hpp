@@ -121,6 +121,14 @@ inline constexpr const char* pump = "pump";
 inline constexpr const char* plot = "temperature";  // NXdata under the entry
 }  // namespace log
 
+// ---- the stretches the stage spent off the programme (written at finish) ------------------------------------------
+namespace deviations {
+inline constexpr const char* group = "sample/temperature_deviations";
+inline constexpr const char* start_time = "start_time";
+inline constexpr const char* end_time = "end_time";
+inline constexpr const char* max_deviation = "max_deviation";
+}  // namespace deviations
+
 namespace instrument {
 inline constexpr const char* group = "instrument";
 inline constexpr const char* controller = "temperature_controller";

@@ -1,5 +1,6 @@
 #include "daemon/storage/temperature_log_writer.hpp"
 
+#include <tuple>
 #include <vector>
 
 #include "daemon/storage/schema.hpp"
@@ -78,6 +79,29 @@ void TemperatureLogWriter::append(std::span<const TemperatureSample> samples) {
   for (const auto* d : {&time_uncertainty_, &value_, &setpoint_, &status_, &error_, &pump_}) h5::flush(*d);
   h5::append<double>(time_, time);
   h5::flush(time_);
+}
+
+void write_temperature_deviations(const h5::Handle& file, const std::string& entry_path,
+                                  std::span<const TemperatureDeviation> deviations) {
+  namespace d = s::deviations;
+  const auto sample = h5::open_group(file, s::entry_path(entry_path, s::sample::group));
+  const auto group = h5::create_group(sample, "temperature_deviations", s::nx::collection);
+  h5::set_attribute(group, s::attr::description,
+                    "stretches the stage was off the programme by more than stage.follow_tolerance_K for longer than "
+                    "stage.follow_allowance_s");
+  std::vector<double> start, end, max;
+  for (const auto& row : deviations) {
+    start.push_back(row.start_s);
+    end.push_back(row.end_s);
+    max.push_back(row.max_deviation_K);
+  }
+  for (const auto& [name, values, units] : {std::tuple{d::start_time, &start, s::unit::second},
+                                           std::tuple{d::end_time, &end, s::unit::second},
+                                           std::tuple{d::max_deviation, &max, s::unit::kelvin}}) {
+    const auto dataset = h5::create_extendable(group, name, {.type = h5::Dtype{}, .tail_shape = {}, .chunk_rows = 64});
+    h5::set_attribute(dataset, s::attr::units, units);
+    h5::append<double>(dataset, *values);
+  }
 }
 
 void TemperatureLogWriter::close() {

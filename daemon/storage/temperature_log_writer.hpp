@@ -5,6 +5,9 @@
 //   entry/instrument/temperature_controller/value_log -> temperature_log
 //   entry/temperature:NXdata  @signal=value @axes=time; time, value -> temperature_log (what silx plots by default)
 // Each batch's `time` is appended and flushed last: readers trust rows < len(time).
+// At finish (regular mode), the stretches off the programme:
+//   entry/sample/temperature_deviations:NXcollection  start_time, end_time @units=s, max_deviation @units=K
+//                                                     (one row a stretch; no rows: the stage kept to the programme)
 #include <cstdint>
 #include <span>
 #include <string>
@@ -20,6 +23,14 @@ struct TemperatureSample {
   double setpoint_K;
   std::uint8_t status, error, pump;  // raw Linkam T95 SB1, EB1, PB1 bytes
 };
+
+// A stretch of run time the stage was off the programme by more than the recipe's tolerance, longer than it allows.
+struct TemperatureDeviation {
+  double start_s, end_s;
+  double max_deviation_K;  // largest |T - setpoint|
+};
+void write_temperature_deviations(const h5::Handle& file, const std::string& entry_path,
+                                  std::span<const TemperatureDeviation> deviations);
 
 // Creates the log (regular or pre-SWMR mode) under `entry_path` and appends to it. One writer thread owns it.
 class TemperatureLogWriter {

@@ -46,6 +46,18 @@ std::string_view to_string(ReplyError e) {
   return "unknown reply error";
 }
 
+std::string_view to_string(ControllerState state) {
+  switch (state) {
+    case ControllerState::stopped: return "stopped";
+    case ControllerState::heating: return "heating";
+    case ControllerState::cooling: return "cooling";
+    case ControllerState::holding_limit: return "holding at the limit";
+    case ControllerState::holding_limit_timer: return "holding the limit time";
+    case ControllerState::holding_current: return "holding the current temperature";
+  }
+  return "unknown";
+}
+
 DecodeResult decode_status(std::string_view line) {
   if (line.size() < kStatusLength) return {std::nullopt, ReplyError::too_short};
   if (line.size() > kStatusLength) return {std::nullopt, ReplyError::too_long};
@@ -86,6 +98,8 @@ std::string limit_command(double limit_K) {
 std::string start_command() { return "S"; }
 std::string stop_command() { return "E"; }
 std::string hold_command() { return "O"; }
+std::string heat_command() { return "H"; }
+std::string cool_command() { return "C"; }
 std::string pump_auto_command() { return "Pa0"; }
 std::string pump_manual_command() { return "Pm0"; }
 

@@ -44,11 +44,17 @@ struct Status {
   bool link_error() const { return error_byte & error_bit::link_error; }
   int pump_speed() const { return pump_byte & 0x1F; }  // 0..30
   bool pump_auto() const { return pump_byte & 0x40; }  // undocumented, seen on real units
+  // Heating, cooling or at its limit: the controller is executing a ramp and needs no `S`.
+  bool ramping() const {
+    return state == ControllerState::heating || state == ControllerState::cooling ||
+           state == ControllerState::holding_limit || state == ControllerState::holding_limit_timer;
+  }
 };
 
 // Why a reply to `T` was rejected; the driver flushes and resyncs on any of these.
 enum class ReplyError { too_short, too_long, bad_hex, unknown_state, missing_high_bit };
 std::string_view to_string(ReplyError);
+std::string_view to_string(ControllerState);
 
 struct DecodeResult {
   std::optional<Status> status;
@@ -65,6 +71,8 @@ std::string limit_command(double limit_K);             // "L1" + signed tenths o
 std::string start_command();                           // "S"
 std::string stop_command();                            // "E"
 std::string hold_command();                            // "O": hold the current temperature
+std::string heat_command();                            // "H": resume heating after `O`
+std::string cool_command();                            // "C": resume cooling after `O`
 std::string pump_auto_command();                       // "Pa0"
 std::string pump_manual_command();                     // "Pm0"
 std::string pump_speed_command(int speed);             // "P" + chr(0x30 + speed), speed 0..30

@@ -1,7 +1,10 @@
 #include "drivers/linkam/driver.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+
+#include <vector>
 
 #include "drivers/io/loop_thread.hpp"
 
@@ -12,6 +15,40 @@ constexpr int kBaud = 19200;
 
 // A set command is acknowledged by an empty line; the Lewis emulator sends the Python artefact b''.
 bool is_acknowledgement(std::string_view line) { return line.empty() || line == "b''"; }
+
+// The commands that take a controller found in `found` to what `intent` asks of it; none when it is there already.
+// `S` only ever goes to a stopped controller: what a T95 does with `S` while it ramps is unknown (an emulator latched).
+std::vector<std::string> commands_for(RunIntent intent, const Status& found, std::optional<double> limit_K) {
+  const bool stopped = found.state == ControllerState::stopped;
+  const bool holding = found.state == ControllerState::holding_current;
+  switch (intent) {
+    case RunIntent::none:
+      return {};
+    case RunIntent::running:
+      if (stopped) return {start_command()};
+      if (holding && limit_K) return {*limit_K >= found.temperature_K ? heat_command() : cool_command()};
+      if (holding) return {start_command()};
+      return {};
+    case RunIntent::holding:
+      if (stopped) return {start_command(), hold_command()};  // a stopped controller holds nothing: run, then hold
+      if (holding) return {};
+      return {hold_command()};
+    case RunIntent::stopped:
+      if (stopped) return {};
+      return {stop_command()};
+  }
+  return {};
+}
+
+std::string_view describe(RunIntent intent) {
+  switch (intent) {
+    case RunIntent::none: return "idle";
+    case RunIntent::running: return "running a ramp";
+    case RunIntent::holding: return "holding";
+    case RunIntent::stopped: return "stopped";
+  }
+  return "unknown";
+}
 
 }  // namespace
 
@@ -50,23 +87,28 @@ awaitable<Driver::Exchange> Driver::exchange(const std::string& command) {
 
 // `T` until a well-formed status comes back: the controller ignores everything before its first `T`, and
 // after a timeout a late reply may still be in flight, so stale input is dropped first.
-awaitable<bool> Driver::greet() {
+awaitable<std::optional<Reading>> Driver::greet() {
   for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open(); ++attempt) {
     link_.channel().discard_input();
+    co_await pace();
+    const double sent_s = clock_.now_s();
     auto ex = co_await exchange(status_command());
+    const double received_s = clock_.now_s();
     if (ex.outcome == Outcome::closed) {
       link_.drop(ex.line);
-      co_return false;
+      co_return std::nullopt;
     }
-    if (ex.outcome == Outcome::ok && decode_status(ex.line).status) co_return true;
+    if (ex.outcome != Outcome::ok) continue;
+    if (const auto decoded = decode_status(ex.line); decoded.status)
+      co_return Reading{0.5 * (sent_s + received_s), 0.5 * (received_s - sent_s), *decoded.status};
   }
-  co_return false;
+  co_return std::nullopt;
 }
 
 awaitable<void> Driver::connect() {
   auto lock = co_await link_.lock();
   co_await link_.open();
-  if (!co_await greet()) {
+  if (!(co_await greet())) {
     const std::string where = settings_.url.to_string();
     close();
     throw DriverError(fmt::format("no valid reply to T from the Linkam controller at {}", where));
@@ -85,28 +127,67 @@ awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
   } catch (const std::exception& e) {
     log_->debug("reconnect to {} failed: {}", settings_.url.to_string(), e.what());
   }
-  bool ok = link_.is_open() && co_await greet();
-  // The controller keeps running its program while the link is down; give it back what we had asked for.
-  if (ok && rate_K_per_min_) ok = co_await set_exchange(rate_command(*rate_K_per_min_));
-  if (ok && limit_K_) ok = co_await set_exchange(limit_command(*limit_K_));
-  if (ok && pump_) {
-    const std::string mode_command =
-        pump_->first == PumpMode::automatic ? pump_auto_command() : pump_manual_command();
-    ok = co_await set_exchange(mode_command);
-    if (ok && pump_->first == PumpMode::manual) ok = co_await set_exchange(pump_speed_command(pump_->second));
-  }
-  if (!ok) {
+  std::optional<Reading> found;
+  if (link_.is_open()) found = co_await greet();
+  // The controller may have kept running its program while the link was down, or been power-cycled: give it
+  // back what we had asked for, then bring its run state back to what it was told last.
+  std::optional<bool> restarted;
+  if (found && co_await reapply_settings()) restarted = co_await restore_run_state(*found);
+  if (!restarted) {
     link_.reconnect_failed();
     co_return false;
   }
   link_.restored();
-  events_.emit(io::EventKind::info, fmt::format("stage link {} restored; rate, limit and pump mode re-applied", link_.describe()));
+  const auto& st = found->status;
+  events_.emit(io::EventKind::info,
+               fmt::format("stage link {} restored: the controller read {} at {:.2f} K (pump {}, speed {}); rate, "
+                           "limit{} re-applied",
+                           link_.describe(), to_string(st.state), st.temperature_K,
+                           st.pump_auto() ? "automatic" : "manual", st.pump_speed(), pump_ ? " and pump mode" : ""));
+  if (on_reconnect_) on_reconnect_(Reconnection{*found, *restarted});
   co_return true;
+}
+
+awaitable<bool> Driver::reapply_settings() {
+  if (rate_K_per_min_ && !co_await set_exchange(rate_command(*rate_K_per_min_))) co_return false;
+  if (limit_K_ && !co_await set_exchange(limit_command(*limit_K_))) co_return false;
+  if (!pump_) co_return true;
+  const std::string mode_command = pump_->first == PumpMode::automatic ? pump_auto_command() : pump_manual_command();
+  if (!co_await set_exchange(mode_command)) co_return false;
+  if (pump_->first == PumpMode::manual) {
+    const std::string speed_command = pump_speed_command(pump_->second);
+    if (!co_await set_exchange(speed_command)) co_return false;
+  }
+  co_return true;
+}
+
+// nullopt: a command was not delivered; otherwise whether a stopped controller was started again.
+awaitable<std::optional<bool>> Driver::restore_run_state(const Reading& found) {
+  const auto& st = found.status;
+  const auto commands = commands_for(intent_, st, limit_K_);
+  if (commands.empty()) co_return false;
+  const bool stopped_mid_run =
+      st.state == ControllerState::stopped && (intent_ == RunIntent::running || intent_ == RunIntent::holding);
+  if (stopped_mid_run)
+    events_.emit(io::EventKind::fault,
+                 fmt::format("the controller came back stopped at {:.2f} K while it was {} (power-cycled?); "
+                             "started again from the stage's temperature",
+                             st.temperature_K, describe(intent_)));
+  else
+    events_.emit(io::EventKind::warning, fmt::format("the controller came back {} while it should be {}; sending {}",
+                                                     to_string(st.state), describe(intent_), fmt::join(commands, ", ")));
+  for (const auto& command : commands)
+    if (!co_await set_exchange(command)) co_return std::nullopt;
+  co_return stopped_mid_run;
 }
 
 awaitable<std::optional<Reading>> Driver::read_status() {
   auto lock = co_await link_.lock();
   if (!link_.is_open() && !co_await try_reconnect(false)) co_return std::nullopt;
+  co_return co_await read_status_locked();
+}
+
+awaitable<std::optional<Reading>> Driver::read_status_locked() {
   int failures = 0;
   for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
     co_await pace();  // so that the stamp below brackets the exchange itself, not the pacing
@@ -179,9 +260,33 @@ awaitable<void> Driver::set_limit(double limit_K) {
   limit_K_ = limit_K;
 }
 
-awaitable<void> Driver::start() { co_await send_set_command(start_command()); }
-awaitable<void> Driver::stop() { co_await send_set_command(stop_command()); }
-awaitable<void> Driver::hold_current() { co_await send_set_command(hold_command()); }
+awaitable<void> Driver::start() {
+  // Set first: a reconnect on the way restores the ramp by itself, and the reading below then finds it running.
+  intent_ = RunIntent::running;
+  auto lock = co_await link_.lock();
+  for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+    if (!link_.is_open() && !co_await try_reconnect(true)) continue;
+    const auto reading = co_await read_status_locked();
+    if (!reading) continue;
+    bool delivered = true;
+    for (const auto& command : commands_for(RunIntent::running, reading->status, limit_K_))
+      if (!(delivered = co_await set_exchange(command))) break;
+    if (delivered) co_return;
+    if (link_.is_open()) co_await greet();
+  }
+  throw DriverError(fmt::format("the Linkam controller at {} could not be started", settings_.url.to_string()));
+}
+
+// The safe states go out whatever the controller reads: `E` and `O` are harmless when repeated.
+awaitable<void> Driver::stop() {
+  intent_ = RunIntent::stopped;
+  co_await send_set_command(stop_command());
+}
+
+awaitable<void> Driver::hold_current() {
+  intent_ = RunIntent::holding;
+  co_await send_set_command(hold_command());
+}
 
 awaitable<void> Driver::set_pump(PumpMode mode, int manual_speed) {
   // Named first: GCC 12 mishandles a temporary from ?: inside co_await (double free).

@@ -1,6 +1,8 @@
 #pragma once
 // Linkam T95 driver on the Asio loop: one command in flight, reply deadlines with resync, and reconnection
-// (T first, then the rate, limit and pump mode re-applied) when the port vanishes.
+// when the port vanishes: T first, then the rate, limit and pump mode re-applied, then the controller's run state
+// (SB1 of that first reading) compared with what it was last asked to do and restored (a power-cycled controller
+// comes back stopped). `S` goes out only to a stopped controller, never to one that is already ramping.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +43,17 @@ struct Reading {
 
 enum class PumpMode { automatic, manual };
 
+// What the controller was last asked to do: run a ramp (start), hold (hold_current) or stop.
+enum class RunIntent { none, running, holding, stopped };
+
+// The link came back: what the controller said first, before anything was restored.
+struct Reconnection {
+  Reading found;
+  // It was found stopped while it should have been running, and was started again: it ramps on from the
+  // temperature the stage is at, not from where its setpoint had got to.
+  bool restarted = false;
+};
+
 // Failures the caller must see: a command beyond the stage limits (never sent), or a link that stayed down.
 class DriverError : public std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -59,6 +72,8 @@ class Driver {
 
   // Events (kind: "fault", "warning", "info") for the run record: link lost, reconnected, bad replies.
   void set_event_handler(EventHandler handler) { events_.set_handler(std::move(handler)); }
+  // Called on the loop after every reconnection, once the controller's state is restored.
+  void set_reconnect_handler(std::function<void(const Reconnection&)> handler) { on_reconnect_ = std::move(handler); }
 
   // Opens the port and sends `T` (the controller ignores anything before it). Throws on failure.
   awaitable<void> connect();
@@ -72,10 +87,13 @@ class Driver {
   // and remembered so a reconnect re-applies them. Throw DriverError when they cannot be delivered.
   awaitable<void> set_rate(double rate_K_per_min);
   awaitable<void> set_limit(double limit_K);
+  // Makes the controller ramp toward the limit: reads SB1 first and sends `S` only when it is stopped, `H`/`C`
+  // when it holds the current temperature (after `O`), nothing when it already ramps or sits at its limit.
   awaitable<void> start();
   awaitable<void> stop();
   awaitable<void> hold_current();
   awaitable<void> set_pump(PumpMode mode, int manual_speed = 0);
+  RunIntent intent() const { return intent_; }
 
   const DriverSettings& settings() const { return settings_; }
   // Readings asked for again because their exchange took too long to be stamped (scheduler stalls, a slow link).
@@ -90,8 +108,11 @@ class Driver {
 
   awaitable<Exchange> exchange(const std::string& command);
   awaitable<bool> set_exchange(const std::string& command);
-  awaitable<bool> greet();
+  awaitable<std::optional<Reading>> greet();
+  awaitable<std::optional<Reading>> read_status_locked();
   awaitable<bool> try_reconnect(bool wait_for_backoff);
+  awaitable<bool> reapply_settings();
+  awaitable<std::optional<bool>> restore_run_state(const Reading& found);
   awaitable<void> send_set_command(const std::string& command);
   awaitable<void> pace();
 
@@ -107,6 +128,8 @@ class Driver {
   std::optional<double> rate_K_per_min_;
   std::optional<double> limit_K_;
   std::optional<std::pair<PumpMode, int>> pump_;
+  RunIntent intent_ = RunIntent::none;
+  std::function<void(const Reconnection&)> on_reconnect_;
 };
 
 }  // namespace insitu::linkam

@@ -12,6 +12,8 @@ namespace {
 
 // Thrown inside the program coroutine when an abort was requested; never escapes run().
 struct AbortRequested {};
+// How long a safe-state command may take to show in the controller's status (run time; at least 3 polls).
+constexpr double kConfirmDeadline_s = 10.0;
 // Thrown when the program cannot go on (stage refused a command, link down too long, stage fault).
 struct ProgramFailure {
   std::string reason;
@@ -84,7 +86,12 @@ struct Engine::Impl {
 
   // Per-segment warnings are raised once.
   bool warned_follow = false, warned_cooling = false, warned_dewar = false;
-  std::optional<double> off_track_since_s;
+  std::optional<Deviation> excursion;  // the stretch off the programme going on
+  std::vector<Deviation> deviations;   // those longer than the allowance
+  bool securing = false;               // the programme is over: readings no longer count against it
+  // A hold waiting until the stage is stable: the stage being away from the setpoint is what it waits out (an
+  // LN2-limited precool), not a departure from the programme.
+  bool awaiting_stability = false;
   std::optional<std::pair<double, double>> dewar_watch;  // (time, temperature) when the signature appeared
   std::uint8_t last_error_byte = linkam::error_bit::always_set;
 
@@ -99,6 +106,7 @@ struct Engine::Impl {
 
   Impl(const io::RunClock& c, linkam::Driver& s, const recipe::Recipe& r, RunObserver& o, EngineSettings st)
       : clock(c), stage(s), recipe(r), observer(o), settings(st), plan(recipe::estimate_plan(r)) {}
+  ~Impl() { stage.set_reconnect_handler(nullptr); }
 
   void emit(io::EventKind kind, const std::string& message) { observer.on_event({clock.now_s(), kind, message}); }
 
@@ -148,19 +156,61 @@ struct Engine::Impl {
   }
 
   void watch_following(const linkam::Reading& r, double setpoint_K) {
-    if (state != RunState::running || std::isnan(setpoint_K)) return;
-    const double deviation_K = r.status.temperature_K - setpoint_K;
-    if (std::abs(deviation_K) <= settings.follow_tolerance_K) {
-      off_track_since_s.reset();
-      return;
-    }
-    if (!off_track_since_s) off_track_since_s = r.time_s;
-    if (!warned_follow && r.time_s - *off_track_since_s >= settings.follow_grace_s) {
+    if (securing || awaiting_stability || std::isnan(setpoint_K)) return;
+    track_deviation(r.time_s, r.status.temperature_K - setpoint_K);
+    if (state != RunState::running || !excursion || warned_follow) return;
+    if (r.time_s - excursion->start_s >= recipe.stage.follow_allowance_s) {
       warned_follow = true;
       emit(io::EventKind::warning,
            fmt::format("stage cannot follow the program: {:+.2f} K from the setpoint {:.2f} K for {:.0f} s",
-                       deviation_K, setpoint_K, r.time_s - *off_track_since_s));
+                       r.status.temperature_K - setpoint_K, setpoint_K, r.time_s - excursion->start_s));
     }
+  }
+
+  void track_deviation(double time_s, double deviation_K) {
+    const double off_K = std::abs(deviation_K);
+    if (off_K <= recipe.stage.follow_tolerance_K) return end_excursion(time_s);
+    if (!excursion) excursion = Deviation{time_s, time_s, off_K};
+    excursion->end_s = time_s;
+    excursion->max_deviation_K = std::max(excursion->max_deviation_K, off_K);
+  }
+
+  // The stage is back within the tolerance at `back_s` (or the programme is over): an excursion longer than the
+  // allowance is kept and reported.
+  void end_excursion(double back_s) {
+    if (!excursion) return;
+    auto d = *excursion;
+    excursion.reset();
+    d.end_s = std::max(d.end_s, back_s);
+    if (d.end_s - d.start_s <= recipe.stage.follow_allowance_s) return;
+    deviations.push_back(d);
+    emit(io::EventKind::warning,
+         fmt::format("deviation: the stage was off the programme from {:.1f} s to {:.1f} s ({:.0f} s, up to {:.2f} K; "
+                     "tolerance {:g} K, allowance {:g} s)",
+                     d.start_s, d.end_s, d.end_s - d.start_s, d.max_deviation_K, recipe.stage.follow_tolerance_K,
+                     recipe.stage.follow_allowance_s));
+  }
+
+  // The driver got the link back. A controller it found stopped mid-programme (a power cycle) was started again
+  // and ramps from where the stage is: so does the programme, never jumping to where the setpoint had got to.
+  // What the stage did while the link was down is unknown, so the outage counts as off the programme when the
+  // stage came back away from the old setpoint.
+  void on_reconnected(const linkam::Reconnection& r) {
+    const double t_s = r.found.time_s;
+    const double found_K = r.found.status.temperature_K;
+    if (r.restarted && profile_active && !securing) {
+      const double programmed_K = profile.at(t_s);
+      if (std::abs(found_K - programmed_K) > recipe.stage.follow_tolerance_K) {
+        track_deviation(last ? last->time_s : t_s, found_K - programmed_K);
+        track_deviation(t_s, found_K - programmed_K);
+      }
+      profile = SetpointProfile{t_s, found_K, profile.target_K, profile.rate_K_per_s};
+      emit(io::EventKind::state,
+           fmt::format("program continues from the stage's {:.2f} K (the setpoint had reached {:.2f} K): toward "
+                       "{:.2f} K at {:g} K/min",
+                       found_K, programmed_K, profile.target_K, profile.rate_K_per_s * 60.0));
+    }
+    on_reading(r.found);
   }
 
   void fail(const std::string& reason) {
@@ -258,6 +308,8 @@ struct Engine::Impl {
     double deadline_s = clock.now_s() + (hold.until_stable ? hold.until_stable->timeout_s : 0.0);
     std::optional<double> hold_ends_s;  // the duration counts from when the setpoint reaches the hold temperature
     std::optional<double> stable_since_s;
+    awaiting_stability = hold.until_stable.has_value();
+    if (awaiting_stability) end_excursion(clock.now_s());
     for (;;) {
       const double paused_s = co_await tick();
       deadline_s += paused_s;
@@ -276,11 +328,13 @@ struct Engine::Impl {
           stable_since_s.reset();
         }
         stable_done = stable_since_s && now_s - *stable_since_s >= criterion.dwell_s;
+        if (stable_done) awaiting_stability = false;  // from here on, departures count
         if (!stable_done && now_s >= deadline_s) {
           emit(io::EventKind::warning,
                fmt::format("not stable within ±{:g} K of {:.2f} K after {:g} s (at {:.2f} K); going on",
                            criterion.tolerance_K, hold.temperature_K, criterion.timeout_s, current_K()));
           stable_done = true;
+          awaiting_stability = false;
         }
       }
       if (duration_done && stable_done) co_return;
@@ -292,7 +346,6 @@ struct Engine::Impl {
       const auto& segment = recipe.program[segment_index];
       segment_started_s = clock.now_s();
       warned_follow = warned_cooling = warned_dewar = false;
-      off_track_since_s.reset();
       emit(io::EventKind::segment, fmt::format("segment {}/{} {}: {}", segment_index + 1, recipe.program.size(),
                                                segment.label, describe(segment)));
       if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action))
@@ -303,6 +356,8 @@ struct Engine::Impl {
   }
 
   awaitable<void> secure_stage() {
+    securing = true;
+    end_excursion(clock.now_s());
     const bool hold = recipe.safe_state == recipe::SafeState::hold;
     try {
       if (hold) {
@@ -312,11 +367,48 @@ struct Engine::Impl {
         co_await deliver([&] { return stage.stop(); }, false);
         profile_active = false;
       }
-      emit(io::EventKind::state, hold ? "stage holding its current temperature (safe state: hold)"
-                                      : "stage controller stopped (safe state: stop)");
+      co_await confirm_safe_state(hold);
     } catch (const ProgramFailure& f) {
       emit(io::EventKind::fault, fmt::format("could not put the stage in its safe state: {}", f.reason));
     }
+  }
+
+  // Reads the controller back until it reports the safe state (each reading goes to the log, so the run's record
+  // ends with one taken after the command); a controller that does not confirm within the deadline is a fault.
+  awaitable<void> confirm_safe_state(bool hold) {
+    const auto wanted = hold ? linkam::ControllerState::holding_current : linkam::ControllerState::stopped;
+    const double deadline_s = clock.now_s() + std::max(kConfirmDeadline_s, 3 * recipe.stage.poll_interval_s);
+    std::optional<linkam::Reading> reading;
+    for (;;) {
+      reading = co_await stage.read_status();
+      if (reading) on_reading(*reading);
+      if (reading && reading->status.state == wanted) break;
+      if (clock.now_s() >= deadline_s) {
+        emit(io::EventKind::fault,
+             fmt::format("the controller did not confirm the safe state ({}) within {:g} s: {}", hold ? "hold" : "stop",
+                         std::max(kConfirmDeadline_s, 3 * recipe.stage.poll_interval_s),
+                         reading ? fmt::format("it reads {} at {:.2f} K", linkam::to_string(reading->status.state),
+                                               reading->status.temperature_K)
+                                 : std::string("no reading")));
+        co_return;
+      }
+      co_await clock.sleep_for(std::min(1.0, recipe.stage.poll_interval_s));
+    }
+    emit(io::EventKind::state,
+         fmt::format("{}; the controller reads {} at {:.2f} K",
+                     hold ? "stage holding its current temperature (safe state: hold)"
+                          : "stage controller stopped (safe state: stop)",
+                     linkam::to_string(reading->status.state), reading->status.temperature_K));
+  }
+
+  awaitable<void> set_pump() {
+    const bool automatic = recipe.stage.pump == recipe::LnpPump::automatic;
+    const auto mode = automatic ? linkam::PumpMode::automatic : linkam::PumpMode::manual;
+    const int speed = recipe.stage.pump_speed;
+    const std::function<awaitable<void>()> command = [this, mode, speed] { return stage.set_pump(mode, speed); };
+    co_await deliver(command);
+    emit(io::EventKind::info, automatic ? std::string("LN2 pump: automatic")
+                                        : fmt::format("LN2 pump: manual at speed {}/30", speed));
   }
 };
 
@@ -343,8 +435,10 @@ awaitable<RunState> Engine::run() {
     m.poller_done->cancel();
   });
 
+  m.stage.set_reconnect_handler([&m](const linkam::Reconnection& r) { m.on_reconnected(r); });
   RunState outcome = RunState::completed;
   try {
+    co_await m.set_pump();
     // Wait for a first reading so the first segment starts from a measured temperature.
     const std::function<bool()> first_reading = [&m] { return m.last || m.abort_reason; };
     while (!m.last && !m.abort_reason) co_await m.control->wait_for(first_reading, m.clock, 60.0);
@@ -366,6 +460,7 @@ awaitable<RunState> Engine::run() {
     boost::system::error_code ec;
     co_await m.poller_done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  m.stage.set_reconnect_handler(nullptr);
   m.state = outcome;
   co_return outcome;
 }
@@ -387,6 +482,8 @@ void Engine::abort(const std::string& reason) {
   if (!impl_->abort_reason) impl_->abort_reason = reason;
   impl_->notify();
 }
+
+const std::vector<Deviation>& Engine::deviations() const { return impl_->deviations; }
 
 std::string Engine::end_reason() const {
   if (impl_->abort_reason) return *impl_->abort_reason;

@@ -1,10 +1,12 @@
 #pragma once
 // The run state machine: executes a recipe's stage program on the Asio loop, polls the stage, knows the
-// programmed temperature at every instant, flags what the stage cannot follow, and always ends by putting
-// the stage in the recipe's safe state.
+// programmed temperature at every instant, flags what the stage cannot follow (and keeps the stretches it was off
+// the programme), and always ends by putting the stage in the recipe's safe state and reading it back. After a
+// reconnect that found the controller stopped mid-programme the programme ramps on from the stage's temperature.
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "drivers/io/clock.hpp"
 #include "drivers/io/run_events.hpp"
@@ -49,10 +51,14 @@ struct Progress {
   double eta_s = 0;  // estimated run time left
 };
 
+// A stretch of time the stage spent more than the recipe's follow_tolerance_K from the programme.
+struct Deviation {
+  double start_s;  // the first reading off the programme (the last one before a link outage it spans)
+  double end_s;    // the first reading back within the tolerance (or the end of the programme)
+  double max_deviation_K;  // the largest |T - setpoint| seen
+};
+
 struct EngineSettings {
-  // A stage this far from the programmed temperature for this long cannot follow the program.
-  double follow_tolerance_K = 2.0;
-  double follow_grace_s = 60.0;
   // How long the program waits for a lost stage link before it gives up (run time).
   double link_grace_s = 600.0;
 };
@@ -81,6 +87,8 @@ class Engine {
   Progress progress() const;
   // Why the program stopped early (the abort request or the stage fault); empty when it did not.
   std::string end_reason() const;
+  // The stretches off the programme longer than the recipe's follow_allowance_s, in time order.
+  const std::vector<Deviation>& deviations() const;
 
  private:
   struct Impl;

@@ -219,9 +219,44 @@ std::optional<SampleCalibration> parse_sample_calibration(Diagnostics& diag, con
   return SampleCalibration(std::move(points), std::move(source));
 }
 
+// The pump mode and the following band; false when any of them is wrong.
+bool parse_stage_control(Diagnostics& diag, const MapView& map, StageSpec& stage) {
+  bool ok = true;
+  const Entry* pump = map.find("pump");
+  if (pump) {
+    const auto choice = read_choice(diag, pump, {"automatic", "manual"});
+    ok &= choice.has_value();
+    if (choice) stage.pump = *choice == 0 ? LnpPump::automatic : LnpPump::manual;
+  }
+  if (const Entry* e = map.find("pump_speed")) {
+    const auto speed = read_integer_in(diag, e, 0, 30);
+    ok &= speed.has_value();
+    if (speed) stage.pump_speed = static_cast<int>(*speed);
+    if (speed && stage.pump != LnpPump::manual) {
+      diag.error(e->value.Mark(), "pump_speed: only with pump: manual (the automatic pump sets its own speed)");
+      ok = false;
+    }
+  } else if (ok && stage.pump == LnpPump::manual) {
+    diag.error(pump->value.Mark(), "pump: manual needs pump_speed (0..30)");
+    ok = false;
+  }
+  if (const Entry* e = map.find("follow_tolerance_K")) {
+    const auto v = read_number_in(diag, e, 0.1, 100.0, "K");
+    ok &= v.has_value();
+    if (v) stage.follow_tolerance_K = *v;
+  }
+  if (const Entry* e = map.find("follow_allowance_s")) {
+    const auto v = read_number_in(diag, e, 0.0, 86400.0, "s");
+    ok &= v.has_value();
+    if (v) stage.follow_allowance_s = *v;
+  }
+  return ok;
+}
+
 std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
-  auto map =
-      as_map(diag, entry, "stage", {"model", "min_K", "max_K", "poll_interval_s", "connection", "sample_calibration"});
+  auto map = as_map(diag, entry, "stage",
+                    {"model", "min_K", "max_K", "poll_interval_s", "connection", "pump", "pump_speed",
+                     "follow_tolerance_K", "follow_allowance_s", "sample_calibration"});
   if (!map) return std::nullopt;
   StageSpec stage{};
   bool ok = true;
@@ -285,6 +320,7 @@ std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
     }
     ok &= stage.connection.has_value();
   }
+  ok &= parse_stage_control(diag, *map, stage);
   if (const Entry* e = map->find("sample_calibration"); present(e)) {
     stage.sample_calibration = parse_sample_calibration(diag, *e, model);
     ok &= stage.sample_calibration.has_value();

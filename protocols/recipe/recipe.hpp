@@ -46,6 +46,7 @@ struct Segment {
 };
 
 enum class SafeState { stop, hold };
+enum class LnpPump { automatic, manual };
 
 struct StageSpec {
   std::string model;
@@ -54,6 +55,13 @@ struct StageSpec {
   double max_rate_K_per_min;
   double poll_interval_s;
   std::optional<std::string> connection;
+  // The LN2 pump's mode, set at the start and after every reconnect; manual runs at pump_speed (0..30).
+  LnpPump pump = LnpPump::automatic;
+  int pump_speed = 0;
+  // The stage is off the programme when more than follow_tolerance_K from the setpoint; off it for longer than
+  // follow_allowance_s, the run ends completed_with_deviations.
+  double follow_tolerance_K = 2.0;
+  double follow_allowance_s = 60.0;
   // Sensor -> sample mapping for frame temperatures and the analysis; nullopt: the sensor reading is taken as
   // the sample's. The program, limits and stage log stay in sensor terms.
   std::optional<SampleCalibration> sample_calibration = std::nullopt;

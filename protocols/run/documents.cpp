@@ -28,6 +28,8 @@ std::string_view to_string(ExitStatus status) {
   switch (status) {
     case ExitStatus::completed:
       return "completed";
+    case ExitStatus::completed_with_deviations:
+      return "completed_with_deviations";
     case ExitStatus::aborted:
       return "aborted";
     case ExitStatus::failed:

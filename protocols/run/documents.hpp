@@ -25,10 +25,11 @@ namespace insitu::documents {
 enum class Stream { stage, frames, frame_analysis, run_analysis, dma, events };
 std::string_view to_string(Stream);
 
-// How a run ended. completed: the whole program ran; aborted: an operator or signal stopped it; failed: the
-// instruments or the program could not go on; incomplete_record: the run went through but part of what it took
-// could not be written (a full disk, a writer error).
-enum class ExitStatus { completed, aborted, failed, incomplete_record };
+// How a run ended. completed: the whole program ran; completed_with_deviations: it ran, but the stage was off the
+// programme by more than the recipe's tolerance for longer than its allowance (RunStop::deviations says when);
+// aborted: an operator or signal stopped it; failed: the instruments or the program could not go on;
+// incomplete_record: the run went through but part of what it took could not be written (a full disk, a writer error).
+enum class ExitStatus { completed, completed_with_deviations, aborted, failed, incomplete_record };
 std::string_view to_string(ExitStatus);
 
 struct Sample {
@@ -126,11 +127,18 @@ struct DmaExport {
   std::shared_ptr<const dhr3::IngestedExport> data;
 };
 
+// A stretch of run time the stage spent off the programme for longer than the recipe allows.
+struct Deviation {
+  double start_s = 0, end_s = 0;
+  double max_deviation_K = 0;  // largest |T - setpoint|
+};
+
 struct RunStop {
   double time_s = 0;
   ExitStatus exit_status = ExitStatus::completed;
   std::string reason;
   std::uint64_t readings = 0, events = 0, frames = 0, analysed_frames = 0;
+  std::vector<Deviation> deviations;  // in time order; recorded whatever the exit status
 };
 
 using Document =

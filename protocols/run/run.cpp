@@ -348,7 +348,8 @@ struct Run::Impl final : RunObserver {
     if (record_failure) return documents::ExitStatus::incomplete_record;
     switch (outcome) {
       case RunState::completed:
-        return documents::ExitStatus::completed;
+        return engine.deviations().empty() ? documents::ExitStatus::completed
+                                           : documents::ExitStatus::completed_with_deviations;
       case RunState::aborted:
         return documents::ExitStatus::aborted;
       default:
@@ -378,6 +379,10 @@ awaitable<documents::RunStop> Run::start() {
   m.stop.exit_status = m.exit_status();
   m.stop.reason = m.record_failure.value_or(m.stop_reason.value_or(m.engine.end_reason()));
   m.stop.analysed_frames = m.counts.analysed;
+  for (const auto& d : m.engine.deviations()) m.stop.deviations.push_back({d.start_s, d.end_s, d.max_deviation_K});
+  if (m.stop.reason.empty() && !m.stop.deviations.empty())
+    m.stop.reason = fmt::format("the stage was off the programme {} time(s) for longer than {:g} s",
+                                m.stop.deviations.size(), m.setup.recipe.stage.follow_allowance_s);
   m.emit(m.stop);
   co_return m.stop;
 }

@@ -15,7 +15,9 @@
 
 #include "daemon/xrd_setup.hpp"
 #include "drivers/detector/frame_files.hpp"
+#include "drivers/io/clock.hpp"
 #include "drivers/io/pty.hpp"
+#include "drivers/linkam/sim/background_stage.hpp"
 
 namespace insitu::daemon {
 namespace {
@@ -85,7 +87,9 @@ TEST_F(CheckCommandTest, ARecipeWhoseEverythingIsThereIsReady) {
   EXPECT_THAT(out, HasSubstr("\ntotal    1:52:01"));  // the plan, as before
   EXPECT_THAT(out,
               HasSubstr("output folder " + (dir_ / "runs").string() + ": does not exist yet, the run creates it\n"));
-  EXPECT_THAT(out, HasSubstr("stage pty:" + (dir_ / "ttyStage").string() + ": opens\n"));
+  // Nothing answers on this pty: the port is there, the controller may be switched on later; the plan says so.
+  EXPECT_THAT(out, HasSubstr("stage pty:" + (dir_ / "ttyStage").string() + ": opens; the controller could not be read"));
+  EXPECT_THAT(out, HasSubstr("plan from an assumed start at 295.00 K (the stage could not be read)\n"));
   EXPECT_THAT(out, HasSubstr("trigger pty:" + (dir_ / "ttyTrigger").string() + ": opens\n"));
   EXPECT_THAT(out, HasSubstr("geometry " + (dir_ / "instruments/xrd1621-60keV.poni").string() +
                              ": 512x512 pixels (binning 4)"));
@@ -128,6 +132,7 @@ TEST_F(CheckCommandTest, SimulateSkipsThePortsAndTheInstrumentsFolders) {
   EXPECT_EQ(check({path, true, std::nullopt, std::nullopt}), 0) << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("skipped: stage and trigger ports, detector frames and DMA export folders"));
   EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("\nstage serial:")));  // not probed
+  EXPECT_THAT(out_.str(), HasSubstr("plan from an assumed start at 295.00 K (--simulate: the simulated stage starts"));
   EXPECT_EQ(check({path, false, std::nullopt, std::nullopt}), 2);
   EXPECT_THAT(err_.str(), HasSubstr("stage serial:///dev/ttyUSB-insitu-missing: cannot open serial port"));
   EXPECT_THAT(err_.str(), HasSubstr("detector frames folder"));
@@ -147,6 +152,24 @@ TEST_F(CheckCommandTest, ABadRecipeIsListedWithTheOtherProblems) {
   EXPECT_THAT(err, HasSubstr("stage pty:" + (dir_ / "ttyGone").string() + ": cannot open pty"));
   EXPECT_THAT(err, HasSubstr("output folder " + (dir_ / "not-a-folder/runs").string()));
   EXPECT_EQ(lines_of(err).size(), 5u) << err;  // two recipe errors, output, stage, the count
+}
+
+// A controller that answers: the plan starts from the stage's reading (here a precooled stage), and only `T` went out.
+TEST_F(CheckCommandTest, ThePlanStartsFromTheStagesReading) {
+  const auto sim_dir = dir_ / "sim";
+  fs::create_directories(sim_dir);
+  const io::RunClock clock(1.0);
+  linkam::sim::BackgroundStage stage(clock, sim_dir / "ttyLinkam");
+  stage.with_model([](auto& m) {
+    m.set_temperature_K(150.0);
+    return 0;
+  });
+  EXPECT_EQ(check({recipe(), false, stage.url(), std::nullopt}), 0) << err_.str();
+  const auto out = out_.str();
+  EXPECT_THAT(out, HasSubstr("stage " + stage.url() + ": opens; the controller reads stopped at 150."));
+  EXPECT_THAT(out, HasSubstr("plan from the stage's current reading, 150."));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("\ntotal    1:52:01")));  // the 295 K plan's precool is not this one's
+  EXPECT_TRUE(stage.received_commands().empty());
 }
 
 }  // namespace

@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "daemon/run_command.hpp"
+#include "daemon/summary.hpp"
 #include "drivers/detector/exposure.hpp"
 #include "tests/daemon/run_file_reader.hpp"
 #include "tests/daemon/simulated_run.hpp"
@@ -205,6 +207,84 @@ TEST(RunControl, TheRecipesDscExportsJoinTheRunFileAtItsEnd) {
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_NE(text.find("DSC export not taken: " + (dir / "dsc" / "truncated.txt").string() + ":"), std::string::npos)
       << text;
+}
+
+// A controller power-cycled mid-ramp (the link drops for 30 s of run time, the controller comes back stopped)
+// under `insitu run` against a stage on a pty: the run goes on from the stage's temperature. Off the programme
+// (the outage) for longer than the recipe allows, it ends completed_with_deviations, exit code 4, with the stretch
+// in the file and in the summary; within the allowance it is completed. Either way the fault is in the record and
+// the last reading was taken after the stop.
+struct PowerCycledRun {
+  int exit_code = -1;
+  std::filesystem::path file;
+};
+
+PowerCycledRun run_with_power_cycle(StageFixture& fx, const std::string& name, double allowance_s) {
+  const auto recipe_path = fx.dir / (name + ".yaml");
+  std::ofstream(recipe_path) << "insitu_recipe: 1\nname: " << name
+                             << "\nsample: {name: pc, composition: Cu50Zr50}\n"
+                                "stage: {model: THMS600, follow_tolerance_K: 1.0, follow_allowance_s: "
+                             << allowance_s
+                             << "}\nprogram:\n  - ramp: {to_K: 330, rate_K_per_min: 10}\n"
+                                "safe_state: stop\noutput: {directory: runs}\n";
+  auto options = simulated_run_options(recipe_path, fx.dir / (name + "-out"), fx.clock.speed());
+  options.simulate = false;
+  options.linkam_url = fx.stage.url();
+  std::atomic<bool> over{false};
+  std::thread cycler([&] {
+    while (!over && fx.stage.with_model([](auto& m) { return m.temperature_K(); }) < 305.0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!over) fx.stage.power_cycle(30.0);
+  });
+  PowerCycledRun run;
+  run.exit_code = daemon::run_recipe(options);
+  over = true;
+  cycler.join();
+  run.file = only_run_file(fx.dir / (name + "-out"));
+  return run;
+}
+
+void expect_fault_and_confirmed_stop(const std::filesystem::path& file) {
+  const auto r = RunRecord::read(file);
+  EXPECT_EQ(r.count_events("fault", "came back stopped"), 1);
+  EXPECT_EQ(r.count_events("state", "program continues from"), 1);
+  EXPECT_EQ(r.count_events("state", "safe state: stop); the controller reads stopped"), 1);
+  const storage::RunFileReader reader(file);
+  const auto log = reader.temperature_log();
+  ASSERT_FALSE(log.status.empty());
+  EXPECT_EQ(log.status.back(), 0x01);  // the last reading shows the controller stopped
+  // `E` goes out after "program completed"; the last reading comes after it.
+  const auto completed = std::find(r.event_message.begin(), r.event_message.end(), "program completed");
+  ASSERT_NE(completed, r.event_message.end());
+  EXPECT_GT(log.time_s.back(), r.event_time_s[static_cast<std::size_t>(completed - r.event_message.begin())]);
+  for (std::size_t i = 1; i < log.value_K.size(); ++i)
+    EXPECT_LT(std::abs(log.value_K[i] - log.value_K[i - 1]), 1.0) << "step at " << log.time_s[i] << " s";
+}
+
+TEST(RunControl, APowerCycleLongerThanTheAllowanceEndsCompletedWithDeviations) {
+  StageFixture fx("powercycle-deviation", 100.0);
+  const auto run = run_with_power_cycle(fx, "deviating", 10.0);
+  EXPECT_EQ(run.exit_code, daemon::run_completed_with_deviations);
+  EXPECT_EQ(RunRecord::read(run.file).exit_status, "completed_with_deviations");
+  EXPECT_EQ(RunRecord::read(run.file).count_events("warning", "deviation: the stage was off the programme"), 1);
+  const auto deviations = storage::RunFileReader(run.file).temperature_deviations();
+  ASSERT_EQ(deviations.rows(), 1u);
+  EXPECT_GE(deviations.end_s[0] - deviations.start_s[0], 25.0);
+  EXPECT_GT(deviations.max_deviation_K[0], 1.0);
+  expect_fault_and_confirmed_stop(run.file);
+  std::ostringstream out, err;
+  EXPECT_EQ(daemon::print_summary(run.file, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("status     completed_with_deviations"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("deviations 1 stretch(es) off the programme"), std::string::npos) << out.str();
+}
+
+TEST(RunControl, APowerCycleWithinTheAllowanceEndsCompleted) {
+  StageFixture fx("powercycle-completed", 100.0);
+  const auto run = run_with_power_cycle(fx, "within", 300.0);
+  EXPECT_EQ(run.exit_code, daemon::run_completed);
+  EXPECT_EQ(RunRecord::read(run.file).exit_status, "completed");
+  EXPECT_EQ(storage::RunFileReader(run.file).temperature_deviations().rows(), 0u);
+  expect_fault_and_confirmed_stop(run.file);
 }
 
 }  // namespace

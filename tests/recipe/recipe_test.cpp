@@ -123,7 +123,7 @@ TEST(RecipeErrors, YamlSyntaxError) {
 TEST(RecipeErrors, UnknownKey) {
   EXPECT_EQ(error_of(with_line(8, "  min_k: 90")),
             "bad.yaml:8:3: unknown key 'min_k' in stage (expected one of: model, min_K, max_K, poll_interval_s, "
-            "connection, sample_calibration)");
+            "connection, pump, pump_speed, follow_tolerance_K, follow_allowance_s, sample_calibration)");
 }
 
 TEST(RecipeErrors, DuplicateKey) {
@@ -153,6 +153,32 @@ TEST(RecipeErrors, NarrowingMayNotWiden) {
   EXPECT_EQ(error_of(with_line(8, "  min_K: 50")), "bad.yaml:8:10: min_K: 50 K would widen the THMS600 range 77..873.15 K");
   EXPECT_EQ(error_of(with_line(8, "  min_K: 500\n  max_K: 400")),
             "bad.yaml:8:10: min_K: 500 K must be below max_K 400 K");
+}
+
+TEST(Recipe, PumpAndFollowingBandDefaultsAndValues) {
+  const Recipe defaults = parse_recipe(k_good, "good.yaml");
+  EXPECT_EQ(defaults.stage.pump, LnpPump::automatic);
+  EXPECT_DOUBLE_EQ(defaults.stage.follow_tolerance_K, 2.0);
+  EXPECT_DOUBLE_EQ(defaults.stage.follow_allowance_s, 60.0);
+  const Recipe set = parse_recipe(
+      with_line(8, "  min_K: 90\n  pump: manual\n  pump_speed: 12\n  follow_tolerance_K: 1.5\n  follow_allowance_s: 30"),
+      "good.yaml");
+  EXPECT_EQ(set.stage.pump, LnpPump::manual);
+  EXPECT_EQ(set.stage.pump_speed, 12);
+  EXPECT_DOUBLE_EQ(set.stage.follow_tolerance_K, 1.5);
+  EXPECT_DOUBLE_EQ(set.stage.follow_allowance_s, 30.0);
+}
+
+TEST(RecipeErrors, PumpAndFollowingBand) {
+  EXPECT_EQ(error_of(with_line(8, "  pump: fast")), "bad.yaml:8:9: pump: expected automatic or manual, got 'fast'");
+  EXPECT_EQ(error_of(with_line(8, "  pump: manual")), "bad.yaml:8:9: pump: manual needs pump_speed (0..30)");
+  EXPECT_EQ(error_of(with_line(8, "  pump_speed: 5")),
+            "bad.yaml:8:15: pump_speed: only with pump: manual (the automatic pump sets its own speed)");
+  EXPECT_EQ(error_of(with_line(8, "  pump: manual\n  pump_speed: 31")), "bad.yaml:9:15: pump_speed: must be in 0..30, got 31");
+  EXPECT_EQ(error_of(with_line(8, "  follow_tolerance_K: 0")),
+            "bad.yaml:8:23: follow_tolerance_K: 0 K is outside 0.1..100 K");
+  EXPECT_EQ(error_of(with_line(8, "  follow_allowance_s: -1")),
+            "bad.yaml:8:23: follow_allowance_s: -1 s is outside 0..86400 s");
 }
 
 TEST(RecipeErrors, RatesOutOfRange) {
@@ -272,7 +298,7 @@ TEST(RecipeErrors, AllErrorsAreReportedInSourceOrder) {
   EXPECT_EQ(error_of(yaml),
             "bad.yaml:4:9: name: 's1/x' is not a valid name (use letters, digits, '_', '.', '-')\n"
             "bad.yaml:9:3: unknown key 'colour' in stage (expected one of: model, min_K, max_K, poll_interval_s, "
-            "connection, sample_calibration)\n"
+            "connection, pump, pump_speed, follow_tolerance_K, follow_allowance_s, sample_calibration)\n"
             "bad.yaml:14:18: to_K: 1000 K is outside the stage range 90..873.15 K");
 }
 

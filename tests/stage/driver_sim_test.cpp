@@ -1,4 +1,5 @@
 // The real Linkam driver against the simulated controller over a real pseudo-terminal.
+#include <algorithm>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -120,6 +121,80 @@ TEST_F(DriverOverPty, UnplugReconnectsAndReappliesRateLimitAndPump) {
   EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.rate_K_per_min(); }), 20.0);
   EXPECT_DOUBLE_EQ(fx.stage.with_model([](auto& m) { return m.limit_K(); }), linkam::quantize_limit_K(310.0));
   EXPECT_FALSE(fx.stage.with_model([](auto& m) { return m.pump_auto(); }));
+}
+
+int count_received(const std::vector<linkam::sim::T95Emulator::Received>& received, const std::string& command) {
+  return static_cast<int>(std::count_if(received.begin(), received.end(), [&](const auto& r) { return r.command == command; }));
+}
+
+TEST_F(DriverOverPty, StartGoesOnlyToAStoppedController) {
+  run_to_completion(io, driver.set_rate(20.0));
+  run_to_completion(io, driver.set_limit(330.0));
+  run_to_completion(io, driver.start());
+  ASSERT_TRUE(poll_until([](const linkam::Reading& x) { return x.status.state == linkam::ControllerState::heating; }, 30.0));
+  run_to_completion(io, driver.start());  // already heating: nothing to send
+  run_to_completion(io, driver.set_limit(310.0));
+  run_to_completion(io, driver.start());  // a new limit retargets the running ramp
+  ASSERT_TRUE(poll_until([](const linkam::Reading& x) { return x.status.state == linkam::ControllerState::holding_limit; }, 300.0));
+  run_to_completion(io, driver.start());  // at the limit: still running
+  run_to_completion(io, driver.hold_current());
+  run_to_completion(io, driver.set_limit(320.0));
+  run_to_completion(io, driver.start());  // holding the current temperature: resumed with H toward the higher limit
+  const auto received = fx.stage.received_commands();
+  EXPECT_EQ(count_received(received, "S"), 1);
+  EXPECT_EQ(count_received(received, "H"), 1);
+  for (const auto& r : received)
+    if (r.command == "S") {
+      EXPECT_EQ(r.state_before, linkam::sim::ControllerState::stopped);
+    }
+  EXPECT_EQ(fx.stage.with_model([](auto& m) { return m.state(); }), linkam::sim::ControllerState::heating);
+}
+
+TEST_F(DriverOverPty, PowerCycleMidRampIsAFaultAndTheRampIsStartedAgain) {
+  std::optional<linkam::Reconnection> reconnection;
+  driver.set_reconnect_handler([&](const linkam::Reconnection& r) { reconnection = r; });
+  run_to_completion(io, driver.set_pump(linkam::PumpMode::manual, 12));
+  run_to_completion(io, driver.set_rate(10.0));
+  run_to_completion(io, driver.set_limit(343.15));
+  run_to_completion(io, driver.start());
+  ASSERT_TRUE(poll_until([](const linkam::Reading& x) { return x.status.temperature_K > 300.0; }, 120.0));
+  const double cycled_s = fx.clock.now_s();
+  fx.stage.power_cycle(20.0);
+  const auto r = poll_until([&](const auto&) { return reconnection.has_value(); }, 600.0);
+  ASSERT_TRUE(r) << "no reading after the controller came back";
+  ASSERT_TRUE(reconnection);
+  EXPECT_TRUE(reconnection->restarted);
+  EXPECT_EQ(reconnection->found.status.state, linkam::ControllerState::stopped);
+  EXPECT_GT(reconnection->found.status.temperature_K, 299.0);  // the stage kept its temperature
+  EXPECT_EQ(log.count("fault", "came back stopped"), 1);
+  EXPECT_EQ(log.count("info", "restored"), 1);
+  const auto received = fx.stage.received_commands();
+  EXPECT_EQ(count_received(received, "S"), 2);
+  for (const auto& c : received)
+    if (c.command == "S") {
+      EXPECT_EQ(c.state_before, linkam::sim::ControllerState::stopped);
+    }
+  // The pump mode and speed really went out again after the power cycle, before the ramp was started.
+  std::vector<std::string> after;
+  for (const auto& c : received)
+    if (c.run_s > cycled_s) after.push_back(c.command);
+  EXPECT_EQ(after, (std::vector<std::string>{"R11000", "L1700", "Pm0", "P<", "S"}));
+  EXPECT_EQ(fx.stage.with_model([](auto& m) { return m.state(); }), linkam::sim::ControllerState::heating);
+  EXPECT_FALSE(fx.stage.with_model([](auto& m) { return m.pump_auto(); }));
+}
+
+TEST_F(DriverOverPty, UnplugWhileRampingSendsNoStart) {
+  std::optional<linkam::Reconnection> reconnection;
+  driver.set_reconnect_handler([&](const linkam::Reconnection& r) { reconnection = r; });
+  run_to_completion(io, driver.set_rate(10.0));
+  run_to_completion(io, driver.set_limit(340.0));
+  run_to_completion(io, driver.start());
+  fx.stage.unplug(20.0);
+  ASSERT_TRUE(poll_until([&](const auto&) { return reconnection.has_value(); }, 600.0));
+  EXPECT_FALSE(reconnection->restarted);
+  EXPECT_EQ(reconnection->found.status.state, linkam::ControllerState::heating);
+  EXPECT_EQ(log.count("fault", "came back stopped"), 0);
+  EXPECT_EQ(count_received(fx.stage.received_commands(), "S"), 1);
 }
 
 // The crash under load: the loop is descheduled across the reply deadline while the cable comes out, so the

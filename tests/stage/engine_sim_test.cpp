@@ -1,6 +1,9 @@
 // The protocol engine driving the simulated stage through the real driver over a pty.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "protocols/engine/engine.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
@@ -21,11 +24,12 @@ struct Recorder final : program::RunObserver {
   }
 };
 
-recipe::Recipe make_recipe(const std::string& program, const std::string& safe_state = "stop") {
+recipe::Recipe make_recipe(const std::string& program, const std::string& safe_state = "stop",
+                           const std::string& stage_extra = "") {
   return recipe::parse_recipe(R"(insitu_recipe: 1
 name: engine-test
 sample: {name: test-glass, composition: Cu44Zr44Al8Hf2Co2}
-stage: {model: THMS600, poll_interval_s: 1.0}
+stage: {model: THMS600, poll_interval_s: 1.0)" + stage_extra + R"(}
 program:
 )" + program + "safe_state: " + safe_state + "\noutput: {directory: runs}\n",
                               "engine-test.yaml");
@@ -38,7 +42,13 @@ class EngineOverPty : public ::testing::Test {
   linkam::Driver driver{fx.clock, fx.driver_settings(), quiet_logger("driver")};
   Recorder recorder;
 
-  void SetUp() override { run_to_completion(io, driver.connect()); }
+  void SetUp() override {
+    // The driver's events (link lost, controller found stopped) go where the run would put them: with the engine's.
+    driver.set_event_handler([this](double t, io::EventKind kind, const std::string& message) {
+      recorder.on_event({t, kind, message});
+    });
+    run_to_completion(io, driver.connect());
+  }
 
   // Runs the recipe; `during` (if any) is called once per run second on the loop while the program runs.
   program::RunState run(const recipe::Recipe& recipe, std::function<void(program::Engine&, double)> during = {}) {
@@ -61,8 +71,23 @@ class EngineOverPty : public ::testing::Test {
       done = true;
       co_return s;
     }());
+    deviations = engine.deviations();
     return state;
   }
+
+  int received(const std::string& command) {
+    const auto all = fx.stage.received_commands();
+    return static_cast<int>(std::count_if(all.begin(), all.end(), [&](const auto& r) { return r.command == command; }));
+  }
+  // Every `S` the controller got found it stopped.
+  void expect_start_only_when_stopped() {
+    for (const auto& r : fx.stage.received_commands())
+      if (r.command == "S") {
+        EXPECT_EQ(r.state_before, linkam::sim::ControllerState::stopped) << "S at " << r.run_s;
+      }
+  }
+
+  std::vector<program::Deviation> deviations;
 
   linkam::sim::ControllerState controller_state() {
     return fx.stage.with_model([](auto& m) { return m.state(); });
@@ -86,6 +111,18 @@ TEST_F(EngineOverPty, ShortProgramCompletesWithOneEventPerSegmentAndStopsTheStag
   }
   EXPECT_GT(peak_K, 319.0);
   EXPECT_NEAR(recorder.samples.back().temperature_K, 300.0, 1.0);
+  // One `S` for the whole program: each later segment retargets the running controller.
+  EXPECT_EQ(received("S"), 1);
+  expect_start_only_when_stopped();
+  EXPECT_EQ(received("Pa0"), 1);  // the recipe's pump mode (automatic by default), at the start
+  // The stop was read back: the log's last reading was taken after `E` and shows the controller stopped.
+  const auto all = fx.stage.received_commands();
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.back().command, "E");
+  EXPECT_GT(recorder.samples.back().time_s, all.back().run_s);
+  EXPECT_EQ(recorder.samples.back().status_byte, 0x01);
+  EXPECT_EQ(recorder.count("state", "the controller reads stopped"), 1);
+  EXPECT_TRUE(deviations.empty());
 }
 
 TEST_F(EngineOverPty, OpenCircuitFailsTheRunAndSecuresTheStage) {
@@ -127,6 +164,65 @@ TEST_F(EngineOverPty, PauseHoldsTheStageAndResumeFinishesTheRamp) {
   EXPECT_EQ(recorder.count("state", "paused"), 1);
   EXPECT_EQ(recorder.count("state", "resumed"), 1);
   EXPECT_GT(recorder.samples.back().temperature_K, 329.0);
+  EXPECT_EQ(received("S"), 1);  // the resume is `H` toward the limit, not a second `S`
+  EXPECT_EQ(received("H"), 1);
+}
+
+// A power cycle mid-ramp: the link drops for 30 s of run time and the controller comes back stopped, the stage a
+// little below where the programme had got to.
+class PowerCycleOverPty : public EngineOverPty {
+ protected:
+  program::RunState run_with_power_cycle(const std::string& stage_extra) {
+    const auto recipe = make_recipe("  - ramp: {to_K: 345, rate_K_per_min: 10}\n", "stop", stage_extra);
+    return run(recipe, [&](program::Engine&, double t) {
+      if (!cycled_s && t > 120) {
+        cycled_s = t;
+        fx.stage.power_cycle(30.0);
+      }
+    });
+  }
+
+  // The reading that found the controller stopped after the power cycle (the log keeps it), by index.
+  std::size_t restart_sample() const {
+    const auto& s = recorder.samples;
+    std::size_t i = 0;
+    while (i < s.size() && !(s[i].time_s > *cycled_s && s[i].status_byte == 0x01)) ++i;
+    return i;
+  }
+
+  std::optional<double> cycled_s;
+};
+
+TEST_F(PowerCycleOverPty, TheRampContinuesFromTheMeasuredTemperatureWithoutAStep) {
+  EXPECT_EQ(run_with_power_cycle(""), program::RunState::completed);
+  ASSERT_TRUE(cycled_s);
+  EXPECT_EQ(recorder.count("fault", "came back stopped"), 1);
+  EXPECT_EQ(recorder.count("state", "program continues from"), 1);
+  EXPECT_EQ(received("S"), 2);  // the start, and the restart of the controller that read stopped
+  expect_start_only_when_stopped();
+  EXPECT_EQ(received("Pa0"), 2);  // the pump mode at the start and again after the reconnect
+  // The stage never steps, and from the restart on the programme starts where the stage is.
+  const auto& s = recorder.samples;
+  for (std::size_t i = 1; i < s.size(); ++i)
+    EXPECT_LT(std::abs(s[i].temperature_K - s[i - 1].temperature_K), 1.0) << "step at " << s[i].time_s << " s";
+  const std::size_t restart = restart_sample();
+  ASSERT_LT(restart, s.size()) << "the reading that found the controller stopped is not in the log";
+  for (std::size_t i = restart + 1; i < s.size(); ++i)
+    if (!std::isnan(s[i].setpoint_K)) {
+      EXPECT_LT(std::abs(s[i].temperature_K - s[i].setpoint_K), 1.0) << "off the programme at " << s[i].time_s << " s";
+    }
+  EXPECT_GT(s.back().temperature_K, 344.0);
+  // Off the band for the outage only (about 30 s), within the default 60 s allowance.
+  EXPECT_TRUE(deviations.empty());
+}
+
+TEST_F(PowerCycleOverPty, AnOutageLongerThanTheAllowanceIsADeviation) {
+  EXPECT_EQ(run_with_power_cycle(", follow_tolerance_K: 1.0, follow_allowance_s: 10"), program::RunState::completed);
+  ASSERT_EQ(deviations.size(), 1u);
+  EXPECT_LE(deviations[0].start_s, *cycled_s + 1.0);  // from the last reading before the outage
+  EXPECT_GE(deviations[0].end_s - deviations[0].start_s, 25.0);
+  EXPECT_GT(deviations[0].max_deviation_K, 1.0);
+  EXPECT_EQ(recorder.count("warning", "deviation: the stage was off the programme"), 1);
 }
 
 TEST_F(EngineOverPty, CoolingNearLiquidNitrogenIsFlagged) {

@@ -1,6 +1,6 @@
 // insitu-linkam-sim: a simulated Linkam T95 + THMS600 + LNP95 on a pseudo-terminal.
 // Fault commands on stdin: `fault open_circuit|dewar_empty|silence|garbage on|off`,
-// `unplug SECONDS` (run time), `quit`.
+// `unplug SECONDS` (run time), `power_cycle SECONDS` (the link drops and the controller comes back stopped), `quit`.
 #include <iostream>
 #include <optional>
 #include <string>
@@ -48,8 +48,17 @@ int main(int argc, char** argv) {
       stage.set_fault(*fault, state == "on");
       return true;
     };
+    const auto power_cycle_command = [&stage](std::istream& words) {
+      double down_run_s = -1;
+      words >> down_run_s;
+      if (!words || down_run_s < 0) return false;
+      stage.power_cycle(down_run_s);
+      return true;
+    };
     insitu::io::run_simulator_console(
-        std::cin, std::cerr, {{"fault", "fault open_circuit|dewar_empty|silence|garbage on|off", fault_command}},
+        std::cin, std::cerr,
+        {{"fault", "fault open_circuit|dewar_empty|silence|garbage on|off", fault_command},
+         {"power_cycle", "power_cycle SECONDS", power_cycle_command}},
         [&stage](double down_run_s) { stage.unplug(down_run_s); });
   } catch (const std::exception& e) {
     std::cerr << "insitu-linkam-sim: " << e.what() << '\n';

@@ -45,6 +45,12 @@ void PtyServer::set_fault(Fault fault, bool on) {
   asio::post(io_, [this, fault, on] { model_.set_fault(fault, on); });
 }
 
+void PtyServer::power_cycle(double down_run_s) {
+  // Posted before the unplug's own post, so the link never serves the old state once it is down.
+  asio::post(io_, [this] { model_.power_cycle(); });
+  cable_.unplug(down_run_s);
+}
+
 awaitable<void> PtyServer::serve(std::shared_ptr<io::SimulatedCable::Plug> plug) {
   std::array<char, 256> buffer{};
   for (;;) {

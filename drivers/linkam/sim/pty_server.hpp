@@ -35,6 +35,9 @@ class PtyServer {
   // same symlink points to it. The link comes back in the init state (first command must be `T`);
   // the stage and controller keep running throughout.
   void unplug(double down_run_s) { cable_.unplug(down_run_s); }
+  // A power cycle of the controller: the link drops for `down_run_s` (as unplug) and the controller comes back
+  // stopped (StageModel::power_cycle). The stage keeps its temperature.
+  void power_cycle(double down_run_s);
 
   StageModel& model() { return model_; }
   T95Emulator& emulator() { return emulator_; }

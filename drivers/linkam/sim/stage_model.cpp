@@ -168,6 +168,12 @@ void StageModel::resume() {
   if (state_ == ControllerState::holding_current) state_ = ramp_state(setpoint_K_, limit_K_);
 }
 
+void StageModel::power_cycle() {
+  stop();
+  pump_auto_ = true;
+  manual_speed_ = 0;
+}
+
 void StageModel::set_pump_auto(bool automatic) { pump_auto_ = automatic; }
 
 void StageModel::set_pump_manual_speed(int speed) {

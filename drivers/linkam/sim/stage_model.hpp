@@ -75,6 +75,9 @@ class StageModel {
   void hold();
   // `H` / `C`: resume the ramp toward the limit after `O` (no effect in other states).
   void resume();
+  // Power off and on: the controller comes back stopped with the pump in automatic mode; like a real unit it
+  // remembers its last rate and limit. The stage keeps its temperature (and drifts from there).
+  void power_cycle();
   void set_pump_auto(bool automatic);
   void set_pump_manual_speed(int speed);  // 0..30, used in manual mode
 

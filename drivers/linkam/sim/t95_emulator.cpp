@@ -59,6 +59,10 @@ std::string T95Emulator::feed(std::string_view bytes, double run_s) {
       continue;
     }
     if (!overflow_) {
+      if (line_ != "T") {
+        if (received_.size() == kReceivedKept) received_.pop_front();
+        received_.push_back({run_s, line_, model_.state()});
+      }
       std::string reply = execute(line_);
       if (!reply.empty() && model_.fault(Fault::garbage)) reply = garble(std::move(reply));
       out += reply;

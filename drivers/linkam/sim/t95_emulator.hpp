@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,13 @@ namespace insitu::linkam::sim {
 // temperature in UPPERCASE hex; anything invalid or out of range gets no reply at all.
 class T95Emulator {
  public:
+  // A command other than `T` as it arrived, with the controller state (SB1) it found: what tests check the wire by.
+  struct Received {
+    double run_s;
+    std::string command;
+    ControllerState state_before;
+  };
+
   explicit T95Emulator(StageModel& model, std::uint64_t seed = 1);
 
   // Advances the model to `run_s`, then consumes `bytes` (any chunking) and returns the replies to
@@ -24,6 +32,9 @@ class T95Emulator {
   // Back to the power-up state: init (waiting for `T`), partial line dropped. The model keeps its state.
   void reset_link();
   bool initialised() const { return initialised_; }
+  // The last commands other than `T` (at most kReceivedKept), oldest first; unanswered ones included.
+  const std::deque<Received>& received() const { return received_; }
+  static constexpr std::size_t kReceivedKept = 4096;
 
  private:
   // Executes one complete line; returns the reply (empty for "no reply").
@@ -38,6 +49,7 @@ class T95Emulator {
   std::string line_;
   bool overflow_ = false;
   bool initialised_ = false;
+  std::deque<Received> received_;
 };
 
 }  // namespace insitu::linkam::sim
