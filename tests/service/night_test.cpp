@@ -87,7 +87,7 @@ TEST(ServiceNight, ThreeSamplesQueuedThroughTheCliSurviveARestartDuringTheSecond
   EXPECT_TRUE(completed.count(runs[2]["state"])) << runs[2].dump();
   EXPECT_EQ(runs[2]["sample"], "cryo-hpt");
 
-  // Each run file is under the data root; the interrupted one closed with the stage put in its safe state.
+  // Each run file is under the data root; the interrupted one closed with the stage's safe state read back.
   for (const auto& run : runs) {
     const auto file = night.state / "data" / run["run_file"].get<std::string>();
     ASSERT_TRUE(std::filesystem::exists(file)) << file;
@@ -100,7 +100,9 @@ TEST(ServiceNight, ThreeSamplesQueuedThroughTheCliSurviveARestartDuringTheSecond
   EXPECT_TRUE(std::any_of(events.message.begin(), events.message.end(),
                           [](const std::string& m) { return m.find("SIGTERM") != std::string::npos; }));
   EXPECT_EQ(events.count("state", "safe state: stop"), 1);
-  EXPECT_GT(interrupted.temperature_log().rows(), 0u);
+  const auto log = interrupted.temperature_log();
+  ASSERT_GT(log.rows(), 0u);
+  EXPECT_EQ(log.status.back(), 0x01) << "the controller read back stopped after the run";
 
   service->kill(SIGTERM);
   EXPECT_EQ(service->wait(), 0);
