@@ -5,37 +5,12 @@
 #include <cstdio>
 
 #include "daemon/storage/schema.hpp"
+#include "daemon/storage/small_datasets.hpp"
 
 namespace insitu::storage {
 namespace {
 
 namespace s = schema;
-
-std::string numbered(const char* prefix, std::size_t index) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s_%02zu", prefix, index + 1);
-  return buf;
-}
-
-h5::Handle write_column(const h5::Handle& parent, const std::string& name, const std::vector<double>& values,
-                        const char* units) {
-  h5::Handle d = h5::create_extendable(
-      parent, name,
-      {.type = h5::dtype_of<double>(), .tail_shape = {}, .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096)});
-  if (!values.empty()) h5::append(d, std::span<const double>(values));
-  h5::set_attribute(d, s::attr::units, units);
-  return d;
-}
-
-void write_strings(const h5::Handle& parent, const std::string& name, const std::vector<std::string>& values) {
-  std::size_t length = 1;
-  for (const auto& v : values) length = std::max(length, v.size());
-  auto d = h5::create_extendable(parent, name,
-                                 {.type = h5::Dtype::fixed_string(length),
-                                  .tail_shape = {},
-                                  .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096)});
-  if (!values.empty()) h5::append_strings(d, values);
-}
 
 void write_state(const h5::Handle& entry, std::size_t index, const ComparedState& state) {
   const auto g = h5::create_group(entry, numbered("state", index), s::nx::collection);

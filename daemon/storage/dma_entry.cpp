@@ -7,14 +7,10 @@
 #include <limits>
 #include <string>
 
+#include "daemon/storage/small_datasets.hpp"
+
 namespace insitu::storage {
 namespace {
-
-std::string numbered(const char* prefix, std::size_t index) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s_%02zu", prefix, index + 1);
-  return buf;
-}
 
 // A 1-D dataset of doubles; chunked/extendable because that is what h5.hpp offers for arrays.
 void write_doubles(const h5::Handle& parent, const std::string& name, const std::vector<double>& values,
@@ -35,17 +31,6 @@ void write_counts(const h5::Handle& parent, const std::string& name, const std::
                                    .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
                                    .filter = h5::Filter::none});
   if (!values.empty()) h5::append(ds, std::span<const std::int64_t>(values));
-}
-
-void write_strings(const h5::Handle& parent, const std::string& name, const std::vector<std::string>& values) {
-  std::size_t length = 1;
-  for (const auto& v : values) length = std::max(length, v.size());
-  auto ds = h5::create_extendable(parent, name,
-                                  {.type = h5::Dtype::fixed_string(length),
-                                   .tail_shape = {},
-                                   .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
-                                   .filter = h5::Filter::none});
-  if (!values.empty()) h5::append_strings(ds, values);
 }
 
 std::string modulus_kind(dhr3::ModulusKind kind) {
