@@ -12,27 +12,6 @@
 namespace insitu::storage {
 namespace {
 
-// A 1-D dataset of doubles; chunked/extendable because that is what h5.hpp offers for arrays.
-void write_doubles(const h5::Handle& parent, const std::string& name, const std::vector<double>& values,
-                   const std::string& units) {
-  auto ds = h5::create_extendable(parent, name,
-                                  {.type = h5::dtype_of<double>(),
-                                   .tail_shape = {},
-                                   .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
-                                   .filter = h5::Filter::none});
-  if (!values.empty()) h5::append(ds, std::span<const double>(values));
-  if (!units.empty()) h5::set_attribute(ds, "units", units);
-}
-
-void write_counts(const h5::Handle& parent, const std::string& name, const std::vector<std::int64_t>& values) {
-  auto ds = h5::create_extendable(parent, name,
-                                  {.type = h5::dtype_of<std::int64_t>(),
-                                   .tail_shape = {},
-                                   .chunk_rows = std::clamp<hsize_t>(values.size(), 1, 4096),
-                                   .filter = h5::Filter::none});
-  if (!values.empty()) h5::append(ds, std::span<const std::int64_t>(values));
-}
-
 std::string modulus_kind(dhr3::ModulusKind kind) {
   switch (kind) {
     case dhr3::ModulusKind::shear_G: return "G";
@@ -75,10 +54,10 @@ void write_curves(const h5::Handle& parent, const dma::Sweep& sweep) {
     h5::set_attribute(g, "axes", "temperature");
     h5::write_string(g, "source", s.source);
     h5::write_scalar(g, "frequency", s.frequency_Hz, "Hz");
-    write_doubles(g, "temperature", s.temperature_K, "K");
-    write_doubles(g, "tan_delta", s.tan_delta, "1");
-    write_doubles(g, "storage_modulus", s.storage_Pa, "Pa");
-    write_doubles(g, "loss_modulus", s.loss_Pa, "Pa");
+    write_column(g, "temperature", s.temperature_K, "K");
+    write_column(g, "tan_delta", s.tan_delta, "1");
+    write_column(g, "storage_modulus", s.storage_Pa, "Pa");
+    write_column(g, "loss_modulus", s.loss_Pa, "Pa");
   }
 }
 
@@ -93,8 +72,8 @@ void write_steps(const h5::Handle& parent, const std::vector<dhr3::StepReport>& 
     curves.push_back(static_cast<std::int64_t>(s.curves));
   }
   write_strings(g, "name", names);
-  write_counts(g, "rows", rows);
-  write_counts(g, "curves", curves);
+  write_column(g, "rows", rows, nullptr);
+  write_column(g, "curves", curves, nullptr);
   write_strings(g, "note", notes);
 }
 
@@ -116,16 +95,16 @@ void write_fits(const h5::Handle& parent, const dma::DmaAnalysis& a) {
       rms.push_back(fit.rms_residual);
       points.push_back(static_cast<std::int64_t>(fit.points));
     }
-    write_doubles(g, "frequency", f, "Hz");
-    write_doubles(g, "peak_temperature", T, "K");
-    write_doubles(g, "peak_temperature_sigma", sT, "K");
-    write_doubles(g, "amplitude", amp, "1");
-    write_doubles(g, "width_q", q, "K");
-    write_doubles(g, "shape_a", shape, "1");
-    write_doubles(g, "window_lo", lo, "K");
-    write_doubles(g, "window_hi", hi, "K");
-    write_doubles(g, "rms_residual", rms, "1");
-    write_counts(g, "points", points);
+    write_column(g, "frequency", f, "Hz");
+    write_column(g, "peak_temperature", T, "K");
+    write_column(g, "peak_temperature_sigma", sT, "K");
+    write_column(g, "amplitude", amp, "1");
+    write_column(g, "width_q", q, "K");
+    write_column(g, "shape_a", shape, "1");
+    write_column(g, "window_lo", lo, "K");
+    write_column(g, "window_hi", hi, "K");
+    write_column(g, "rms_residual", rms, "1");
+    write_column(g, "points", points, nullptr);
     h5::write_string(g, "note", t.note);
   }
 }
@@ -150,14 +129,14 @@ void write_arrhenius(const h5::Handle& parent, const dma::DmaAnalysis& a) {
     points.push_back(static_cast<std::int64_t>(r.points));
   }
   write_strings(g, "transition", names);
-  write_doubles(g, "activation_energy", E, "eV");
-  write_doubles(g, "activation_energy_sigma", sE, "eV");
-  write_doubles(g, "f0", f0, "Hz");
-  write_doubles(g, "log10_f0", log10_f0, "1");
-  write_doubles(g, "ln_f0", ln_f0, "1");
-  write_doubles(g, "ln_f0_sigma", s_ln_f0, "1");
-  write_doubles(g, "r_squared", r2, "1");
-  write_counts(g, "points", points);
+  write_column(g, "activation_energy", E, "eV");
+  write_column(g, "activation_energy_sigma", sE, "eV");
+  write_column(g, "f0", f0, "Hz");
+  write_column(g, "log10_f0", log10_f0, "1");
+  write_column(g, "ln_f0", ln_f0, "1");
+  write_column(g, "ln_f0_sigma", s_ln_f0, "1");
+  write_column(g, "r_squared", r2, "1");
+  write_column(g, "points", points, nullptr);
 }
 
 void write_overlay(const h5::Handle& entry, const DmaResults& results, double tg_K) {
@@ -185,13 +164,13 @@ void write_overlay(const h5::Handle& entry, const DmaResults& results, double tg
   write_strings(g, "transition", names);
   write_strings(g, "sample", samples);
   write_strings(g, "set", sets);
-  write_doubles(g, "interval_lo", lo, "K");
-  write_doubles(g, "interval_hi", hi, "K");
-  write_doubles(g, "reduced_lo", rlo, "1");
-  write_doubles(g, "reduced_hi", rhi, "1");
-  write_doubles(g, "frequency_lo", flo, "Hz");
-  write_doubles(g, "frequency_hi", fhi, "Hz");
-  write_counts(g, "frequencies", counts);
+  write_column(g, "interval_lo", lo, "K");
+  write_column(g, "interval_hi", hi, "K");
+  write_column(g, "reduced_lo", rlo, "1");
+  write_column(g, "reduced_hi", rhi, "1");
+  write_column(g, "frequency_lo", flo, "Hz");
+  write_column(g, "frequency_hi", fhi, "Hz");
+  write_column(g, "frequencies", counts, nullptr);
 }
 
 void write_export(const h5::Handle& entry, std::size_t index, const dhr3::IngestedExport& e) {
