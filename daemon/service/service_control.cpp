@@ -14,6 +14,13 @@ namespace {
 
 using nlohmann::json;
 
+// Whether `path`, symlinks resolved, lies inside `root`.
+bool inside(const std::filesystem::path& root, const std::filesystem::path& path) {
+  const auto base = std::filesystem::weakly_canonical(root);
+  const auto resolved = std::filesystem::weakly_canonical(base / path);
+  return std::mismatch(base.begin(), base.end(), resolved.begin(), resolved.end()).first == base.end();
+}
+
 // `path` (relative, as a client sent it) inside `root`, symlinks resolved; refused otherwise.
 std::filesystem::path confined(const std::filesystem::path& root, const std::string& path, std::string_view what) {
   const std::filesystem::path relative(path);
@@ -21,11 +28,8 @@ std::filesystem::path confined(const std::filesystem::path& root, const std::str
     throw RequestRefused(400, fmt::format("{} must be a path relative to the recipes root", what));
   for (const auto& part : relative)
     if (part == "..") throw RequestRefused(400, fmt::format("{} must not contain '..'", what));
-  const auto base = std::filesystem::weakly_canonical(root);
-  const auto resolved = std::filesystem::weakly_canonical(base / relative);
-  const auto [end, _] = std::mismatch(base.begin(), base.end(), resolved.begin(), resolved.end());
-  if (end != base.end()) throw RequestRefused(403, fmt::format("{} leads outside the recipes root", what));
-  return resolved;
+  if (!inside(root, relative)) throw RequestRefused(403, fmt::format("{} leads outside the recipes root", what));
+  return std::filesystem::weakly_canonical(root / relative);
 }
 
 std::string read_text(const std::filesystem::path& file, const std::string& shown_as) {
@@ -71,11 +75,8 @@ recipe::Recipe Service::validated_recipe(const std::string& text, const std::str
       recipe.analysis ? recipe.analysis->reduction.background : std::nullopt,
       recipe.dsc ? std::optional(recipe.dsc->folder) : std::nullopt};
   for (const auto& input : inputs) {
-    if (!input) continue;
-    const auto base = std::filesystem::weakly_canonical(config_.recipes_root);
-    const auto resolved = std::filesystem::weakly_canonical(base / *input);
-    const auto [end, _] = std::mismatch(base.begin(), base.end(), resolved.begin(), resolved.end());
-    if (end != base.end()) throw RequestRefused(422, fmt::format("{}: {} is outside the recipes root", source, *input));
+    if (input && !inside(config_.recipes_root, *input))
+      throw RequestRefused(422, fmt::format("{}: {} is outside the recipes root", source, *input));
   }
   return recipe;
 }
