@@ -248,6 +248,19 @@ std::size_t parse_size(const fs::path& path, std::string_view key, const std::st
   return static_cast<std::size_t>(v);
 }
 
+// A frame side of 0 pixels leaves nothing to analyse (and divides by zero downstream); one past 2^16 is no detector's
+// and would overflow width x height x bytes.
+constexpr std::size_t kMaxFrameSide = std::size_t{1} << 16;
+
+std::size_t parse_frame_side(const fs::path& path, std::string_view key, const std::string& value, std::size_t line) {
+  const std::size_t side = parse_size(path, key, value, line);
+  if (side == 0 || side > kMaxFrameSide)
+    throw FrameFileError(Kind::corrupt, path,
+                         fmt::format("header line {}: {} = {} is not a frame side (1..{} pixels)", line, key, side,
+                                     kMaxFrameSide));
+  return side;
+}
+
 bool host_is_big_endian() { return std::endian::native == std::endian::big; }
 
 std::string quote_ini(const std::string& value) {
@@ -297,6 +310,7 @@ double Frame::sum() const {
 }
 
 Frame make_frame(std::size_t height, std::size_t width, PixelData pixels) {
+  if (height == 0 || width == 0) throw std::invalid_argument(fmt::format("a frame of {}x{} pixels is empty", height, width));
   const std::size_t count = std::visit([](const auto& v) { return v.size(); }, pixels);
   if (count != height * width) {
     throw std::invalid_argument(fmt::format("frame of {}x{} needs {} pixels, got {}", height, width,
@@ -471,8 +485,8 @@ Frame read_edf(const fs::path& path) {
   if (!type) {
     throw FrameFileError(Kind::unsupported, path, fmt::format("header line {}: DataType = {}", type_line, type_name));
   }
-  frame.width = parse_size(path, "Dim_1", required("Dim_1").first, required("Dim_1").second);
-  frame.height = parse_size(path, "Dim_2", required("Dim_2").first, required("Dim_2").second);
+  frame.width = parse_frame_side(path, "Dim_1", required("Dim_1").first, required("Dim_1").second);
+  frame.height = parse_frame_side(path, "Dim_2", required("Dim_2").first, required("Dim_2").second);
   const std::size_t expected = frame.width * frame.height * type->bytes;
   if (const auto it = keys.find("size"); it != keys.end()) {
     const std::size_t declared = parse_size(path, "Size", it->second.first, it->second.second);

@@ -628,6 +628,22 @@ UnitConversion si_conversion(std::string_view unit) {
   return it->second;
 }
 
+namespace {
+
+// The layout the text's first characters name, parsed.
+Export parse_layout(const std::string& text, std::string_view head, std::size_t first, const ParseOptions& options) {
+  if (head.front() == '{') return parse_json(text);
+  const Lines lines = split_lines(text);
+  if (head.starts_with("[Version]")) return parse_lims(lines, options);
+  if (head.starts_with("Filename\t")) return parse_plain(lines, '\t', options);
+  if (head.starts_with("Filename,")) return parse_plain(lines, ',', options);
+  if (head.starts_with("Filename;")) return parse_plain(lines, ';', options);
+  throw TriosError(line_of_offset(text, first),
+                   "unrecognised export: expected '[Version]', 'Filename' followed by a separator, or '{'");
+}
+
+}  // namespace
+
 Export parse_export(std::string_view bytes, const ParseOptions& options) {
   if (bytes.empty()) throw TriosError(0, "empty file");
   if (bytes.substr(0, 4) == "\xD0\xCF\x11\xE0")
@@ -637,24 +653,14 @@ Export parse_export(std::string_view bytes, const ParseOptions& options) {
   const std::string text = decode_to_utf8(bytes, &enc);
   const std::size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) throw TriosError(0, "empty file");
-  Export ex;
   const std::string_view head = std::string_view(text).substr(first);
-  if (head.front() == '{') {
-    ex = parse_json(text);
-  } else {
-    const Lines lines = split_lines(text);
-    if (head.starts_with("[Version]")) {
-      ex = parse_lims(lines, options);
-    } else if (head.starts_with("Filename\t")) {
-      ex = parse_plain(lines, '\t', options);
-    } else if (head.starts_with("Filename,")) {
-      ex = parse_plain(lines, ',', options);
-    } else if (head.starts_with("Filename;")) {
-      ex = parse_plain(lines, ';', options);
-    } else {
-      throw TriosError(line_of_offset(text, first),
-                       "unrecognised export: expected '[Version]', 'Filename' followed by a separator, or '{'");
-    }
+  Export ex;
+  try {
+    ex = parse_layout(text, head, first, options);
+  } catch (const TriosError&) {
+    throw;
+  } catch (const std::exception& e) {  // a number past double's range (1e400) in either layout, and its like
+    throw TriosError(0, std::string("unreadable value: ") + e.what());
   }
   ex.encoding = enc;
   return ex;
