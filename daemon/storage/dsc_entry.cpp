@@ -129,6 +129,8 @@ std::vector<DscExportRecord> read_dsc_exports(const std::vector<std::filesystem:
       good.push_back({path.string(), dsc::parse_dsc_export(bytes.str(), path.string(), mass_mg)});
     } catch (const dsc::DscFormatError& e) {
       problems.push_back(e.what());
+    } catch (const std::exception& e) {  // what the parser did not foresee costs this file, never the others
+      problems.push_back(path.string() + ":0: " + e.what());
     }
   }
   return good;

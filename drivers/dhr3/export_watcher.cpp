@@ -89,7 +89,14 @@ ExportCheck check_export(const std::filesystem::path& path, std::string_view byt
     check.message = path.string() + (e.line() > 0 ? ":" + std::to_string(e.line()) : std::string()) + ": " + reason;
     return check;
   }
-  auto found = dma_curves(ingested.data, curves, path.filename().string() + ": ");
+  ExportCurves found;
+  try {
+    found = dma_curves(ingested.data, curves, path.filename().string() + ": ");
+  } catch (const std::exception& e) {  // a step the curve builder cannot take (TriosError or worse)
+    check.kind = ExportEventKind::malformed;
+    check.message = path.string() + ": " + e.what();
+    return check;
+  }
   ingested.curves = std::move(found.curves);
   ingested.steps = std::move(found.steps);
   ingested.path = path;
@@ -129,7 +136,14 @@ ExportWatcher::ExportWatcher(asio::any_io_executor executor, const io::RunClock&
       watcher_(std::move(executor), clock, folder_settings(settings_), logger_) {}
 
 awaitable<void> ExportWatcher::run() {
-  while (auto file = co_await watcher_.next()) handle(*file);
+  // One bad file is an event, never the end of the watch: later exports are still taken in.
+  while (auto file = co_await watcher_.next()) {
+    try {
+      handle(*file);
+    } catch (const std::exception& e) {
+      emit(ExportEventKind::malformed, file->path.string() + ": " + e.what());
+    }
+  }
 }
 
 void ExportWatcher::stop() { watcher_.stop(); }

@@ -38,15 +38,15 @@ std::optional<Hold> parse_hold(Diagnostics& diag, const Entry& entry, const Limi
     hold.approach_rate_K_per_min = r.value_or(0.0);
   }
   if (const Entry* e = map->find("duration_s")) {
-    hold.duration_s = read_positive(diag, e);
+    hold.duration_s = read_duration(diag, e);
     ok &= hold.duration_s.has_value();
   }
   if (const Entry* e = map->find("until_stable")) {
     if (auto stable = as_map(diag, *e, "until_stable", {"tolerance_K", "dwell_s", "timeout_s"})) {
       const auto tolerance = read_positive(diag, stable->require("tolerance_K"));
-      const auto dwell = read_positive(diag, stable->require("dwell_s"), /*zero_ok=*/true);
+      const auto dwell = read_duration(diag, stable->require("dwell_s"), /*zero_ok=*/true);
       const Entry* timeout_entry = stable->require("timeout_s");
-      const auto timeout = read_positive(diag, timeout_entry);
+      const auto timeout = read_duration(diag, timeout_entry);
       if (dwell && timeout && *timeout <= *dwell) {
         diag.error(timeout_entry->value.Mark(),
                    fmt::format("timeout_s: {} s leaves no time for the {} s dwell", *timeout, *dwell));
@@ -418,6 +418,24 @@ std::optional<YAML::Mark> second_document_start(std::string_view text) {
   return handler.starts[1];
 }
 
+// yaml-cpp keeps an alias as a shared node, so a few lines of anchors can stand for billions of nodes ("billion
+// laughs") that every walk of the recipe would visit. The largest real recipe has a few hundred nodes.
+constexpr std::size_t k_max_yaml_nodes = 100'000;
+
+// Nodes as the recipe's walks see them (aliases expanded), counted up to the budget.
+bool within_node_budget(const YAML::Node& node, std::size_t& budget) {
+  if (budget == 0) return false;
+  --budget;
+  if (node.IsSequence()) {
+    for (const auto& child : node)
+      if (!within_node_budget(child, budget)) return false;
+  } else if (node.IsMap()) {
+    for (const auto& pair : node)
+      if (!within_node_budget(pair.first, budget) || !within_node_budget(pair.second, budget)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view to_string(Deformation deformation) {
@@ -445,6 +463,11 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
     diag.raise();
   }
   if (second_document) diag.error(*second_document, "a recipe file holds one YAML document");
+  if (std::size_t budget = k_max_yaml_nodes; !within_node_budget(root, budget)) {
+    diag.error(root.Mark(), fmt::format("the recipe expands to more than {} YAML nodes (anchors and aliases?)",
+                                        k_max_yaml_nodes));
+    diag.raise();
+  }
 
   Recipe recipe{};
   recipe.source_path = source_name;

@@ -215,9 +215,17 @@ inline std::optional<std::string> read_string(Diagnostics& diag, const Entry* en
 }
 
 // Names end up in paths: a conservative character set, and never "." or "..".
+// Names become file and folder names (run directories add a time stamp): they must fit NAME_MAX (255 bytes).
+constexpr std::size_t k_max_name_bytes = 200;
+
 inline std::optional<std::string> read_name(Diagnostics& diag, const Entry* entry) {
   auto name = read_string(diag, entry);
   if (!name) return std::nullopt;
+  if (name->size() > k_max_name_bytes) {
+    diag.error(entry->value.Mark(), fmt::format("{}: {} bytes long; a name has at most {} (it names files)",
+                                                entry->name, name->size(), k_max_name_bytes));
+    return std::nullopt;
+  }
   const bool charset_ok = !name->empty() && std::all_of(name->begin(), name->end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
            c == '-';
@@ -375,14 +383,18 @@ inline std::optional<double> read_temperature(Diagnostics& diag, const Entry* en
   return t;
 }
 
+// Below this no stage controls a rate (the T95 sets 0.01 K/min steps), and a ramp of 1 K would outlast a year.
+constexpr double k_min_rate_K_per_min = 1e-3;
+
 inline std::optional<double> read_rate(Diagnostics& diag, const Entry* entry, const Limits& limits) {
   auto r = read_number(diag, entry);
   if (!r) return std::nullopt;
   const double max = limits.max_rate_K_per_min.value_or(INFINITY);
-  if (*r <= 0.0 || *r > max) {
-    diag.error(entry->value.Mark(), limits.max_rate_K_per_min
-                                        ? fmt::format("{}: {} K/min is outside (0, {}] K/min", entry->name, *r, max)
-                                        : fmt::format("{}: {} K/min must be > 0", entry->name, *r));
+  if (*r < k_min_rate_K_per_min || *r > max) {
+    diag.error(entry->value.Mark(),
+               limits.max_rate_K_per_min
+                   ? fmt::format("{}: {} K/min is outside [{}, {}] K/min", entry->name, *r, k_min_rate_K_per_min, max)
+                   : fmt::format("{}: {} K/min must be >= {}", entry->name, *r, k_min_rate_K_per_min));
     return std::nullopt;
   }
   return r;
@@ -394,6 +406,20 @@ inline std::optional<double> read_positive(Diagnostics& diag, const Entry* entry
   if (!v) return std::nullopt;
   if (zero_ok ? *v < 0.0 : *v <= 0.0) {
     diag.error(entry->value.Mark(), fmt::format("{}: must be {} 0, got {}", entry->name, zero_ok ? ">=" : ">", *v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+// No experiment on the stage lasts a year; past it a time is a typo (and sums of such overflow the plan).
+constexpr double k_max_duration_s = 365.25 * 86400.0;
+
+// A time span in s: > 0 (>= 0 when zero_ok) and at most a year.
+inline std::optional<double> read_duration(Diagnostics& diag, const Entry* entry, bool zero_ok = false) {
+  auto v = read_positive(diag, entry, zero_ok);
+  if (v && *v > k_max_duration_s) {
+    diag.error(entry->value.Mark(),
+               fmt::format("{}: {} s is longer than a year ({} s)", entry->name, *v, k_max_duration_s));
     return std::nullopt;
   }
   return v;

@@ -389,24 +389,33 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  // Files until stop; each one paired as it completes.
+  // Files until stop; each one paired as it completes. A file that cannot be taken is an event, never the end of
+  // the intake.
   awaitable<void> intake(io::FolderWatcher& watcher) {
     while (auto file = co_await watcher.next()) {
-      const auto name = file->path.filename().string();
-      const auto parsed = detector::parse_frame_name(name, plan.pattern);
-      detector::FileArrival arrival;
-      arrival.path = file->path.string();
-      if (parsed && !parsed->dark) arrival.index = parsed->index;
-      arrival.arrival_s = file->ready_s;
-      arrival.complete = file->verdict == io::FileVerdict::complete;
-      if (plan.sidecar && arrival.complete && arrival.index) {
-        awaiting_sidecar.emplace_back(std::move(arrival), clock.now_s());
-        pair_awaiting_sidecar();
-      } else {
-        pairer.file(arrival);
+      try {
+        take_file(*file);
+      } catch (const std::exception& e) {
+        event(io::EventKind::warning,
+              fmt::format("frame file {}: not taken: {}", name_of(file->path.string()), e.what()));
       }
-      record_ready();
     }
+  }
+
+  void take_file(const io::WatchedFile& file) {
+    const auto parsed = detector::parse_frame_name(file.path.filename().string(), plan.pattern);
+    detector::FileArrival arrival;
+    arrival.path = file.path.string();
+    if (parsed && !parsed->dark) arrival.index = parsed->index;
+    arrival.arrival_s = file.ready_s;
+    arrival.complete = file.verdict == io::FileVerdict::complete;
+    if (plan.sidecar && arrival.complete && arrival.index) {
+      awaiting_sidecar.emplace_back(std::move(arrival), clock.now_s());
+      pair_awaiting_sidecar();
+    } else {
+      pairer.file(arrival);
+    }
+    record_ready();
   }
 
   bool all_recorded() const {

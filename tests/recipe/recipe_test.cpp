@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -183,11 +184,40 @@ TEST(RecipeErrors, PumpAndFollowingBand) {
 
 TEST(RecipeErrors, RatesOutOfRange) {
   EXPECT_EQ(error_of(with_line(13, "  - ramp: {to_K: 873.15, rate_K_per_min: 200}")),
-            "bad.yaml:13:42: rate_K_per_min: 200 K/min is outside (0, 150] K/min");
+            "bad.yaml:13:42: rate_K_per_min: 200 K/min is outside [0.001, 150] K/min");
   EXPECT_EQ(error_of(with_line(13, "  - ramp: {to_K: 873.15, rate_K_per_min: 0}")),
-            "bad.yaml:13:42: rate_K_per_min: 0 K/min is outside (0, 150] K/min");
+            "bad.yaml:13:42: rate_K_per_min: 0 K/min is outside [0.001, 150] K/min");
   EXPECT_EQ(error_of(with_line(11, "      temperature_K: 93.15\n      approach_rate_K_per_min: -5")),
-            "bad.yaml:12:32: approach_rate_K_per_min: -5 K/min is outside (0, 150] K/min");
+            "bad.yaml:12:32: approach_rate_K_per_min: -5 K/min is outside [0.001, 150] K/min");
+}
+
+TEST(RecipeErrors, ValuesNoExperimentHas) {
+  EXPECT_EQ(error_of(with_line(13, "  - ramp: {to_K: 873.15, rate_K_per_min: 1e-300}")),
+            "bad.yaml:13:42: rate_K_per_min: 1e-300 K/min is outside [0.001, 150] K/min");
+  EXPECT_EQ(error_of(with_line(12, "      duration_s: 1e30")),
+            "bad.yaml:12:19: duration_s: 1e+30 s is longer than a year (31557600 s)");
+  EXPECT_EQ(error_of(with_line(12, "      until_stable: {tolerance_K: 1.0, dwell_s: 60, timeout_s: 4e7}")),
+            "bad.yaml:12:64: timeout_s: 40000000 s is longer than a year (31557600 s)");
+  EXPECT_EQ(error_of(with_line(4, "  name: " + std::string(201, 'x'))),
+            "bad.yaml:4:9: name: 201 bytes long; a name has at most 200 (it names files)");
+  EXPECT_EQ(error_of(with_line(4, "  name: " + std::string(200, 'x'))), "(no error)");
+  EXPECT_EQ(error_of(with_line(4, "  name: a/b")),
+            "bad.yaml:4:9: name: 'a/b' is not a valid name (use letters, digits, '_', '.', '-')");
+}
+
+// "Billion laughs": nine levels of nine aliases stand for 9^9 holds. yaml-cpp shares aliased nodes, so the text
+// loads at once; walking it would not end. The recipe is refused before any walk.
+TEST(RecipeErrors, AliasBombIsRefused) {
+  std::string yaml = with_line(13, "  - repeat: {count: 1, program: &l0 [{hold: {temperature_K: 300, duration_s: 1}}"
+                                   ", {hold: {temperature_K: 300, duration_s: 1}}]}");
+  for (int level = 1; level <= 9; ++level) {
+    std::string items;
+    for (int i = 0; i < 9; ++i) items += fmt::format("{}{{repeat: {{count: 1, program: *l{}}}}}", i ? ", " : "", level - 1);
+    yaml.insert(yaml.find("safe_state:"), fmt::format("  - repeat: {{count: 1, program: &l{} [{}]}}\n", level, items));
+  }
+  EXPECT_EQ(error_of(yaml), "bad.yaml:1:1: the recipe expands to more than 100000 YAML nodes (anchors and aliases?)");
+  // Anchors within the budget stay allowed.
+  EXPECT_EQ(error_of(with_line(13, "  - ramp: &r {to_K: 873.15, rate_K_per_min: 10}\n  - ramp: *r")), "(no error)");
 }
 
 TEST(RecipeErrors, EmptyProgram) {
@@ -339,7 +369,7 @@ TEST(RecipeRepeat, ExpandsWithPositionAndPassLabels) {
 
 TEST(RecipeRepeat, ErrorsInsideARepeatAreReportedOnce) {
   EXPECT_EQ(error_of(with_line(13, "  - repeat: {count: 5, program: [{ramp: {to_K: 300, rate_K_per_min: 151}}]}")),
-            "bad.yaml:13:69: rate_K_per_min: 151 K/min is outside (0, 150] K/min");
+            "bad.yaml:13:69: rate_K_per_min: 151 K/min is outside [0.001, 150] K/min");
 }
 
 TEST(RecipeRepeat, RefusesToExpandIntoMillionsOfSegments) {
