@@ -17,6 +17,7 @@
 #include "daemon/dsc_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
+#include "daemon/storage/killed_file.hpp"
 #include "daemon/summary.hpp"
 #include "drivers/io/serial_ports.hpp"
 
@@ -63,6 +64,34 @@ int list_ports() {
     }
     fmt::print("\n");
   }
+  return 0;
+}
+
+// A run file left by a killed process, made writable again in place after a copy to FILE.bak (never h5clear's
+// truncating form: daemon/storage/killed_file.hpp). 0 recovered or nothing to do, 1 it cannot be.
+int recover(const std::filesystem::path& file, bool backup) {
+  namespace st = insitu::storage;
+  if (st::writer_alive(file)) {
+    fmt::print(stderr, "{}: still being written by a running insitu; nothing done\n", file.string());
+    return 1;
+  }
+  std::filesystem::path copy = file.string() + ".bak";
+  for (int n = 2; backup && std::filesystem::exists(copy); ++n) copy = file.string() + ".bak" + std::to_string(n);
+  if (backup) std::filesystem::copy_file(file, copy);
+  st::Recovery outcome{};
+  try {
+    outcome = st::recover_killed_file(file);
+  } catch (const std::exception&) {  // untouched: the copy would only be clutter
+    if (backup) std::filesystem::remove(copy);
+    throw;
+  }
+  if (outcome == st::Recovery::not_needed) {
+    if (backup) std::filesystem::remove(copy);
+    fmt::print("{}: opens for writing as it is; nothing to recover\n", file.string());
+    return 0;
+  }
+  fmt::print("{}: recovered (status flags cleared, nothing truncated){}\n", file.string(),
+             backup ? "; the file as it was: " + copy.string() : "");
   return 0;
 }
 
@@ -147,6 +176,13 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   compare_cmd->add_flag("--force", compare.force, "compare runs of different compositions or wavelengths anyway");
 
+  std::filesystem::path recover_path;
+  bool recover_without_backup = false;
+  auto* recover_cmd = app.add_subcommand(
+      "recover", "make the run file of a killed run writable again (in place, after a copy to RUN.h5.bak)");
+  recover_cmd->add_option("run_file", recover_path, "run.h5")->required()->check(CLI::ExistingFile);
+  recover_cmd->add_flag("--no-backup", recover_without_backup, "skip the copy to RUN.h5.bak");
+
   auto* reprocess_cmd = app.add_subcommand(
       "reprocess", "re-run the analysis on a run file's raw frames, or on frames taken elsewhere (see --help)");
   reprocess_cmd->allow_extras();
@@ -184,6 +220,7 @@ int main(int argc, char** argv) {
     }
     if (*ports_cmd) return list_ports();
     if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
+    if (*recover_cmd) return recover(recover_path, !recover_without_backup);
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       if (*sample_option) dma.sample = dma_sample;

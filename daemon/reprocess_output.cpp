@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/storage/killed_file.hpp"
 #include "daemon/storage/run_entry.hpp"
 #include "daemon/storage/run_file_reader.hpp"
 #include "daemon/storage/schema.hpp"
@@ -133,6 +134,9 @@ std::string write_reprocessed(const ReprocessOptions& o, const storage::Analysis
     const storage::RunFileReader reader(o.run_file);
     entry = reader.next_reprocessed_entry();
   }
+  if (storage::recover_killed_file(o.run_file) == storage::Recovery::recovered)
+    fmt::print(stderr, "{}: left by a killed run; its HDF5 status flags cleared as `insitu recover` does\n",
+               o.run_file.string());
   h5::Handle file = h5::open_file(o.run_file, h5::Access::read_write);
   const h5::Handle group = h5::create_group(file, entry, s::nx::entry);
   h5::write_string(group, s::entry_field::title, "insitu reprocess of " + std::string(s::entry));

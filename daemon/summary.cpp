@@ -33,7 +33,7 @@ void print_header(std::ostream& out, const RunFileReader& r) {
                      or_dash(r.text(std::string(s::recipe::group) + "/" + s::recipe::checksum)));
   const auto status = r.text(s::entry_field::exit_status);
   out << fmt::format("status     {}; start {}, end {}\n",
-                     status ? *status : (r.opened_as_swmr_reader() ? "running or killed (no end recorded)" : "-"),
+                     status ? *status : "running or killed (no end recorded)",
                      or_dash(r.text(s::entry_field::start_time)), or_dash(r.text(s::entry_field::end_time)));
 }
 

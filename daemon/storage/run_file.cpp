@@ -11,6 +11,7 @@
 
 #include "daemon/storage/file_lock.hpp"
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/killed_file.hpp"
 #include "daemon/storage/schema.hpp"
 
 namespace insitu::storage {
@@ -26,6 +27,7 @@ constexpr auto sync_interval = std::chrono::seconds(1);
 
 // HDF5 state of the writer thread.
 struct RunFile::Writer {
+  std::optional<WriterMark> mark;  // first: released last, once the file has closed
   std::optional<TemperatureLogWriter> log;
   std::optional<EventWriter> events;
   std::optional<DetectorWriter> detector;
@@ -53,6 +55,7 @@ struct RunFile::Writer {
 
   void build(const std::filesystem::path& path, const RunMetadata& m, const RunFileLayout& layout) {
     file = h5::create_file(path);
+    mark.emplace(path);
     const h5::Handle entry = write_run_entry(file, path, m);
     h5::set_attribute(entry, s::attr::default_, s::log::plot);
     log.emplace(file, s::entry, m.start_time_iso);
