@@ -1,6 +1,6 @@
 # Dependencies point one way, and the build says so:
 #
-#   analysis/  <-  drivers/  <-  protocols/  <-  daemon/  <-  tests/, bench/
+#   analysis/  <-  drivers/  <-  protocols/  <-  daemon/  <-  tests/, bench/, fuzz/
 #
 # - Includes: a file under one of the four production folders includes project headers ("layer/...") of its own
 #   layer or of the layers to its left only; analysis/ includes nothing of the project but analysis/.
@@ -25,7 +25,7 @@ set(_insitu_production_layers analysis drivers protocols daemon)
 function(_insitu_layer_rank folder out_var)
   list(FIND _insitu_production_layers "${folder}" rank)
   if(rank EQUAL -1)
-    if(folder STREQUAL "tests" OR folder STREQUAL "bench")
+    if(folder STREQUAL "tests" OR folder STREQUAL "bench" OR folder STREQUAL "fuzz")
       set(rank 4)
     else()
       set(rank "")

@@ -1,8 +1,13 @@
 # Project-wide conventions for our own targets (never applied to dependencies).
 # Includes are rooted at the repository top: #include "drivers/linkam/codec.hpp".
 
+# GCC is the compiler that gates (-Werror); clang builds only the fuzz and sanitizer presets, with its own flags.
 function(insitu_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wnon-virtual-dtor -Wshadow=local)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wnon-virtual-dtor -Wshadow=local)
+  else()
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wnon-virtual-dtor)
+  endif()
 endfunction()
 
 # insitu_library(NAME SOURCES ... [DEPS ...])

@@ -1,0 +1,49 @@
+// Run files as every reading command meets them, damaged or foreign: the one reader (every accessor) and
+// `insitu summary`. HDF5's own error stack printing is off; its errors must arrive as our exceptions.
+#include <hdf5.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+
+#include "daemon/storage/h5.hpp"
+#include "daemon/storage/run_file_reader.hpp"
+#include "daemon/summary.hpp"
+#include "fuzz/scratch_file.hpp"
+
+namespace {
+
+void read_everything(const std::filesystem::path& path) {
+  using namespace insitu::storage;
+  try {
+    const RunFileReader reader(path);
+    (void)reader.temperature_log();
+    (void)reader.events();
+    (void)reader.temperature_deviations();
+    if (const auto frames = reader.frames(); frames && frames->rows() > 0) (void)reader.frame_pixels(0);
+    (void)reader.dark_median();
+    (void)reader.sample_calibration();
+    (void)reader.sample();
+    for (const auto& entry : reader.analysis_entries()) {
+      (void)reader.analysis(entry);
+      (void)reader.parameters(entry);
+      (void)reader.form_factors(entry);
+    }
+    (void)reader.geometry();
+  } catch (const NotARunFile&) {
+  } catch (const h5::Error&) {
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static insitu::fuzz::ScratchFile file(".h5");
+  static const bool quiet = (H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
+  (void)quiet;
+  const auto& path = file.write(data, size);
+  read_everything(path);
+  std::ostringstream out, err;
+  (void)insitu::daemon::print_summary(path, out, err);
+  return 0;
+}
