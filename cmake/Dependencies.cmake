@@ -9,6 +9,7 @@ find_package(OpenSSL REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SERIALPORT REQUIRED IMPORTED_TARGET libserialport)
+pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 
 # Boost 1.74's Asio with C++20 coroutines; GCC 12 needs <utility> before awaitable.hpp,

@@ -1,6 +1,7 @@
 // Frame -> S_eq latency of FramePipeline on the 2048^2 frame written by bench/integration/pyfai_reference.py
-// (XRD1621 geometry at 60 keV), per stage, with 1 and 2 integration threads; frame -> result latency through the
-// AnalysisPool; and the run-level RunAnalyser::compute() on a 391-frame ramp.
+// (XRD1621 geometry at 60 keV), per stage, with 1 and 2 integration threads; the G(r) transform alone, the direct
+// sine sum (before) beside the chirp-z transform (now); frame -> result latency through the AnalysisPool; and the
+// run-level RunAnalyser::compute() on a 391-frame ramp.
 // Usage: bench_pipeline DIR FORM_FACTOR_FILE [NREP]   (DIR holds frame.npy and bench.poni)
 #include <algorithm>
 #include <chrono>
@@ -9,10 +10,13 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "analysis/pdf/reduction.hpp"
 #include "analysis/pipeline/frame_pipeline.hpp"
 #include "bench/common/npy.hpp"
 #include "daemon/analysis_pool.hpp"
@@ -26,6 +30,60 @@ double quantile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
   return v[std::min(k, v.size() - 1)];
+}
+
+using SineTransform = std::vector<double> (*)(std::span<const double>, std::span<const double>, double, double,
+                                               std::span<const double>);
+
+// Milliseconds per call of `transform` on the pipeline's F(Q), run by `threads` threads at once (as analysis
+// workers would), all calls pooled.
+std::vector<double> time_transform(SineTransform transform, const analysis::AnalysisAxes& axes,
+                                   const std::vector<double>& f, const analysis::PipelineSettings& s,
+                                   std::size_t threads, int calls) {
+  std::mutex mutex;
+  std::vector<double> ms;
+  std::vector<std::thread> workers;
+  for (std::size_t t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      for (int i = 0; i < calls; ++i) {
+        const auto t0 = Clock::now();
+        const auto g = transform(axes.q_reduced_inv_angstrom, f, s.qmin_inv_angstrom, s.qmax_inv_angstrom,
+                                 axes.r_angstrom);
+        const double elapsed_ms = std::chrono::duration<double>(Clock::now() - t0).count() * 1e3;
+        std::lock_guard lock(mutex);
+        ms.push_back(elapsed_ms);
+      }
+    });
+  for (auto& w : workers) w.join();
+  return ms;
+}
+
+// G(r) from the frame's F(Q): the old direct sum and today's transform, timed in the same run, and how far apart
+// their results are (relative rms over r > 1 A, the acceptance figure, and the largest |dG|).
+void bench_transform(const analysis::AnalysisAxes& axes, const std::vector<double>& f,
+                     const analysis::PipelineSettings& s, int nrep) {
+  const auto& r = axes.r_angstrom;
+  const auto fast = analysis::sine_transform(axes.q_reduced_inv_angstrom, f, s.qmin_inv_angstrom,
+                                             s.qmax_inv_angstrom, r);
+  const auto direct = analysis::sine_transform_direct(axes.q_reduced_inv_angstrom, f, s.qmin_inv_angstrom,
+                                                      s.qmax_inv_angstrom, r);
+  double diff2 = 0, ref2 = 0, max_dev = 0;
+  for (std::size_t j = 0; j < r.size(); ++j)
+    if (r[j] > 1.0) {
+      diff2 += (fast[j] - direct[j]) * (fast[j] - direct[j]);
+      ref2 += direct[j] * direct[j];
+      max_dev = std::max(max_dev, std::fabs(fast[j] - direct[j]));
+    }
+  const auto q_used = std::count_if(axes.q_reduced_inv_angstrom.begin(), axes.q_reduced_inv_angstrom.end(),
+                                    [&](double q) { return q >= s.qmin_inv_angstrom && q <= s.qmax_inv_angstrom; });
+  for (const std::size_t threads : {1u, 2u}) {
+    const auto before = time_transform(&analysis::sine_transform_direct, axes, f, s, threads, nrep);
+    const auto after = time_transform(&analysis::sine_transform, axes, f, s, threads, 10 * nrep);
+    std::printf("insitu reduction G(r) transform %zu Q x %zu r threads %zu: before (direct sine sum) median_ms %.2f"
+                " | after (chirp-z FFT) median_ms %.3f p99_ms %.3f | %.0fx | relative rms dG (r > 1 A) %.1e max |dG| %.1e\n",
+                static_cast<std::size_t>(q_used), r.size(), threads, quantile(before, 0.5), quantile(after, 0.5),
+                quantile(after, 0.99), quantile(before, 0.5) / quantile(after, 0.5), std::sqrt(diff2 / ref2), max_dev);
+  }
 }
 
 }  // namespace
@@ -59,18 +117,20 @@ int main(int argc, char** argv) {
     analysis::FramePipeline pipeline(geometry, settings);
     const double setup_s = std::chrono::duration<double>(Clock::now() - t0).count();
     std::vector<double> total, integrate, reduce, s_eq;
+    analysis::FrameAnalysis a;
     for (int i = 0; i < nrep + 2; ++i) {
-      const auto a = pipeline.analyse(view, dark, static_cast<std::uint64_t>(i), 300.0);
+      a = pipeline.analyse(view, dark, static_cast<std::uint64_t>(i), 300.0);
       if (i < 2) continue;  // first frames: caches (filtered-line response) and page faults
       total.push_back(a.analysis_time_s * 1e3);
       integrate.push_back(pipeline.last_stage_times().integrate_s * 1e3);
       reduce.push_back(pipeline.last_stage_times().reduce_s * 1e3);
       s_eq.push_back(pipeline.last_stage_times().s_eq_s * 1e3);
     }
-    std::printf("insitu frame->S_eq threads %zu median_ms %.1f p99_ms %.1f | integrate %.1f reduce %.1f rho0+g+S_eq %.2f"
-                " (medians, ms) | setup_s %.2f | nQ %zu nr %zu\n",
+    std::printf("insitu frame->S_eq threads %zu median_ms %.1f p99_ms %.1f | integrate %.1f reduce %.2f rho0+g+S_eq %.2f"
+                " (medians, ms) | setup_s %.2f | nQ %zu nr %zu | S_eq_kB %.4f\n",
                 threads, quantile(total, 0.5), quantile(total, 0.99), quantile(integrate, 0.5), quantile(reduce, 0.5),
-                quantile(s_eq, 0.5), setup_s, settings.npt, pipeline.axes().r_angstrom.size());
+                quantile(s_eq, 0.5), setup_s, settings.npt, pipeline.axes().r_angstrom.size(), a.s_eq_k_B);
+    if (threads == 2) bench_transform(pipeline.axes(), a.reduced_structure_factor, settings, nrep);
   }
 
   // Frame -> result through the pool (1 worker, 1 integration thread: the daemon's layout on 2 cores), frames
