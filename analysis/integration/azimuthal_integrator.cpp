@@ -1,6 +1,7 @@
 #include "analysis/integration/azimuthal_integrator.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -29,8 +30,11 @@ constexpr std::uint32_t index_mask = (std::uint32_t{1} << span_shift) - 1;
 constexpr std::size_t max_span = 255;
 // Pixels checked at once for dynamic masks: a block without any takes the loop without per-pixel checks.
 constexpr std::size_t block_pixels = 1024;
-// Per thread: (signal, variance) sums, their interior steps, (norm, count) sums, their interior steps.
+// Per slot: (signal, variance) sums, their interior steps, (norm, count) sums, their interior steps.
 constexpr std::size_t accumulator_regions = 4;
+// The frame is cut into this many slots per thread, each with its own accumulators, that threads claim in
+// turn: the result does not depend on which thread took a slot, and a thread that starts late takes fewer.
+constexpr std::size_t slots_per_thread = 4;
 
 // Adds a box's weights c_k times x to its bins, as (c_k x0, c_k^2 x1) or (c_k x0, c_k x1) per `scale`:
 // c_0 = first to whole[0], the rest of 1 to whole[span - 1], and `interior` to every bin between, through
@@ -243,8 +247,9 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
     }
     nonzeros_ = static_cast<std::size_t>(std::count_if(pixel_bin_.begin(), pixel_bin_.end(), [](auto b) { return b > 0; }));
   }
-  partial_.assign(n_threads * accumulator_regions * accumulator_bins_ * 2, 0.0);
-  rejected_.assign(n_threads, 0);
+  slots_ = n_threads == 1 ? 1 : n_threads * slots_per_thread;
+  partial_.assign(slots_ * accumulator_regions * accumulator_bins_ * 2, 0.0);
+  rejected_.assign(slots_, 0);
   build_static_sums();
 }
 
@@ -341,16 +346,16 @@ std::size_t AzimuthalIntegrator::spread_block(const T* raw, const float* dark, c
   return dropped;
 }
 
-// Adds this thread's share of the frame to its accumulators: regions (signal, variance) and their interior
+// Adds the slot's share of the frame to its accumulators: regions (signal, variance) and their interior
 // steps, with_norm also (c Omega P, c) and its steps. Returns how many pixels that reach a bin it dropped
 // (dynamic masks).
 template <class T, bool with_norm>
 std::size_t AzimuthalIntegrator::accumulate(const T* raw, const float* dark, const FrameRules& rules,
-                                            std::size_t thread) {
+                                            std::size_t slot) {
   const std::size_t bins = accumulator_bins_;
-  Pair* regions = reinterpret_cast<Pair*>(partial_.data()) + thread * accumulator_regions * bins;
-  std::fill(regions, regions + accumulator_regions * bins, Pair{0.0, 0.0});
-  const auto [begin, end] = chunk(height_ * width_, thread, pool_->size());
+  Pair* regions = reinterpret_cast<Pair*>(partial_.data()) + slot * accumulator_regions * bins;
+  std::fill(regions, regions + (with_norm ? 4 : 2) * bins, Pair{0.0, 0.0});
+  const auto [begin, end] = chunk(height_ * width_, slot, slots_);
   std::size_t dropped = 0;
   for (std::size_t j0 = begin; j0 < end; j0 += block_pixels) {
     const std::size_t n = std::min(block_pixels, end - j0);
@@ -381,19 +386,27 @@ void AzimuthalIntegrator::integrate(const ImageView<T>& image, Pattern& out, std
   const float* dark_px = dark.empty() ? nullptr : dark.data();
   const FrameRules rules{setup_.dummy.value_or(std::numeric_limits<float>::quiet_NaN()), setup_.delta_dummy,
                          setup_.mask_negative ? 0.0f : -std::numeric_limits<float>::infinity()};
-  auto signal_only = [&](std::size_t t) { rejected_[t] = accumulate<T, false>(raw, dark_px, rules, t); };
-  pool_->run(signal_only);
+  std::atomic<std::size_t> next_slot{0};
+  auto signal_only = [&](std::size_t) {
+    for (std::size_t slot; (slot = next_slot.fetch_add(1, std::memory_order_relaxed)) < slots_;)
+      rejected_[slot] = accumulate<T, false>(raw, dark_px, rules, slot);
+  };
+  pool_->run_claiming(signal_only);
   // Pixels dropped this frame also leave the normalisation: sum it again over the pixels kept.
   const bool dropped = std::any_of(rejected_.begin(), rejected_.end(), [](std::size_t n) { return n > 0; });
-  auto with_norm = [&](std::size_t t) { accumulate<T, true>(raw, dark_px, rules, t); };
-  if (dropped) pool_->run(with_norm);
+  auto with_norm = [&](std::size_t) {
+    for (std::size_t slot; (slot = next_slot.fetch_add(1, std::memory_order_relaxed)) < slots_;)
+      accumulate<T, true>(raw, dark_px, rules, slot);
+  };
+  next_slot = 0;
+  if (dropped) pool_->run_claiming(with_norm);
   const std::size_t region = 2 * accumulator_bins_;  // doubles per region
   for (std::size_t b = 0; b < setup_.npt; ++b) {
     const std::size_t i = 2 * (b + bin_offset_);
     BinSums sum{0.0, 0.0, static_sums_[i], static_sums_[i + 1]};
     if (dropped) sum.norm = sum.count = 0.0;
-    for (std::size_t t = 0; t < pool_->size(); ++t) {
-      const double* regions = partial_.data() + t * accumulator_regions * region;
+    for (std::size_t slot = 0; slot < slots_; ++slot) {
+      const double* regions = partial_.data() + slot * accumulator_regions * region;
       sum.signal += regions[i];
       sum.variance += regions[i + 1];
       if (dropped) sum.norm += regions[2 * region + i], sum.count += regions[2 * region + i + 1];

@@ -5,9 +5,10 @@
 //   v_j = max(1, raw_j) + dark_j.
 // Everything that depends only on the geometry (bins, pixel-splitting weights, Omega*P, and the per-bin sums
 // of c_bj Omega_j P_j and c_bj over the statically unmasked pixels) is computed once in the constructor;
-// integrate() is one streaming pass over the frame on a thread pool (per-thread accumulators of the signal
-// and variance sums only) and allocates nothing when `out` already has npt-sized storage. A frame with
-// dynamically masked pixels takes a second pass that also sums the normalisation of the pixels it keeps.
+// integrate() is one streaming pass over the frame on a thread pool (accumulators of the signal and variance
+// sums only, one set per slot of pixels that the threads claim) and allocates nothing when `out` already has
+// npt-sized storage. A frame with dynamically masked pixels takes a second pass that also sums the
+// normalisation of the pixels it keeps.
 // The bbox weights are pyFAI's CSR matrix stored pixel-major and compressed to 12 bytes a pixel: first bin,
 // bins spanned, weight of the first bin and of each interior bin (the last one is what remains of 1), so
 // the frame and its weights are read sequentially, once.
@@ -119,7 +120,7 @@ class AzimuthalIntegrator {
   void build_static_sums();
   struct FrameRules;
   template <class T, bool with_norm>
-  std::size_t accumulate(const T* raw, const float* dark, const FrameRules& rules, std::size_t thread);
+  std::size_t accumulate(const T* raw, const float* dark, const FrameRules& rules, std::size_t slot);
   template <class T, bool has_dark, bool with_norm, bool checked, class Pair>
   std::size_t spread_block(const T* raw, const float* dark, const FrameRules& rules, std::size_t j0, std::size_t n,
                            Pair* regions);
@@ -137,8 +138,9 @@ class AzimuthalIntegrator {
   std::vector<PixelBox> boxes_;           // bbox
   std::size_t nonzeros_ = 0;
   std::vector<double> static_sums_;       // per accumulator bin: (sum c Omega P, sum c) of unmasked pixels
-  std::vector<double> partial_;           // per thread: accumulator_regions of accumulator_bins_ (x, y) sums
-  std::vector<std::size_t> rejected_;     // per thread: pixels dynamically masked this frame
+  std::size_t slots_ = 1;                 // parts of the frame with their own accumulators
+  std::vector<double> partial_;           // per slot: accumulator_regions of accumulator_bins_ (x, y) sums
+  std::vector<std::size_t> rejected_;     // per slot: pixels dynamically masked this frame
   std::vector<BinSums> sums_;             // npt
   std::vector<double> background_intensity_, background_sigma_;
   double background_scale_ = 0.0;
