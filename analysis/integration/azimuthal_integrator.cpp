@@ -30,29 +30,38 @@ constexpr std::uint32_t index_mask = (std::uint32_t{1} << span_shift) - 1;
 constexpr std::size_t max_span = 255;
 // Pixels checked at once for dynamic masks: a block without any takes the loop without per-pixel checks.
 constexpr std::size_t block_pixels = 1024;
-// Per slot: (signal, variance) sums, their interior steps, (norm, count) sums, their interior steps.
-constexpr std::size_t accumulator_regions = 4;
+// Per slot: (signal, variance) sums, their interior steps, (norm, count) sums.
+constexpr std::size_t accumulator_regions = 3;
 // The frame is cut into this many slots per thread, each with its own accumulators, that threads claim in
 // turn: the result does not depend on which thread took a slot, and a thread that starts late takes fewer.
 constexpr std::size_t slots_per_thread = 4;
 
-// Adds a box's weights c_k times x to its bins, as (c_k x0, c_k^2 x1) or (c_k x0, c_k x1) per `scale`:
-// c_0 = first to whole[0], the rest of 1 to whole[span - 1], and `interior` to every bin between, through
-// the running sum of `interior_steps` (+ where the run starts, - where it ends). So every pixel costs four
-// additions whatever its span, with no data-dependent branch.
-template <class Scale>
-inline void spread(Pair* whole, Pair* interior_steps, std::uint32_t span, double first, double interior, Pair x,
-                   Scale scale) {
-  const double last = 1.0 - first - (static_cast<double>(span) - 2.0) * interior;  // span 1: first 1, interior 0
-  whole[0] += scale(first) * x;
-  whole[span - 1] += scale(last) * x;
-  const Pair run = scale(interior) * x;
+// Weight of a box's last bin: what remains of 1 (span 1: first is 1 and interior 0, so nothing).
+inline double last_weight(std::uint32_t span, double first, double interior) {
+  return 1.0 - first - (static_cast<double>(span) - 2.0) * interior;
+}
+
+// Adds a box's weights c_k times x = (s, v) to its bins as (c_k s, c_k^2 v): `first` to whole[0], the last
+// weight to whole[span - 1], and `interior` to every bin between through the running sum of
+// `interior_steps` (+ where the run starts, - where it ends). So every pixel costs four additions whatever
+// its span, with no data-dependent branch. The steps' sum leaves rounding residues (~1e-16 relative) in bins
+// no pixel reaches; harmless, as such bins have no weight (add_weighted sums the weights exactly).
+inline void spread(Pair* whole, Pair* interior_steps, std::uint32_t span, double first, double interior, Pair x) {
+  const double last = last_weight(span, first, interior);
+  whole[0] += Pair{first, first * first} * x;
+  whole[span - 1] += Pair{last, last * last} * x;
+  const Pair run = Pair{interior, interior * interior} * x;
   interior_steps[1] += run;
   interior_steps[span - 1] -= run;
 }
 
-inline Pair weight_and_square(double c) { return Pair{c, c * c}; }
-inline Pair weight_twice(double c) { return Pair{c, c}; }
+// Adds c_k x to each bin of a box one by one: with x = (Omega P, 1) the normalisation and count sums, which so
+// stay exactly 0 in the bins no pixel reaches.
+inline void add_weighted(Pair* whole, std::uint32_t span, double first, double interior, Pair x) {
+  whole[0] += first * x;
+  for (std::uint32_t k = 1; k + 1 < span; ++k) whole[k] += interior * x;
+  if (span > 1) whole[span - 1] += last_weight(span, first, interior) * x;
+}
 
 }  // namespace
 
@@ -285,7 +294,6 @@ void AzimuthalIntegrator::build_boxes(const std::vector<double>& q_centre, const
 }
 
 void AzimuthalIntegrator::build_static_sums() {
-  std::vector<double> steps(accumulator_bins_ * 2, 0.0);
   static_sums_.assign(accumulator_bins_ * 2, 0.0);
   Pair* sums = reinterpret_cast<Pair*>(static_sums_.data());
   const std::size_t n_pixels = height_ * width_;
@@ -299,10 +307,8 @@ void AzimuthalIntegrator::build_static_sums() {
     const std::uint32_t span = box.bin_and_span >> span_shift;
     if (span == 0) continue;
     const std::uint32_t index = box.bin_and_span & index_mask;
-    spread(sums + index, reinterpret_cast<Pair*>(steps.data()) + index, span, box.first_weight, box.interior_weight,
-           norm_and_one, weight_twice);
+    add_weighted(sums + index, span, box.first_weight, box.interior_weight, norm_and_one);
   }
-  add_running_sums(sums, reinterpret_cast<const Pair*>(steps.data()), accumulator_bins_);
 }
 
 // Adds pixels [j0, j0 + n) to this thread's accumulator regions. checked: the block has dynamically masked
@@ -338,10 +344,9 @@ std::size_t AzimuthalIntegrator::spread_block(const T* raw, const float* dark, c
     if (span == 0 || masked(j, true)) continue;
     Pair* whole = regions + (box.bin_and_span & index_mask);
     spread(whole, whole + bins, span, box.first_weight, box.interior_weight,
-           signal_and_variance<T, has_dark>(raw, dark, j), weight_and_square);
+           signal_and_variance<T, has_dark>(raw, dark, j));
     if constexpr (with_norm)
-      spread(whole + 2 * bins, whole + 3 * bins, span, box.first_weight, box.interior_weight, Pair{norm[j], 1.0},
-             weight_twice);
+      add_weighted(whole + 2 * bins, span, box.first_weight, box.interior_weight, Pair{norm[j], 1.0});
   }
   return dropped;
 }
@@ -354,22 +359,20 @@ std::size_t AzimuthalIntegrator::accumulate(const T* raw, const float* dark, con
                                             std::size_t slot) {
   const std::size_t bins = accumulator_bins_;
   Pair* regions = reinterpret_cast<Pair*>(partial_.data()) + slot * accumulator_regions * bins;
-  std::fill(regions, regions + (with_norm ? 4 : 2) * bins, Pair{0.0, 0.0});
+  std::fill(regions, regions + (with_norm ? 3 : 2) * bins, Pair{0.0, 0.0});
   const auto [begin, end] = chunk(height_ * width_, slot, slots_);
   std::size_t dropped = 0;
   for (std::size_t j0 = begin; j0 < end; j0 += block_pixels) {
     const std::size_t n = std::min(block_pixels, end - j0);
-    if (!block_is_clean(raw, dark, rules, j0, n))
-      dropped += spread_block<T, false, with_norm, true>(raw, dark, rules, j0, n, regions);
-    else if (dark != nullptr)
-      spread_block<T, true, with_norm, false>(raw, dark, rules, j0, n, regions);
+    const bool clean = block_is_clean(raw, dark, rules, j0, n);
+    if (dark != nullptr)
+      dropped += clean ? spread_block<T, true, with_norm, false>(raw, dark, rules, j0, n, regions)
+                       : spread_block<T, true, with_norm, true>(raw, dark, rules, j0, n, regions);
     else
-      spread_block<T, false, with_norm, false>(raw, dark, rules, j0, n, regions);
+      dropped += clean ? spread_block<T, false, with_norm, false>(raw, dark, rules, j0, n, regions)
+                       : spread_block<T, false, with_norm, true>(raw, dark, rules, j0, n, regions);
   }
-  if (setup_.split == PixelSplit::bbox) {
-    add_running_sums(regions, regions + bins, bins);
-    if constexpr (with_norm) add_running_sums(regions + 2 * bins, regions + 3 * bins, bins);
-  }
+  if (setup_.split == PixelSplit::bbox) add_running_sums(regions, regions + bins, bins);
   return dropped;
 }
 
