@@ -77,8 +77,8 @@ namespace {
 
 template <class Rules>
 inline bool dynamically_masked(float value, const float* dark, std::size_t j, const Rules& rules) {
-  return !std::isfinite(value) || value < rules.negative_limit ||
-         std::fabs(value - rules.dummy) <= rules.delta_dummy || (dark != nullptr && !std::isfinite(dark[j]));
+  return !std::isfinite(value) || value < rules.negative_limit || std::fabs(value - rules.dummy) <= rules.delta_dummy ||
+         (dark != nullptr && !std::isfinite(dark[j]));
 }
 
 // Whether no pixel of [j0, j0 + n) is dynamically masked, four at a time (x - x != 0: not finite).
@@ -125,9 +125,8 @@ AzimuthalIntegrator::AzimuthalIntegrator(const Geometry& geometry, IntegrationSe
   if (!setup_.mask.empty() && setup_.mask.size() != height_ * width_)
     throw std::invalid_argument("AzimuthalIntegrator: mask has " + std::to_string(setup_.mask.size()) +
                                 " pixels, detector has " + std::to_string(height_ * width_));
-  if (setup_.q_range_inv_angstrom &&
-      !(setup_.q_range_inv_angstrom->first >= 0.0 &&
-        setup_.q_range_inv_angstrom->second > setup_.q_range_inv_angstrom->first))
+  if (setup_.q_range_inv_angstrom && !(setup_.q_range_inv_angstrom->first >= 0.0 &&
+                                       setup_.q_range_inv_angstrom->second > setup_.q_range_inv_angstrom->first))
     throw std::invalid_argument("AzimuthalIntegrator: q range must satisfy 0 <= qmin < qmax");
   if (height_ * width_ > std::numeric_limits<std::int32_t>::max())
     throw std::invalid_argument("AzimuthalIntegrator: detector too large for 32-bit pixel indices");
@@ -195,8 +194,9 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
         if (setup_.polarization_factor) {
           const double chi = std::atan2(p.t1_m, p.t2_m);
           const double cos2 = std::cos(tth) * std::cos(tth);
-          norm *= 0.5 * (1.0 + cos2 - *setup_.polarization_factor *
-                                          std::cos(2.0 * (chi + setup_.polarization_axis_offset_rad)) * (1.0 - cos2));
+          norm *= 0.5 * (1.0 + cos2 -
+                         *setup_.polarization_factor * std::cos(2.0 * (chi + setup_.polarization_axis_offset_rad)) *
+                             (1.0 - cos2));
         }
         normalization_[i * width_ + j] = static_cast<float>(norm);
       }
@@ -254,7 +254,8 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
       const double f = std::floor((q_centre[j] - q_min_) / bin_width_);
       if (f >= 0.0 && f < static_cast<double>(npt)) pixel_bin_[j] = static_cast<std::uint32_t>(f) + 1;
     }
-    nonzeros_ = static_cast<std::size_t>(std::count_if(pixel_bin_.begin(), pixel_bin_.end(), [](auto b) { return b > 0; }));
+    nonzeros_ =
+        static_cast<std::size_t>(std::count_if(pixel_bin_.begin(), pixel_bin_.end(), [](auto b) { return b > 0; }));
   }
   slots_ = n_threads == 1 ? 1 : n_threads * slots_per_thread;
   partial_.assign(slots_ * accumulator_regions * accumulator_bins_ * 2, 0.0);
@@ -287,8 +288,9 @@ void AzimuthalIntegrator::build_boxes(const std::vector<double>& q_centre, const
     const auto span = static_cast<std::uint32_t>(b1 - b0) + 1;
     const auto index = static_cast<std::uint32_t>(b0 + static_cast<double>(bin_offset_));
     const double inv_width = span == 1 ? 0.0 : 1.0 / (f1 - f0);
-    boxes_[j] = PixelBox{index | (span << span_shift), span == 1 ? 1.0f : static_cast<float>((b0 + 1.0 - f0) * inv_width),
-                         span < 3 ? 0.0f : static_cast<float>(inv_width)};
+    boxes_[j] =
+        PixelBox{index | (span << span_shift), span == 1 ? 1.0f : static_cast<float>((b0 + 1.0 - f0) * inv_width),
+                 span < 3 ? 0.0f : static_cast<float>(inv_width)};
     nonzeros_ += static_cast<std::size_t>(std::min(b1, npt - 1.0) - std::max(b0, 0.0)) + 1;
   }
 }
@@ -314,8 +316,8 @@ void AzimuthalIntegrator::build_static_sums() {
 // Adds pixels [j0, j0 + n) to this thread's accumulator regions. checked: the block has dynamically masked
 // pixels, each is tested and those that reach a bin counted (returned).
 template <class T, bool has_dark, bool with_norm, bool checked, class Pair>
-std::size_t AzimuthalIntegrator::spread_block(const T* raw, const float* dark, const FrameRules& rules,
-                                              std::size_t j0, std::size_t n, Pair* regions) {
+std::size_t AzimuthalIntegrator::spread_block(const T* raw, const float* dark, const FrameRules& rules, std::size_t j0,
+                                              std::size_t n, Pair* regions) {
   const std::size_t bins = accumulator_bins_;
   const float* norm = normalization_.data();
   std::size_t dropped = 0;
@@ -452,8 +454,8 @@ void AzimuthalIntegrator::set_background(const Pattern& background, double scale
                                 " points, integrator has " + std::to_string(npt));
   for (std::size_t b = 0; b < npt; ++b)
     if (std::fabs(background.q_inv_angstrom[b] - q_centres_[b]) > 1e-6 * bin_width_ * static_cast<double>(npt))
-      throw std::invalid_argument("set_background: background Q grid differs at bin " + std::to_string(b) +
-                                  " (" + std::to_string(background.q_inv_angstrom[b]) + " vs " +
+      throw std::invalid_argument("set_background: background Q grid differs at bin " + std::to_string(b) + " (" +
+                                  std::to_string(background.q_inv_angstrom[b]) + " vs " +
                                   std::to_string(q_centres_[b]) + " 1/A)");
   if (!std::isfinite(scale)) throw std::invalid_argument("set_background: scale must be finite");
   background_intensity_ = background.intensity;
