@@ -15,10 +15,10 @@ nrep=${INSITU_BENCH_NREP:-15}
 
 awk '
   $1 == "pyfai"  { py[$2] = $4; py_setup[$2] = $8 }
-  $1 == "insitu" { ms[$2, $4] = $6; setup[$2, $4] = $10 }
+  $1 == "insitu" { ms[$2, $4] = $6; setup[$2, $4] = $10; cpu[$2, $4] = $16 }
   END {
     for (m in py) {
-      printf "ratio %s: pyFAI %.1f ms / insitu(2 threads) %.1f ms = %.1fx faster (1 thread: %.1fx); setup pyFAI %.2f s, insitu %.2f s\n",
-             m, py[m], ms[m, 2], py[m] / ms[m, 2], py[m] / ms[m, 1], py_setup[m], setup[m, 2]
+      printf "ratio %s: pyFAI %.1f ms / insitu(2 threads) %.1f ms = %.1fx faster (1 thread: %.1fx); insitu CPU %.1f ms a frame; setup pyFAI %.2f s, insitu %.2f s\n",
+             m, py[m], ms[m, 2], py[m] / ms[m, 2], py[m] / ms[m, 1], cpu[m, 2], py_setup[m], setup[m, 2]
     }
   }' "$work/pyfai.txt" "$work/insitu.txt"

@@ -1,12 +1,13 @@
 #include "analysis/integration/azimuthal_integrator.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "analysis/integration/worker_pool.hpp"
 
@@ -21,36 +22,97 @@ std::pair<std::size_t, std::size_t> chunk(std::size_t n, std::size_t part, std::
   return {n * part / parts, n * (part + 1) / parts};
 }
 
-struct FrameRules {
-  bool check_dummy;
+// One bin's two running sums in an SSE2 register (baseline x86-64): each pixel adds to both at once.
+using Pair = double __attribute__((vector_size(16)));
+
+constexpr unsigned span_shift = 24;
+constexpr std::uint32_t index_mask = (std::uint32_t{1} << span_shift) - 1;
+constexpr std::size_t max_span = 255;
+// Pixels checked at once for dynamic masks: a block without any takes the loop without per-pixel checks.
+constexpr std::size_t block_pixels = 1024;
+// Per slot: (signal, variance) sums, their interior steps, (norm, count) sums.
+constexpr std::size_t accumulator_regions = 3;
+// The frame is cut into this many slots per thread, each with its own accumulators, that threads claim in
+// turn: the result does not depend on which thread took a slot, and a thread that starts late takes fewer.
+constexpr std::size_t slots_per_thread = 4;
+
+// Weight of a box's last bin: what remains of 1 (span 1: first is 1 and interior 0, so nothing).
+inline double last_weight(std::uint32_t span, double first, double interior) {
+  return 1.0 - first - (static_cast<double>(span) - 2.0) * interior;
+}
+
+// Adds a box's weights c_k times x = (s, v) to its bins as (c_k s, c_k^2 v): `first` to whole[0], the last
+// weight to whole[span - 1], and `interior` to every bin between through the running sum of
+// `interior_steps` (+ where the run starts, - where it ends). So every pixel costs four additions whatever
+// its span, with no data-dependent branch. The steps' sum leaves rounding residues (~1e-16 relative) in bins
+// no pixel reaches; harmless, as such bins have no weight (add_weighted sums the weights exactly).
+inline void spread(Pair* whole, Pair* interior_steps, std::uint32_t span, double first, double interior, Pair x) {
+  const double last = last_weight(span, first, interior);
+  whole[0] += Pair{first, first * first} * x;
+  whole[span - 1] += Pair{last, last * last} * x;
+  const Pair run = Pair{interior, interior * interior} * x;
+  interior_steps[1] += run;
+  interior_steps[span - 1] -= run;
+}
+
+// Adds c_k x to each bin of a box one by one: with x = (Omega P, 1) the normalisation and count sums, which so
+// stay exactly 0 in the bins no pixel reaches.
+inline void add_weighted(Pair* whole, std::uint32_t span, double first, double interior, Pair x) {
+  whole[0] += first * x;
+  for (std::uint32_t k = 1; k + 1 < span; ++k) whole[k] += interior * x;
+  if (span > 1) whole[span - 1] += last_weight(span, first, interior) * x;
+}
+
+}  // namespace
+
+// Per-frame (dynamic) masks as comparisons that are false when the rule is off (NaN dummy, -inf limit),
+// made on the value as float32 (as pyFAI does).
+struct AzimuthalIntegrator::FrameRules {
   float dummy;
   float delta_dummy;
-  bool mask_negative;
+  float negative_limit;
 };
 
-// Signal and Poisson variance of pixel j, or false if the pixel is dynamically masked this frame.
-template <class T>
-inline bool sample(const T* raw, const float* dark, std::size_t j, const FrameRules& rules, double& signal,
-                   double& variance) {
-  const T value = raw[j];
-  if constexpr (std::is_floating_point_v<T>) {
-    if (!std::isfinite(value)) return false;
+namespace {
+
+template <class Rules>
+inline bool dynamically_masked(float value, const float* dark, std::size_t j, const Rules& rules) {
+  return !std::isfinite(value) || value < rules.negative_limit || std::fabs(value - rules.dummy) <= rules.delta_dummy ||
+         (dark != nullptr && !std::isfinite(dark[j]));
+}
+
+// Whether no pixel of [j0, j0 + n) is dynamically masked, four at a time (x - x != 0: not finite).
+template <class T, class Rules>
+bool block_is_clean(const T* raw, const float* dark, const Rules& rules, std::size_t j0, std::size_t n) {
+  using Floats = float __attribute__((vector_size(16)));
+  typedef T Values __attribute__((vector_size(4 * sizeof(T))));
+  using Mask = std::int32_t __attribute__((vector_size(16)));
+  const Floats dummy = Floats{} + rules.dummy, delta = Floats{} + rules.delta_dummy;
+  const Floats limit = Floats{} + rules.negative_limit;
+  Mask masked{};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    Values values;
+    std::memcpy(&values, raw + j0 + i, sizeof values);
+    const Floats x = __builtin_convertvector(values, Floats);
+    masked |= (x - x != 0.0f) | (x < limit) | ((x - dummy <= delta) & (dummy - x <= delta));
+    if (dark != nullptr) {
+      Floats d;
+      std::memcpy(&d, dark + j0 + i, sizeof d);
+      masked |= d - d != 0.0f;
+    }
   }
-  if (rules.check_dummy) {
-    const float v = static_cast<float>(value);
-    if (rules.delta_dummy == 0.0f ? v == rules.dummy : std::fabs(v - rules.dummy) <= rules.delta_dummy)
-      return false;
-  }
-  const double r = static_cast<double>(value);
-  if (rules.mask_negative && r < 0.0) return false;
-  double d = 0.0;
-  if (dark != nullptr) {
-    d = dark[j];
-    if (!std::isfinite(d)) return false;
-  }
-  signal = r - d;
-  variance = std::max(1.0, r) + d;  // pyFAI preproc, poissonian: max(1, raw) + dark
-  return true;
+  bool clean = (masked[0] | masked[1] | masked[2] | masked[3]) == 0;
+  for (; i < n; ++i) clean &= !dynamically_masked(static_cast<float>(raw[j0 + i]), dark, j0 + i, rules);
+  return clean;
+}
+
+// Signal and Poisson variance of pixel j (pyFAI preproc, poissonian: max(1, raw) + dark).
+template <class T, bool has_dark>
+inline Pair signal_and_variance(const T* raw, const float* dark, std::size_t j) {
+  const double r = static_cast<double>(raw[j]);
+  const double d = has_dark ? static_cast<double>(dark[j]) : 0.0;
+  return Pair{r - d, std::max(1.0, r) + d};
 }
 
 }  // namespace
@@ -63,9 +125,8 @@ AzimuthalIntegrator::AzimuthalIntegrator(const Geometry& geometry, IntegrationSe
   if (!setup_.mask.empty() && setup_.mask.size() != height_ * width_)
     throw std::invalid_argument("AzimuthalIntegrator: mask has " + std::to_string(setup_.mask.size()) +
                                 " pixels, detector has " + std::to_string(height_ * width_));
-  if (setup_.q_range_inv_angstrom &&
-      !(setup_.q_range_inv_angstrom->first >= 0.0 &&
-        setup_.q_range_inv_angstrom->second > setup_.q_range_inv_angstrom->first))
+  if (setup_.q_range_inv_angstrom && !(setup_.q_range_inv_angstrom->first >= 0.0 &&
+                                       setup_.q_range_inv_angstrom->second > setup_.q_range_inv_angstrom->first))
     throw std::invalid_argument("AzimuthalIntegrator: q range must satisfy 0 <= qmin < qmax");
   if (height_ * width_ > std::numeric_limits<std::int32_t>::max())
     throw std::invalid_argument("AzimuthalIntegrator: detector too large for 32-bit pixel indices");
@@ -79,11 +140,6 @@ AzimuthalIntegrator::AzimuthalIntegrator(AzimuthalIntegrator&&) noexcept = defau
 AzimuthalIntegrator& AzimuthalIntegrator::operator=(AzimuthalIntegrator&&) noexcept = default;
 
 std::size_t AzimuthalIntegrator::threads() const { return pool_->size(); }
-
-std::size_t AzimuthalIntegrator::nonzeros() const {
-  if (setup_.split == PixelSplit::bbox) return weight_.size();
-  return static_cast<std::size_t>(std::count_if(pixel_bin_.begin(), pixel_bin_.end(), [](auto b) { return b >= 0; }));
-}
 
 namespace {
 
@@ -103,18 +159,13 @@ std::vector<double> box_half_widths(const std::vector<double>& q_centre, const s
   return half;
 }
 
-// Pixel ranges [split[t], split[t+1]) with about the same number of weights per thread; `weight_start` has one
-// entry per pixel plus the end.
-std::vector<std::size_t> balanced_split(const std::vector<std::uint32_t>& weight_start, std::size_t n_threads) {
-  std::vector<std::size_t> split(n_threads + 1, 0);
-  const std::uint32_t total = weight_start.back();
-  for (std::size_t t = 1; t < n_threads; ++t) {
-    const auto target = static_cast<std::uint32_t>(std::uint64_t(total) * t / n_threads);
-    split[t] = static_cast<std::size_t>(std::lower_bound(weight_start.begin(), weight_start.end() - 1, target) -
-                                        weight_start.begin());
+// Adds the running sum of steps[0..k] to whole[k]: the interior weights that spread() left as steps.
+void add_running_sums(Pair* whole, const Pair* steps, std::size_t n) {
+  Pair running{0.0, 0.0};
+  for (std::size_t k = 0; k < n; ++k) {
+    running += steps[k];
+    whole[k] += running;
   }
-  split[n_threads] = weight_start.size() - 1;
-  return split;
 }
 
 }  // namespace
@@ -143,8 +194,9 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
         if (setup_.polarization_factor) {
           const double chi = std::atan2(p.t1_m, p.t2_m);
           const double cos2 = std::cos(tth) * std::cos(tth);
-          norm *= 0.5 * (1.0 + cos2 - *setup_.polarization_factor *
-                                          std::cos(2.0 * (chi + setup_.polarization_axis_offset_rad)) * (1.0 - cos2));
+          norm *= 0.5 * (1.0 + cos2 -
+                         *setup_.polarization_factor * std::cos(2.0 * (chi + setup_.polarization_axis_offset_rad)) *
+                             (1.0 - cos2));
         }
         normalization_[i * width_ + j] = static_cast<float>(norm);
       }
@@ -191,53 +243,139 @@ void AzimuthalIntegrator::build_geometry_arrays(const Geometry& geometry) {
   q_centres_.resize(npt);
   for (std::size_t b = 0; b < npt; ++b) q_centres_[b] = q_min_ + bin_width_ * (static_cast<double>(b) + 0.5);
   sums_.assign(npt, BinSums{});
-  split_.resize(n_threads + 1);
-  partial_.assign(n_threads * npt, BinSums{});
-
-  if (!bbox) {
-    pixel_bin_.assign(n_pixels, -1);
+  if (bbox) {
+    build_boxes(q_centre, q_half_width);
+  } else {
+    bin_offset_ = 1;
+    accumulator_bins_ = npt + 2;
+    pixel_bin_.assign(n_pixels, 0);
     for (std::size_t j = 0; j < n_pixels; ++j) {
       if (masked(j)) continue;
       const double f = std::floor((q_centre[j] - q_min_) / bin_width_);
-      if (f >= 0.0 && f < static_cast<double>(npt)) pixel_bin_[j] = static_cast<std::int32_t>(f);
+      if (f >= 0.0 && f < static_cast<double>(npt)) pixel_bin_[j] = static_cast<std::uint32_t>(f) + 1;
     }
-    for (std::size_t t = 0; t <= n_threads; ++t) split_[t] = n_pixels * t / n_threads;
-    return;
+    nonzeros_ =
+        static_cast<std::size_t>(std::count_if(pixel_bin_.begin(), pixel_bin_.end(), [](auto b) { return b > 0; }));
   }
+  slots_ = n_threads == 1 ? 1 : n_threads * slots_per_thread;
+  partial_.assign(slots_ * accumulator_regions * accumulator_bins_ * 2, 0.0);
+  rejected_.assign(slots_, 0);
+  build_static_sums();
+}
 
-  // bbox: a box covering [f0, f1) in bin units gives bin b the weight overlap(b)/(f1 - f0); a box inside
-  // one bin gives it weight 1. With the automatic range this is pyFAI's splitBBoxCSR; with an explicit
-  // range the part of a box outside the range is dropped.
-  weight_start_.assign(n_pixels + 1, 0);
-  first_bin_.assign(n_pixels, 0);
-  weight_.clear();
-  weight_.reserve(n_pixels * 4);
+// bbox: a box covering [f0, f1) in bin units gives bin b the weight overlap(b)/(f1 - f0); a box inside
+// one bin gives it weight 1. With the automatic range this is pyFAI's splitBBoxCSR; with an explicit
+// range the part of a box outside the range is dropped (it lands in the spare bins).
+void AzimuthalIntegrator::build_boxes(const std::vector<double>& q_centre, const std::vector<double>& q_half_width) {
+  const std::size_t n_pixels = height_ * width_;
+  const auto npt = static_cast<double>(setup_.npt);
+  auto masked = [&](std::size_t j) { return !setup_.mask.empty() && setup_.mask[j] != 0; };
+  const double widest_box = *std::max_element(q_half_width.begin(), q_half_width.end()) * 2.0 / bin_width_;
+  if (!(widest_box + 2.0 <= static_cast<double>(max_span)))
+    throw std::invalid_argument("AzimuthalIntegrator: a pixel spans more than " + std::to_string(max_span) +
+                                " bins; use fewer bins (npt)");
+  bin_offset_ = static_cast<std::size_t>(widest_box) + 2;  // bins a box can span
+  accumulator_bins_ = setup_.npt + 2 * bin_offset_;
+  if (accumulator_bins_ > index_mask) throw std::invalid_argument("AzimuthalIntegrator: npt too large for bbox");
+  boxes_.assign(n_pixels, PixelBox{0, 0.0f, 0.0f});
+  nonzeros_ = 0;
   for (std::size_t j = 0; j < n_pixels; ++j) {
-    weight_start_[j] = static_cast<std::uint32_t>(weight_.size());
     if (masked(j)) continue;
-    const double f0 = (box_low(j) - q_min_) / bin_width_;
-    const double f1 = (box_high(j) - q_min_) / bin_width_;
+    const double f0 = (std::max(0.0, q_centre[j] - q_half_width[j]) - q_min_) / bin_width_;
+    const double f1 = (q_centre[j] + q_half_width[j] - q_min_) / bin_width_;
     const double b0 = std::floor(f0), b1 = std::floor(f1);
-    if (b1 < 0.0 || b0 >= static_cast<double>(npt)) continue;
-    if (b0 == b1) {
-      first_bin_[j] = static_cast<std::uint32_t>(b0);
-      weight_.push_back(1.0f);
+    if (b1 < 0.0 || b0 >= npt) continue;
+    const auto span = static_cast<std::uint32_t>(b1 - b0) + 1;
+    const auto index = static_cast<std::uint32_t>(b0 + static_cast<double>(bin_offset_));
+    const double inv_width = span == 1 ? 0.0 : 1.0 / (f1 - f0);
+    boxes_[j] =
+        PixelBox{index | (span << span_shift), span == 1 ? 1.0f : static_cast<float>((b0 + 1.0 - f0) * inv_width),
+                 span < 3 ? 0.0f : static_cast<float>(inv_width)};
+    nonzeros_ += static_cast<std::size_t>(std::min(b1, npt - 1.0) - std::max(b0, 0.0)) + 1;
+  }
+}
+
+void AzimuthalIntegrator::build_static_sums() {
+  static_sums_.assign(accumulator_bins_ * 2, 0.0);
+  Pair* sums = reinterpret_cast<Pair*>(static_sums_.data());
+  const std::size_t n_pixels = height_ * width_;
+  for (std::size_t j = 0; j < n_pixels; ++j) {
+    const Pair norm_and_one{normalization_[j], 1.0};
+    if (setup_.split == PixelSplit::none) {
+      sums[pixel_bin_[j]] += norm_and_one;
       continue;
     }
-    const double inv_width = 1.0 / (f1 - f0);
-    const auto first = static_cast<std::size_t>(std::max(b0, 0.0));
-    const auto last = static_cast<std::size_t>(std::min(b1, static_cast<double>(npt - 1)));
-    first_bin_[j] = static_cast<std::uint32_t>(first);
-    for (std::size_t bin = first; bin <= last; ++bin) {
-      const double overlap = std::min(f1, static_cast<double>(bin + 1)) - std::max(f0, static_cast<double>(bin));
-      weight_.push_back(static_cast<float>(std::max(overlap, 0.0) * inv_width));
-    }
-    if (weight_.size() > std::numeric_limits<std::uint32_t>::max())
-      throw std::invalid_argument("AzimuthalIntegrator: more than 2^32 pixel-splitting weights");
+    const PixelBox box = boxes_[j];
+    const std::uint32_t span = box.bin_and_span >> span_shift;
+    if (span == 0) continue;
+    const std::uint32_t index = box.bin_and_span & index_mask;
+    add_weighted(sums + index, span, box.first_weight, box.interior_weight, norm_and_one);
   }
-  weight_start_[n_pixels] = static_cast<std::uint32_t>(weight_.size());
-  weight_.shrink_to_fit();
-  split_ = balanced_split(weight_start_, n_threads);
+}
+
+// Adds pixels [j0, j0 + n) to this thread's accumulator regions. checked: the block has dynamically masked
+// pixels, each is tested and those that reach a bin counted (returned).
+template <class T, bool has_dark, bool with_norm, bool checked, class Pair>
+std::size_t AzimuthalIntegrator::spread_block(const T* raw, const float* dark, const FrameRules& rules, std::size_t j0,
+                                              std::size_t n, Pair* regions) {
+  const std::size_t bins = accumulator_bins_;
+  const float* norm = normalization_.data();
+  std::size_t dropped = 0;
+  auto masked = [&](std::size_t j, bool reaches_a_bin) {
+    if constexpr (checked) {
+      if (dynamically_masked(static_cast<float>(raw[j]), dark, j, rules)) {
+        dropped += reaches_a_bin;
+        return true;
+      }
+    }
+    return false;
+  };
+  if (setup_.split == PixelSplit::none) {
+    const std::uint32_t* pixel_bin = pixel_bin_.data();
+    for (std::size_t j = j0; j < j0 + n; ++j) {
+      if (masked(j, pixel_bin[j] != 0)) continue;
+      regions[pixel_bin[j]] += signal_and_variance<T, has_dark>(raw, dark, j);
+      if constexpr (with_norm) regions[2 * bins + pixel_bin[j]] += Pair{norm[j], 1.0};
+    }
+    return dropped;
+  }
+  const PixelBox* boxes = boxes_.data();
+  for (std::size_t j = j0; j < j0 + n; ++j) {
+    const PixelBox box = boxes[j];
+    const std::uint32_t span = box.bin_and_span >> span_shift;
+    if (span == 0 || masked(j, true)) continue;
+    Pair* whole = regions + (box.bin_and_span & index_mask);
+    spread(whole, whole + bins, span, box.first_weight, box.interior_weight,
+           signal_and_variance<T, has_dark>(raw, dark, j));
+    if constexpr (with_norm)
+      add_weighted(whole + 2 * bins, span, box.first_weight, box.interior_weight, Pair{norm[j], 1.0});
+  }
+  return dropped;
+}
+
+// Adds the slot's share of the frame to its accumulators: regions (signal, variance) and their interior
+// steps, with_norm also (c Omega P, c) and its steps. Returns how many pixels that reach a bin it dropped
+// (dynamic masks).
+template <class T, bool with_norm>
+std::size_t AzimuthalIntegrator::accumulate(const T* raw, const float* dark, const FrameRules& rules,
+                                            std::size_t slot) {
+  const std::size_t bins = accumulator_bins_;
+  Pair* regions = reinterpret_cast<Pair*>(partial_.data()) + slot * accumulator_regions * bins;
+  std::fill(regions, regions + (with_norm ? 3 : 2) * bins, Pair{0.0, 0.0});
+  const auto [begin, end] = chunk(height_ * width_, slot, slots_);
+  std::size_t dropped = 0;
+  for (std::size_t j0 = begin; j0 < end; j0 += block_pixels) {
+    const std::size_t n = std::min(block_pixels, end - j0);
+    const bool clean = block_is_clean(raw, dark, rules, j0, n);
+    if (dark != nullptr)
+      dropped += clean ? spread_block<T, true, with_norm, false>(raw, dark, rules, j0, n, regions)
+                       : spread_block<T, true, with_norm, true>(raw, dark, rules, j0, n, regions);
+    else
+      dropped += clean ? spread_block<T, false, with_norm, false>(raw, dark, rules, j0, n, regions)
+                       : spread_block<T, false, with_norm, true>(raw, dark, rules, j0, n, regions);
+  }
+  if (setup_.split == PixelSplit::bbox) add_running_sums(regions, regions + bins, bins);
+  return dropped;
 }
 
 template <class T>
@@ -251,54 +389,35 @@ void AzimuthalIntegrator::integrate(const ImageView<T>& image, Pattern& out, std
                                 " values, detector has " + std::to_string(height_ * width_));
   const T* raw = image.pixels.data();
   const float* dark_px = dark.empty() ? nullptr : dark.data();
-  const float* norm = normalization_.data();
-  const FrameRules rules{setup_.dummy.has_value(), setup_.dummy.value_or(0.0f), setup_.delta_dummy,
-                         setup_.mask_negative};
-  const std::size_t npt = setup_.npt;
-
-  const bool bbox = setup_.split == PixelSplit::bbox;
-  auto task = [&](std::size_t t) {
-    BinSums* acc = partial_.data() + t * npt;
-    std::fill(acc, acc + npt, BinSums{});
-    double s, v;
-    if (!bbox) {
-      const std::int32_t* bins = pixel_bin_.data();
-      for (std::size_t j = split_[t]; j < split_[t + 1]; ++j) {
-        const std::int32_t b = bins[j];
-        if (b < 0 || !sample(raw, dark_px, j, rules, s, v)) continue;
-        BinSums& a = acc[b];
-        a.signal += s;
-        a.variance += v;
-        a.norm += norm[j];
-        a.count += 1.0;
-      }
-      return;
-    }
-    const std::uint32_t* start = weight_start_.data();
-    for (std::size_t j = split_[t]; j < split_[t + 1]; ++j) {
-      const std::uint32_t k0 = start[j], k1 = start[j + 1];
-      if (k0 == k1 || !sample(raw, dark_px, j, rules, s, v)) continue;
-      BinSums* a = acc + first_bin_[j];
-      const double n = norm[j];
-      for (std::uint32_t k = k0; k < k1; ++k, ++a) {
-        const double w = weight_[k];
-        a->signal += w * s;
-        a->variance += w * w * v;
-        a->norm += w * n;
-        a->count += w;
-      }
-    }
+  const FrameRules rules{setup_.dummy.value_or(std::numeric_limits<float>::quiet_NaN()), setup_.delta_dummy,
+                         setup_.mask_negative ? 0.0f : -std::numeric_limits<float>::infinity()};
+  std::atomic<std::size_t> next_slot{0};
+  auto signal_only = [&](std::size_t) {
+    for (std::size_t slot; (slot = next_slot.fetch_add(1, std::memory_order_relaxed)) < slots_;)
+      rejected_[slot] = accumulate<T, false>(raw, dark_px, rules, slot);
   };
-  pool_->run(task);
-  std::copy(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(npt), sums_.begin());
-  for (std::size_t t = 1; t < pool_->size(); ++t)
-    for (std::size_t b = 0; b < npt; ++b) {
-      const BinSums& p = partial_[t * npt + b];
-      sums_[b].signal += p.signal;
-      sums_[b].variance += p.variance;
-      sums_[b].norm += p.norm;
-      sums_[b].count += p.count;
+  pool_->run_claiming(signal_only);
+  // Pixels dropped this frame also leave the normalisation: sum it again over the pixels kept.
+  const bool dropped = std::any_of(rejected_.begin(), rejected_.end(), [](std::size_t n) { return n > 0; });
+  auto with_norm = [&](std::size_t) {
+    for (std::size_t slot; (slot = next_slot.fetch_add(1, std::memory_order_relaxed)) < slots_;)
+      accumulate<T, true>(raw, dark_px, rules, slot);
+  };
+  next_slot = 0;
+  if (dropped) pool_->run_claiming(with_norm);
+  const std::size_t region = 2 * accumulator_bins_;  // doubles per region
+  for (std::size_t b = 0; b < setup_.npt; ++b) {
+    const std::size_t i = 2 * (b + bin_offset_);
+    BinSums sum{0.0, 0.0, static_sums_[i], static_sums_[i + 1]};
+    if (dropped) sum.norm = sum.count = 0.0;
+    for (std::size_t slot = 0; slot < slots_; ++slot) {
+      const double* regions = partial_.data() + slot * accumulator_regions * region;
+      sum.signal += regions[i];
+      sum.variance += regions[i + 1];
+      if (dropped) sum.norm += regions[2 * region + i], sum.count += regions[2 * region + i + 1];
     }
+    sums_[b] = sum;
+  }
   finish(out);
 }
 
@@ -335,8 +454,8 @@ void AzimuthalIntegrator::set_background(const Pattern& background, double scale
                                 " points, integrator has " + std::to_string(npt));
   for (std::size_t b = 0; b < npt; ++b)
     if (std::fabs(background.q_inv_angstrom[b] - q_centres_[b]) > 1e-6 * bin_width_ * static_cast<double>(npt))
-      throw std::invalid_argument("set_background: background Q grid differs at bin " + std::to_string(b) +
-                                  " (" + std::to_string(background.q_inv_angstrom[b]) + " vs " +
+      throw std::invalid_argument("set_background: background Q grid differs at bin " + std::to_string(b) + " (" +
+                                  std::to_string(background.q_inv_angstrom[b]) + " vs " +
                                   std::to_string(q_centres_[b]) + " 1/A)");
   if (!std::isfinite(scale)) throw std::invalid_argument("set_background: scale must be finite");
   background_intensity_ = background.intensity;

@@ -3,11 +3,15 @@
 // ('no','histogram') or ('bbox','csr') and error_model="poisson":
 //   I_b = sum_j c_bj (raw_j - dark_j) / sum_j c_bj Omega_j P_j,   sigma_b = sqrt(sum_j c_bj^2 v_j) / sum_j c_bj Omega_j P_j,
 //   v_j = max(1, raw_j) + dark_j.
-// Everything that depends only on the geometry (bins, pixel-splitting weights, Omega*P) is computed once in
-// the constructor; integrate() is one streaming pass over the frame on a thread pool (per-thread bin
-// accumulators) and allocates nothing when `out` already has npt-sized storage. The bbox weights are
-// pyFAI's CSR matrix stored pixel-major (CSC): each pixel's weights go to consecutive bins, so the frame
-// is read sequentially instead of gathered ring by ring.
+// Everything that depends only on the geometry (bins, pixel-splitting weights, Omega*P, and the per-bin sums
+// of c_bj Omega_j P_j and c_bj over the statically unmasked pixels) is computed once in the constructor;
+// integrate() is one streaming pass over the frame on a thread pool (accumulators of the signal and variance
+// sums only, one set per slot of pixels that the threads claim) and allocates nothing when `out` already has
+// npt-sized storage. A frame with dynamically masked pixels takes a second pass that also sums the
+// normalisation of the pixels it keeps.
+// The bbox weights are pyFAI's CSR matrix stored pixel-major and compressed to 12 bytes a pixel: first bin,
+// bins spanned, weight of the first bin and of each interior bin (the last one is what remains of 1), so
+// the frame and its weights are read sequentially, once.
 
 #include <cstddef>
 #include <cstdint>
@@ -96,14 +100,30 @@ class AzimuthalIntegrator {
   const std::vector<double>& q_inv_angstrom() const { return q_centres_; }
   // Per-pixel normalisation Omega_j * P_j (1 where a correction is off).
   std::span<const float> normalization() const { return normalization_; }
-  std::size_t nonzeros() const;  // pixel-to-bin weights stored (CSR entries, or binned pixels)
+  std::size_t nonzeros() const { return nonzeros_; }  // pixel-to-bin weights inside the range (CSR entries)
   std::size_t threads() const;
 
  private:
   struct BinSums {
     double signal, variance, norm, count;
   };
+  // bbox: a pixel's box covers bins [bin, bin + span) of the accumulators (span 0: masked or out of range):
+  // first_weight in the first, interior_weight in each bin strictly between (0 if span < 3), the rest of 1
+  // in the last.
+  struct PixelBox {
+    std::uint32_t bin_and_span;  // accumulator index in the low 24 bits, span in the high 8
+    float first_weight;
+    float interior_weight;
+  };
   void build_geometry_arrays(const Geometry& geometry);
+  void build_boxes(const std::vector<double>& q_centre, const std::vector<double>& q_half_width);
+  void build_static_sums();
+  struct FrameRules;
+  template <class T, bool with_norm>
+  std::size_t accumulate(const T* raw, const float* dark, const FrameRules& rules, std::size_t slot);
+  template <class T, bool has_dark, bool with_norm, bool checked, class Pair>
+  std::size_t spread_block(const T* raw, const float* dark, const FrameRules& rules, std::size_t j0, std::size_t n,
+                           Pair* regions);
   void finish(Pattern& out) const;
 
   IntegrationSetup setup_;
@@ -111,12 +131,16 @@ class AzimuthalIntegrator {
   double q_min_ = 0.0, q_max_ = 0.0, bin_width_ = 0.0;
   std::vector<double> q_centres_;
   std::vector<float> normalization_;
-  std::vector<std::int32_t> pixel_bin_;  // none: bin of each pixel, -1 = masked or out of range
-  std::vector<std::uint32_t> weight_start_;  // bbox: per pixel, offset into weight_ (height*width + 1)
-  std::vector<std::uint32_t> first_bin_;     // bbox: per pixel, bin of its first weight
-  std::vector<float> weight_;                // bbox: fraction of the pixel in consecutive bins
-  std::vector<std::size_t> split_;           // work partition: threads + 1 pixel boundaries
-  std::vector<BinSums> partial_;             // per-thread accumulators, threads * npt
+  // Accumulators have bin_offset_ spare bins on each side of the npt real ones: masked pixels and the parts
+  // of boxes outside the range land there and are dropped, so the per-pixel loop never tests the range.
+  std::size_t bin_offset_ = 0, accumulator_bins_ = 0;
+  std::vector<std::uint32_t> pixel_bin_;  // none: accumulator index of each pixel
+  std::vector<PixelBox> boxes_;           // bbox
+  std::size_t nonzeros_ = 0;
+  std::vector<double> static_sums_;       // per accumulator bin: (sum c Omega P, sum c) of unmasked pixels
+  std::size_t slots_ = 1;                 // parts of the frame with their own accumulators
+  std::vector<double> partial_;           // per slot: accumulator_regions of accumulator_bins_ (x, y) sums
+  std::vector<std::size_t> rejected_;     // per slot: pixels dynamically masked this frame
   std::vector<BinSums> sums_;             // npt
   std::vector<double> background_intensity_, background_sigma_;
   double background_scale_ = 0.0;

@@ -28,7 +28,7 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
-void WorkerPool::run_impl(Trampoline fn, void* task) {
+void WorkerPool::run_impl(Trampoline fn, void* task, bool every_worker) {
   if (threads_.empty()) {
     fn(task, 0);
     return;
@@ -40,12 +40,18 @@ void WorkerPool::run_impl(Trampoline fn, void* task) {
     fn_ = fn;
     task_ = task;
     pending_ = threads_.size();
+    open_ = true;
     ++generation_;
   }
   start_.notify_all();
   fn(task, 0);
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [this] { return pending_ == 0; });
+  if (every_worker) {
+    done_.wait(lock, [this] { return pending_ == 0; });
+  } else {
+    open_ = false;
+    done_.wait(lock, [this] { return running_ == 0; });
+  }
 }
 
 void WorkerPool::worker_loop(std::size_t index) {
@@ -60,6 +66,8 @@ void WorkerPool::worker_loop(std::size_t index) {
       start_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      if (!open_) continue;  // a run_claiming call that its caller already finished
+      ++running_;
       fn = fn_;
       task = task_;
       wanted_nice = caller_nice_;
@@ -73,6 +81,7 @@ void WorkerPool::worker_loop(std::size_t index) {
     {
       std::lock_guard lock(mutex_);
       --pending_;
+      --running_;
     }
     done_.notify_one();
   }

@@ -107,6 +107,28 @@ TEST_P(BothSplits, DarkIsSubtractedAndAddsToTheVariance) {
   }
 }
 
+// A block of pixels holding a dynamically masked pixel takes the checked path: the dark still applies there.
+TEST_P(BothSplits, DarkIsSubtractedNextToDynamicallyMaskedPixels) {
+  IntegrationSetup dynamic_setup = setup_for(GetParam());
+  dynamic_setup.mask_negative = true;
+  IntegrationSetup static_setup = setup_for(GetParam());
+  static_setup.mask.assign(rows * cols, 0);
+  const std::vector<float> signal = ramp_image();
+  const std::vector<float> dark(rows * cols, 30.0f);
+  std::vector<float> raw(rows * cols);
+  for (std::size_t j = 0; j < raw.size(); ++j) raw[j] = signal[j] + dark[j];
+  const std::size_t gap = 17 * cols + 23;
+  raw[gap] = -1.0f;
+  static_setup.mask[gap] = 1;
+  static_setup.q_range_inv_angstrom = dynamic_setup.q_range_inv_angstrom = std::pair{0.5, 8.0};
+  const Pattern a = AzimuthalIntegrator(small_detector(), dynamic_setup).integrate(view(raw), dark);
+  const Pattern b = AzimuthalIntegrator(small_detector(), static_setup).integrate(view(signal));
+  for (std::size_t i = 0; i < a.intensity.size(); ++i) {
+    EXPECT_NEAR(a.intensity[i], b.intensity[i], 1e-9 * std::fabs(b.intensity[i])) << "bin " << i;
+    EXPECT_NEAR(a.count[i], b.count[i], 1e-9);
+  }
+}
+
 TEST_P(BothSplits, BackgroundPatternIsSubtractedWithScale) {
   AzimuthalIntegrator ai(small_detector(), setup_for(GetParam()));
   const std::vector<float> sample = ramp_image(500.0f);
@@ -197,6 +219,30 @@ TEST(Integrator, ExplicitRangeSetsBinCentresAndDropsOutsidePixels) {
     }
   EXPECT_GT(inside, 100);
   EXPECT_DOUBLE_EQ(std::accumulate(p.count.begin(), p.count.end(), 0.0), inside);
+}
+
+// Bins beyond the outermost pixel get no weight at all: count exactly 0, so they read as empty (the pipeline
+// interpolates across such bins), also on a frame with dynamically masked pixels.
+TEST_P(BothSplits, BinsNoPixelReachesAreExactlyEmpty) {
+  const double detector_q_max = AzimuthalIntegrator(small_detector(), setup_for(GetParam())).q_range().second;
+  IntegrationSetup s = setup_for(GetParam());
+  s.q_range_inv_angstrom = std::pair{0.0, 1.5 * detector_q_max};
+  s.mask_negative = true;
+  AzimuthalIntegrator ai(small_detector(), s);
+  std::vector<float> img = ramp_image();
+  for (const bool with_masked_pixel : {false, true}) {
+    if (with_masked_pixel) img[5 * cols + 5] = -2.0f;
+    const Pattern p = ai.integrate(view(img));
+    std::size_t empty = 0;
+    for (std::size_t b = 0; b < p.count.size(); ++b) {
+      if (p.q_inv_angstrom[b] <= 1.05 * detector_q_max) continue;
+      ++empty;
+      EXPECT_EQ(p.count[b], 0.0) << "bin " << b;
+      EXPECT_EQ(p.intensity[b], 0.0) << "bin " << b;
+      EXPECT_EQ(p.sigma[b], 0.0) << "bin " << b;
+    }
+    EXPECT_GE(empty, 10u);
+  }
 }
 
 TEST(Integrator, AutomaticRangeCoversAllPixelsLikePyFai) {
