@@ -176,6 +176,7 @@ analysis::AnalysisAxes PipelineWorkers::axes() const {
 
 PooledAnalysis::PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options)
     : loop_(std::move(loop)),
+      backlog_capacity_(options.backlog_capacity),
       pool_(options, workers.analyser(), [this, alive = alive_](AnalysisResult&& result) {
         asio::post(loop_, [this, alive, result = std::move(result)]() mutable {
           if (*alive) on_result(std::move(result));
@@ -189,6 +190,15 @@ PooledAnalysis::~PooledAnalysis() {
 
 void PooledAnalysis::analyse(AnalysisJob job, Done done) {
   const auto requested = AnalysisPool::Clock::now();
+  if (backlog_.size() >= backlog_capacity_) {
+    auto error = fmt::format("not analysed inline: {} frames already wait for an analysis worker (frames come faster "
+                             "than the workers analyse them); insitu reprocess can analyse it from the run file",
+                             backlog_.size());
+    asio::post(loop_, [done = std::move(done), sequence = job.sequence, error = std::move(error)] {
+      done(program::AnalysisOutcome{sequence, std::nullopt, error, 0.0});
+    });
+    return;
+  }
   waiting_.emplace(job.sequence, std::move(done));
   if (!backlog_.empty() || !pool_.submit(job, requested)) backlog_.push_back({std::move(job), requested});
 }

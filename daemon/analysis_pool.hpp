@@ -36,6 +36,9 @@ struct AnalysisResult {
 struct AnalysisPoolOptions {
   std::size_t workers = 0;         // 0: hardware_concurrency - 1, at least 1
   std::size_t queue_capacity = 8;  // jobs waiting (not counting the ones being analysed)
+  // PooledAnalysis: jobs waiting on the loop for room in the queue. Beyond it a frame is not analysed inline, so a
+  // run whose frames come faster than the workers keep up holds at most this many frames in memory.
+  std::size_t backlog_capacity = 32;
 };
 
 struct AnalysisPoolStats {
@@ -130,8 +133,9 @@ class PipelineWorkers {
   std::shared_ptr<Shared> shared_;
 };
 
-// A run's frame analysis on the pool: jobs the queue cannot take wait in a backlog on the loop (never blocking
-// it) and are handed on as results free the queue; every result is posted back to the loop.
+// A run's frame analysis on the pool: jobs the queue cannot take wait in a bounded backlog on the loop (never
+// blocking it) and are handed on as results free the queue; every result is posted back to the loop. A job that
+// finds the backlog full fails at once (the frame stays in the run file for `insitu reprocess`).
 class PooledAnalysis final : public program::FrameAnalysisService {
  public:
   PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options);
@@ -150,6 +154,7 @@ class PooledAnalysis final : public program::FrameAnalysisService {
   };
   std::map<std::uint64_t, Done> waiting_;  // by sequence; loop only
   std::deque<Backlogged> backlog_;         // loop only
+  std::size_t backlog_capacity_;
   AnalysisPool pool_;
 };
 

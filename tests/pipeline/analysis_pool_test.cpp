@@ -1,5 +1,6 @@
 #include "daemon/analysis_pool.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -214,6 +215,31 @@ TEST(PooledAnalysis, LatencyCountsTheWaitInTheBacklog) {
   EXPECT_GE(latency_s[2], held_s) << "the backlog's wait is part of the latency";
   EXPECT_GE(latency_s[2], latency_s[0]);
   EXPECT_GE(pooled.stats().backlogged, 1u);
+}
+
+// Frames beyond the backlog fail at once instead of piling up in memory; the first ones are analysed. The loop
+// does not run until all are asked for, so at most one is in flight, one queued and one in the backlog.
+TEST(PooledAnalysis, AFullBacklogFailsTheFrameAtOnce) {
+  const auto geometry = analysis::test::small_detector();
+  const PipelineWorkers workers(geometry, analysis::test::test_settings(), 1);
+  auto frame = std::make_shared<const detector::Frame>(detector::make_frame(
+      geometry.height, geometry.width, std::vector<float>(geometry.height * geometry.width, 1000.0f)));
+  asio::io_context loop;
+  const auto keep_running = asio::make_work_guard(loop);
+  PooledAnalysis pooled(loop.get_executor(), workers, {1, 1, 1});
+  std::map<std::uint64_t, std::string> errors;
+  for (std::uint64_t i = 0; i < 5; ++i)
+    pooled.analyse({i, 12.0 * static_cast<double>(i), 300.0, frame, nullptr}, [&](program::AnalysisOutcome outcome) {
+      EXPECT_FALSE(errors.contains(outcome.sequence)) << "one outcome per frame";
+      errors[outcome.sequence] = outcome.error;
+    });
+  while (errors.size() < 5 && loop.run_one()) {
+  }
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_THAT(errors[0], testing::Not(testing::HasSubstr("not analysed inline")));
+  EXPECT_THAT(errors[1], testing::Not(testing::HasSubstr("not analysed inline")));
+  EXPECT_THAT(errors[3], testing::HasSubstr("not analysed inline: 1 frames already wait"));
+  EXPECT_THAT(errors[4], testing::HasSubstr("not analysed inline"));
 }
 
 }  // namespace
