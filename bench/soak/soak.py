@@ -4,11 +4,12 @@
 Two runs of a generated recipe (a hold at 300 K exposed throughout, the cryo demo's detector and analysis):
   soak: FRAMES frames at SPEED x; VmRSS sampled against the number of frame files written, the growth per 1000
         frames fitted after a warm-up.
-  idle: IDLE_S seconds at 1x; utime+stime of the process over the stretches between frames (from 5 s to 10 s after
-        each frame file appears), as a share of one core.
+  idle: IDLE_S seconds at 1x; utime+stime of the process over the stretches between frames (from 6 s after each
+        frame boundary to the next), as a share of one core.
 Usage: soak.py INSITU REPO_ROOT WORK [--frames N] [--speed S] [--idle-s T]
 """
 import argparse
+import datetime
 import glob
 import os
 import re
@@ -58,10 +59,11 @@ def thread_cpu_s(pid):
 
 
 def rss_kib(pid):
+    """VmRSS; ValueError before the exec and after the exit (no VmRSS line then)."""
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
-    return 0
+    raise ValueError("no VmRSS")
 
 
 class FrameFiles:
@@ -139,20 +141,33 @@ def soak(args, work):
           f"load average {open('/proc/loadavg').read().split()[0]}")
 
 
+def exposure_boundaries_unix_s(log_path, until_unix_s):
+    """The data frames' boundaries: every 12 s from the log's last "exposures start" (after the darks)."""
+    starts = re.findall(r"^\[([0-9-]+ [0-9:.]+)\] .*exposures start", open(log_path).read(), re.M)
+    if not starts:
+        sys.exit(f"soak: no exposures start in {log_path}")
+    t = datetime.datetime.strptime(starts[-1], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    out = []
+    while t < until_unix_s:
+        out.append(t)
+        t += PERIOD_S
+    return out
+
+
 def idle(args, work):
     path = os.path.join(work, "idle.yaml")
     open(path, "w").write(recipe(args.repo_root, args.idle_s, 1))
     threads = {}
     def sample(pid, t, n):
-        now, total = time.monotonic(), cpu_s(pid)
+        now, total = time.time(), cpu_s(pid)
         threads.update(thread_cpu_s(pid))  # each thread's last reading: its CPU over the run
         return now, total
     samples, files, wall_s = run(args.insitu, path, os.path.join(work, "idle"), 1, sample, 0.25)
-    written = sorted(files.seen.values())
-    # Between frames: from 5 s after a file appeared (its reading, storing and analysis done) to 10 s after, before
-    # the next frame's boundary unless rendering a frame took over 2 s.
+    boundaries = exposure_boundaries_unix_s(os.path.join(work, "idle", "stdout.log"), samples[-1][0])
+    # Between frames: from 6 s after a boundary (the frame rendered, read, stored and analysed) to just before the
+    # next one.
     def between(t):
-        return any(w + 5.0 <= t <= w + PERIOD_S - 2.0 for w in written)
+        return any(b + 6.0 <= t <= b + PERIOD_S - 0.25 for b in boundaries)
     busy_cpu = idle_cpu = idle_wall = 0.0
     for (t0, c0), (t1, c1) in zip(samples, samples[1:]):
         if between(t0) and between(t1):
@@ -161,10 +176,10 @@ def idle(args, work):
         else:
             busy_cpu += c1 - c0
     total_cpu = samples[-1][1] - samples[0][1]
-    print(f"idle at 1x: {len(written)} frame files in {wall_s:.0f} s wall; CPU {total_cpu:.2f} s in all "
-          f"({100 * total_cpu / wall_s:.2f} % of a core on average, {busy_cpu / max(1, len(written)):.2f} s per frame"
-          f" around frames) | between frames {100 * idle_cpu / idle_wall if idle_wall else float('nan'):.3f} % of a "
-          f"core over {idle_wall:.0f} s (goal <= 1 %)")
+    print(f"idle at 1x: {len(boundaries)} frames in {wall_s:.0f} s wall; CPU {total_cpu:.2f} s in all "
+          f"({100 * total_cpu / wall_s:.2f} % of a core on average) | between frames "
+          f"{100 * idle_cpu / idle_wall if idle_wall else float('nan'):.3f} % of a core over {idle_wall:.0f} s "
+          f"(goal <= 1 %)")
     busiest = sorted(threads.values(), reverse=True)[:4]
     print("idle at 1x: busiest threads over the run, % of a core: " +
           ", ".join(f"{100 * c / wall_s:.2f}" for c in busiest))
