@@ -41,11 +41,12 @@ struct PoolLatency {
   daemon::AnalysisPoolStats stats;
 };
 
-// `n` frames requested on a loop every `period_ms` through PooledAnalysis (its queue of 8, as a run's).
+// `n` frames requested on a loop every `period_ms` through PooledAnalysis (its queue of 8, as a run's; a backlog
+// that holds them all, so none is left unanalysed).
 PoolLatency pool_latency(const daemon::PipelineWorkers& workers, std::size_t n_workers, const detector::Frame& frame,
                          const std::vector<float>& dark, int n, double period_ms) {
   asio::io_context loop;
-  daemon::PooledAnalysis pooled(loop.get_executor(), workers, {n_workers, 8});
+  daemon::PooledAnalysis pooled(loop.get_executor(), workers, {n_workers, 8, static_cast<std::size_t>(n)});
   auto shared = std::make_shared<const detector::Frame>(frame);
   auto shared_dark = std::make_shared<const std::vector<float>>(dark);
   PoolLatency out;

@@ -141,14 +141,18 @@ def soak(args, work):
           f"load average {open('/proc/loadavg').read().split()[0]}")
 
 
-def exposure_boundaries_unix_s(log_path, until_unix_s):
-    """The data frames' boundaries: every 12 s from the log's last "exposures start" (after the darks)."""
-    starts = re.findall(r"^\[([0-9-]+ [0-9:.]+)\] .*exposures start", open(log_path).read(), re.M)
-    if not starts:
-        sys.exit(f"soak: no exposures start in {log_path}")
-    t = datetime.datetime.strptime(starts[-1], "%Y-%m-%d %H:%M:%S.%f").timestamp()
-    out = []
-    while t < until_unix_s:
+def exposure_boundaries_unix_s(log_path):
+    """The data frames' boundaries: every 12 s from the log's last "exposures start" (after the darks) to the
+    programme's end (the run's closing is not between frames)."""
+    log = open(log_path).read()
+    def stamps(what):
+        return [datetime.datetime.strptime(t, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                for t in re.findall(r"^\[([0-9-]+ [0-9:.]+)\] .*" + what, log, re.M)]
+    starts, ends = stamps("exposures start"), stamps("program completed")
+    if not starts or not ends:
+        sys.exit(f"soak: no exposures start or program completed in {log_path}")
+    t, out = starts[-1], []
+    while t + PERIOD_S <= ends[-1]:
         out.append(t)
         t += PERIOD_S
     return out
@@ -162,24 +166,22 @@ def idle(args, work):
         now, total = time.time(), cpu_s(pid)
         threads.update(thread_cpu_s(pid))  # each thread's last reading: its CPU over the run
         return now, total
-    samples, files, wall_s = run(args.insitu, path, os.path.join(work, "idle"), 1, sample, 0.25)
-    boundaries = exposure_boundaries_unix_s(os.path.join(work, "idle", "stdout.log"), samples[-1][0])
+    samples, _, wall_s = run(args.insitu, path, os.path.join(work, "idle"), 1, sample, 0.25)
+    boundaries = exposure_boundaries_unix_s(os.path.join(work, "idle", "stdout.log"))
     # Between frames: from 6 s after a boundary (the frame rendered, read, stored and analysed) to just before the
-    # next one.
-    def between(t):
-        return any(b + 6.0 <= t <= b + PERIOD_S - 0.25 for b in boundaries)
-    busy_cpu = idle_cpu = idle_wall = 0.0
-    for (t0, c0), (t1, c1) in zip(samples, samples[1:]):
-        if between(t0) and between(t1):
-            idle_cpu += c1 - c0
-            idle_wall += t1 - t0
-        else:
-            busy_cpu += c1 - c0
+    # next one; each frame period's stretch on its own too, to tell a steady cost from a straggling frame.
+    per_window = []
+    for b in boundaries:
+        inside = [(t, c) for t, c in samples if b + 6.0 <= t <= b + PERIOD_S - 0.25]
+        if len(inside) >= 2:
+            per_window.append((inside[-1][1] - inside[0][1], inside[-1][0] - inside[0][0]))
+    idle_cpu, idle_wall = sum(c for c, _ in per_window), sum(w for _, w in per_window)
+    shares = sorted(100 * c / w for c, w in per_window)
     total_cpu = samples[-1][1] - samples[0][1]
     print(f"idle at 1x: {len(boundaries)} frames in {wall_s:.0f} s wall; CPU {total_cpu:.2f} s in all "
           f"({100 * total_cpu / wall_s:.2f} % of a core on average) | between frames "
           f"{100 * idle_cpu / idle_wall if idle_wall else float('nan'):.3f} % of a core over {idle_wall:.0f} s "
-          f"(goal <= 1 %)")
+          f"(goal <= 1 %); per frame period median {shares[len(shares) // 2]:.2f} %, max {shares[-1]:.2f} %")
     busiest = sorted(threads.values(), reverse=True)[:4]
     print("idle at 1x: busiest threads over the run, % of a core: " +
           ", ".join(f"{100 * c / wall_s:.2f}" for c in busiest))
