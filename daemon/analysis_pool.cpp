@@ -192,7 +192,7 @@ void PooledAnalysis::analyse(AnalysisJob job, Done done) {
   const auto requested = AnalysisPool::Clock::now();
   if (backlog_.size() >= backlog_capacity_) {
     auto error = fmt::format("not analysed inline: {} frames already wait for an analysis worker (frames come faster "
-                             "than the workers analyse them); insitu reprocess can analyse it from the run file",
+                             "than the workers analyse them); insitu reprocess can analyse it later",
                              backlog_.size());
     asio::post(loop_, [done = std::move(done), sequence = job.sequence, error = std::move(error)] {
       done(program::AnalysisOutcome{sequence, std::nullopt, error, 0.0});

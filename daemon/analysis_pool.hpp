@@ -135,7 +135,7 @@ class PipelineWorkers {
 
 // A run's frame analysis on the pool: jobs the queue cannot take wait in a bounded backlog on the loop (never
 // blocking it) and are handed on as results free the queue; every result is posted back to the loop. A job that
-// finds the backlog full fails at once (the frame stays in the run file for `insitu reprocess`).
+// finds the backlog full fails at once (its raw frame is kept as ever, for `insitu reprocess`).
 class PooledAnalysis final : public program::FrameAnalysisService {
  public:
   PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options);
