@@ -12,10 +12,6 @@
 namespace insitu::daemon {
 namespace {
 
-double wall_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 double quantile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
@@ -46,14 +42,14 @@ AnalysisPool::AnalysisPool(AnalysisPoolOptions options, Analyse analyse, Deliver
 
 AnalysisPool::~AnalysisPool() { shutdown(true); }
 
-bool AnalysisPool::submit(AnalysisJob job) {
+bool AnalysisPool::submit(AnalysisJob job, Clock::time_point requested) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= capacity_) {
       ++stats_.backlogged;
       return false;
     }
-    queue_.push_back({std::move(job), wall_s()});
+    queue_.push_back({std::move(job), requested});
     ++stats_.submitted;
     stats_.max_queue_depth = std::max(stats_.max_queue_depth, queue_.size());
   }
@@ -107,7 +103,7 @@ void AnalysisPool::run_worker(std::size_t index) {
     } catch (const std::exception& e) {
       result.error = e.what();
     }
-    result.latency_s = wall_s() - item.submitted_wall_s;
+    result.latency_s = std::chrono::duration<double>(Clock::now() - item.requested).count();
     result.job = std::move(item.job);
     const bool failed = !result.analysis.has_value();
     const double latency = result.latency_s;
@@ -180,6 +176,7 @@ analysis::AnalysisAxes PipelineWorkers::axes() const {
 
 PooledAnalysis::PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options)
     : loop_(std::move(loop)),
+      backlog_capacity_(options.backlog_capacity),
       pool_(options, workers.analyser(), [this, alive = alive_](AnalysisResult&& result) {
         asio::post(loop_, [this, alive, result = std::move(result)]() mutable {
           if (*alive) on_result(std::move(result));
@@ -192,12 +189,22 @@ PooledAnalysis::~PooledAnalysis() {
 }
 
 void PooledAnalysis::analyse(AnalysisJob job, Done done) {
+  const auto requested = AnalysisPool::Clock::now();
+  if (backlog_.size() >= backlog_capacity_) {
+    auto error = fmt::format("not analysed inline: {} frames already wait for an analysis worker (frames come faster "
+                             "than the workers analyse them); insitu reprocess can analyse it later",
+                             backlog_.size());
+    asio::post(loop_, [done = std::move(done), sequence = job.sequence, error = std::move(error)] {
+      done(program::AnalysisOutcome{sequence, std::nullopt, error, 0.0});
+    });
+    return;
+  }
   waiting_.emplace(job.sequence, std::move(done));
-  if (!backlog_.empty() || !pool_.submit(job)) backlog_.push_back(std::move(job));
+  if (!backlog_.empty() || !pool_.submit(job, requested)) backlog_.push_back({std::move(job), requested});
 }
 
 void PooledAnalysis::on_result(AnalysisResult result) {
-  while (!backlog_.empty() && pool_.submit(backlog_.front())) backlog_.pop_front();
+  while (!backlog_.empty() && pool_.submit(backlog_.front().job, backlog_.front().requested)) backlog_.pop_front();
   auto waiting = waiting_.extract(result.job.sequence);
   if (waiting.empty()) return;
   waiting.mapped()(program::AnalysisOutcome{result.job.sequence, std::move(result.analysis), std::move(result.error),

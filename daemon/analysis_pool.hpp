@@ -4,6 +4,7 @@
 // it as backlogged. The caller still owns the raw frame (it is in the run file), so a refused frame is not lost: the
 // daemon resubmits refused frames when the queue has room, or analyses them after the run (`insitu reprocess`).
 // Results come back through a callback invoked on the worker thread; the daemon posts them to its loop.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,12 +30,15 @@ struct AnalysisResult {
   AnalysisJob job;
   std::optional<analysis::FrameAnalysis> analysis;  // unset when the analysis threw
   std::string error;                                // what it threw
-  double latency_s = 0;                             // wall time from submit() to the end of the analysis
+  double latency_s = 0;  // wall time from the request (submit()'s `requested`) to the end of the analysis
 };
 
 struct AnalysisPoolOptions {
   std::size_t workers = 0;         // 0: hardware_concurrency - 1, at least 1
   std::size_t queue_capacity = 8;  // jobs waiting (not counting the ones being analysed)
+  // PooledAnalysis: jobs waiting on the loop for room in the queue. Beyond it a frame is not analysed inline, so a
+  // run whose frames come faster than the workers keep up holds at most this many frames in memory.
+  std::size_t backlog_capacity = 32;
 };
 
 struct AnalysisPoolStats {
@@ -56,6 +60,7 @@ class AnalysisPool {
   // Analyses one job on worker `worker` (0..workers-1); may throw (the result then carries the error).
   using Analyse = std::function<analysis::FrameAnalysis(std::size_t worker, const AnalysisJob&)>;
   using Deliver = std::function<void(AnalysisResult&&)>;  // runs on a worker thread; must not throw
+  using Clock = std::chrono::steady_clock;
   static constexpr std::size_t latency_window = 4096;
 
   AnalysisPool(AnalysisPoolOptions options, Analyse analyse, Deliver deliver);
@@ -64,8 +69,9 @@ class AnalysisPool {
   AnalysisPool& operator=(const AnalysisPool&) = delete;
 
   // Never blocks on analysis: takes the lock for a push only. False (and backlogged + 1) when the queue is full or
-  // the pool is shutting down.
-  bool submit(AnalysisJob job);
+  // the pool is shutting down. `requested` is when the frame asked for analysis: a job resubmitted from a backlog
+  // keeps its first request, so its latency counts every wait.
+  bool submit(AnalysisJob job, Clock::time_point requested = Clock::now());
   // Blocks until the queue is empty and no job is in flight (the end of a run; never on the Asio loop).
   void wait_idle();
   // Stops accepting jobs; finishes the queued ones (or drops them if !finish_queued) and joins the workers.
@@ -78,7 +84,7 @@ class AnalysisPool {
  private:
   struct Queued {
     AnalysisJob job;
-    double submitted_wall_s;
+    Clock::time_point requested;
   };
   void run_worker(std::size_t index);
 
@@ -127,8 +133,9 @@ class PipelineWorkers {
   std::shared_ptr<Shared> shared_;
 };
 
-// A run's frame analysis on the pool: jobs the queue cannot take wait in a backlog on the loop (never blocking
-// it) and are handed on as results free the queue; every result is posted back to the loop.
+// A run's frame analysis on the pool: jobs the queue cannot take wait in a bounded backlog on the loop (never
+// blocking it) and are handed on as results free the queue; every result is posted back to the loop. A job that
+// finds the backlog full fails at once (its raw frame is kept as ever, for `insitu reprocess`).
 class PooledAnalysis final : public program::FrameAnalysisService {
  public:
   PooledAnalysis(asio::any_io_executor loop, const PipelineWorkers& workers, AnalysisPoolOptions options);
@@ -141,8 +148,13 @@ class PooledAnalysis final : public program::FrameAnalysisService {
 
   asio::any_io_executor loop_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  struct Backlogged {
+    AnalysisJob job;
+    AnalysisPool::Clock::time_point requested;
+  };
   std::map<std::uint64_t, Done> waiting_;  // by sequence; loop only
-  std::deque<AnalysisJob> backlog_;        // loop only
+  std::deque<Backlogged> backlog_;         // loop only
+  std::size_t backlog_capacity_;
   AnalysisPool pool_;
 };
 

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--simulate", run.simulate, "start the simulated stage behind a pseudo-terminal");
   run_cmd->add_option("--speed", run.speed, "run-clock speed factor (e.g. 600 with --simulate)")
       ->check(CLI::PositiveNumber);
-  run_cmd->add_option("--analysis-workers", run.analysis_workers, "analysis threads (default 1)")
+  run_cmd->add_option("--analysis-workers", run.analysis_workers, "analysis threads (default: every core but one, at least 1)")
       ->check(CLI::Range(1, 64));
   run_cmd->add_option("--sim-seed", simulation.seed, "noise seed of the simulated detector (with --simulate)");
   run_cmd->add_option("--linkam", linkam_url, "stage connection URL (serial:///dev/ttyUSB0, pty:PATH, tcp://H:P)");

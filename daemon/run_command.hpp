@@ -16,8 +16,8 @@ struct RunOptions {
   std::optional<std::string> linkam_url;        // overrides the recipe's stage.connection
   std::optional<std::filesystem::path> output;  // overrides the recipe's output.directory
   std::optional<bool> live_status;              // default: when stdout is a terminal
-  // Analysis threads. One by default: on two cores the other renders (simulation) or writes frames.
-  std::size_t analysis_workers = 1;
+  // Analysis threads; 0: every core but one (one on two cores: the other renders (simulation) or writes frames).
+  std::size_t analysis_workers = 0;
 };
 
 // Exit codes of `insitu run`.

@@ -233,7 +233,8 @@ struct RunSession::Impl {
 
 void RunSession::Impl::prepare(recipe::Recipe recipe) {
   try {
-    side = prepare_detector_side(recipe, std::max<std::size_t>(1, settings.analysis_workers));
+    side = prepare_detector_side(
+        recipe, settings.analysis_workers ? settings.analysis_workers : AnalysisPool::default_workers());
   } catch (const std::exception& e) {
     throw SessionNotStarted(fmt::format("cannot prepare the detector side: {}", e.what()));
   }

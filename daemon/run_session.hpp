@@ -27,7 +27,8 @@ struct SessionSettings {
   std::string recipe_source;                 // the recipe file's absolute path, or where its queued text came from
   std::filesystem::path output;              // the run directory goes under it
   std::optional<std::string> linkam_url;     // overrides the recipe's stage.connection
-  std::size_t analysis_workers = 1;          // one: on two cores the other renders (simulation) or writes frames
+  // 0: AnalysisPool::default_workers(), every core but one (one on two cores: the other reads, writes, renders)
+  std::size_t analysis_workers = 0;
   bool live_status = false;                  // a status line on the terminal
   std::vector<spdlog::sink_ptr> log_sinks;   // besides the run's log file: the console, or the service's log
   bool simulate = false;                     // start the host's simulation (a foreground run's) if not yet started

@@ -1,14 +1,16 @@
 // Frame -> S_eq latency of FramePipeline on the 2048^2 frame written by bench/integration/pyfai_reference.py
 // (XRD1621 geometry at 60 keV), per stage, with 1 and 2 integration threads; the G(r) transform alone, the direct
-// sine sum (before) beside the chirp-z transform (now); frame -> result latency through the AnalysisPool; and the
-// run-level RunAnalyser::compute() on a 391-frame ramp.
+// sine sum (before) beside the chirp-z transform (now); frame -> result latency through the daemon's analysis pool
+// (1 and 2 workers, at 1x and under a 10x backlog); and the run-level RunAnalyser::compute() on a 391-frame ramp.
 // Usage: bench_pipeline DIR FORM_FACTOR_FILE [NREP]   (DIR holds frame.npy and bench.poni)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <span>
 #include <stdexcept>
@@ -86,6 +88,51 @@ void bench_transform(const analysis::AnalysisAxes& axes, const std::vector<doubl
   }
 }
 
+struct PoolLayout {
+  std::size_t workers, threads;  // analysis workers, integration threads each
+};
+// 1 x 1 is the daemon's default; 1 x 2 and 2 x 1 use both cores, one frame faster or two frames at once.
+constexpr PoolLayout pool_layouts[] = {{1, 1}, {1, 2}, {2, 1}};
+
+struct PoolLatency {
+  std::vector<double> result_ms;   // the outcome's latency_s: request -> end of the analysis, every queue included
+  std::vector<double> on_loop_ms;  // request -> the result handed to the run on the loop
+  daemon::AnalysisPoolStats stats;
+};
+
+// `n` frames requested on a loop every `period_ms` through PooledAnalysis (its queue of 8, as a run's; a backlog
+// that holds them all, so none is left unanalysed).
+PoolLatency pool_latency(const daemon::PipelineWorkers& workers, std::size_t n_workers, const detector::Frame& frame,
+                         const std::vector<float>& dark, int n, double period_ms) {
+  asio::io_context loop;
+  daemon::PooledAnalysis pooled(loop.get_executor(), workers, {n_workers, 8, static_cast<std::size_t>(n)});
+  auto shared = std::make_shared<const detector::Frame>(frame);
+  auto shared_dark = std::make_shared<const std::vector<float>>(dark);
+  PoolLatency out;
+  asio::steady_timer timer(loop);
+  const auto start = Clock::now();
+  int requested = 0;
+  std::function<void()> request_next = [&] {
+    const auto requested_at = Clock::now();
+    const auto sequence = static_cast<std::uint64_t>(requested);
+    pooled.analyse({sequence, 12.0 * requested, 300.0, shared, shared_dark}, [&, requested_at](auto outcome) {
+      if (!outcome.analysis) throw std::runtime_error("pool: " + outcome.error);
+      out.result_ms.push_back(outcome.latency_s * 1e3);
+      out.on_loop_ms.push_back(std::chrono::duration<double>(Clock::now() - requested_at).count() * 1e3);
+    });
+    if (++requested == n) return;
+    timer.expires_at(start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double, std::milli>(period_ms * requested)));
+    timer.async_wait([&](const boost::system::error_code&) { request_next(); });
+  };
+  request_next();
+  const auto guard = asio::make_work_guard(loop);
+  while (out.result_ms.size() < static_cast<std::size_t>(n) && loop.run_one()) {
+  }
+  out.stats = pooled.stats();
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +158,7 @@ int main(int argc, char** argv) {
   settings.apply("qmax=21");
   settings.apply("npt=3000");
 
+  std::map<std::size_t, double> single_frame_median_ms;
   for (const std::size_t threads : {1u, 2u}) {
     settings.integration_threads = threads;
     const auto t0 = Clock::now();
@@ -126,6 +174,7 @@ int main(int argc, char** argv) {
       reduce.push_back(pipeline.last_stage_times().reduce_s * 1e3);
       s_eq.push_back(pipeline.last_stage_times().s_eq_s * 1e3);
     }
+    single_frame_median_ms[threads] = quantile(total, 0.5);
     std::printf("insitu frame->S_eq threads %zu median_ms %.1f p99_ms %.1f | integrate %.1f reduce %.2f rho0+g+S_eq %.2f"
                 " (medians, ms) | setup_s %.2f | nQ %zu nr %zu | S_eq_kB %.4f\n",
                 threads, quantile(total, 0.5), quantile(total, 0.99), quantile(integrate, 0.5), quantile(reduce, 0.5),
@@ -133,32 +182,25 @@ int main(int argc, char** argv) {
     if (threads == 2) bench_transform(pipeline.axes(), a.reduced_structure_factor, settings, nrep);
   }
 
-  // Frame -> result through the pool (1 worker, 1 integration thread: the daemon's layout on 2 cores), frames
-  // submitted every 50 ms (faster than the pipeline: some queue, as after a stall).
-  {
-    settings.integration_threads = 1;
-    const daemon::PipelineWorkers workers(geometry, settings, 1);
-    std::mutex mutex;
-    std::vector<double> latency;
-    daemon::AnalysisPool pool({1, 64}, workers.analyser(), [&](daemon::AnalysisResult&& r) {
-      std::lock_guard lock(mutex);
-      latency.push_back(r.latency_s * 1e3);
-    });
-    auto shared = std::make_shared<const detector::Frame>(frame);
-    auto shared_dark = std::make_shared<const std::vector<float>>(dark);
-    std::vector<double> submit_us;
-    for (int i = 0; i < nrep; ++i) {
-      const auto t0 = Clock::now();
-      pool.submit({static_cast<std::uint64_t>(i), 12.0 * i, 300.0, shared, shared_dark});
-      submit_us.push_back(std::chrono::duration<double>(Clock::now() - t0).count() * 1e6);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Frame -> result through the daemon's PooledAnalysis on a loop, as a run uses it.
+  for (const auto& layout : pool_layouts) {
+    settings.integration_threads = layout.threads;
+    const auto single_ms = single_frame_median_ms[layout.threads];
+    const daemon::PipelineWorkers workers(geometry, settings, layout.workers);
+    for (const bool backlog : {false, true}) {
+      // 1x: a 12 s run period compressed to 3 single-frame times, still no queue; 10x: frames come 10x faster
+      // than one worker analyses them.
+      const double period_ms = backlog ? single_ms / 10 : 3 * single_ms;
+      const auto r = pool_latency(workers, layout.workers, frame, dark, nrep, period_ms);
+      std::printf("insitu pool %zu worker(s) x %zu thread(s), %s (%d frames, one every %.0f ms): frame->result "
+                  "median_ms %.1f p99_ms %.1f | on the loop median_ms %.1f p99_ms %.1f | single-frame median_ms "
+                  "%.1f | p99/single %.2f%s | max_queue %zu backlogged %llu\n",
+                  layout.workers, layout.threads, backlog ? "10x backlog" : "1x", nrep, period_ms,
+                  quantile(r.result_ms, 0.5), quantile(r.result_ms, 0.99), quantile(r.on_loop_ms, 0.5),
+                  quantile(r.on_loop_ms, 0.99), single_ms, quantile(r.result_ms, 0.99) / single_ms,
+                  backlog ? "" : " (goal <= 2)", r.stats.max_queue_depth,
+                  static_cast<unsigned long long>(r.stats.backlogged));
     }
-    pool.wait_idle();
-    const auto s = pool.stats();
-    std::printf("insitu pool 1 worker: frame->result median_ms %.1f p99_ms %.1f (pool stats median %.1f p99 %.1f) "
-                "max_queue %zu | submit median_us %.1f max_us %.1f\n",
-                quantile(latency, 0.5), quantile(latency, 0.99), s.median_latency_s * 1e3, s.p99_latency_s * 1e3,
-                s.max_queue_depth, quantile(submit_us, 0.5), quantile(submit_us, 1.0));
   }
 
   // Run level: 391 frames of a 10 K/min ramp (2 K apart), recomputed as after every frame.

@@ -29,7 +29,7 @@ struct ServiceConfig {
   double speed = 1.0;
   std::optional<std::string> linkam_url;  // the stage for every run, instead of each recipe's stage.connection
   IdleStageSettings idle;
-  std::size_t analysis_workers = 1;
+  std::size_t analysis_workers = 0;  // 0: every core but one, at least 1
   NotificationSettings notifications;
   std::optional<std::filesystem::path> file;  // where it was read from, for SIGHUP
 };

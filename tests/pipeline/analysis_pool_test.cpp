@@ -1,11 +1,13 @@
 #include "daemon/analysis_pool.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -183,6 +185,61 @@ TEST(PipelineWorkers, RealFramesOnTwoWorkersMatchOnePipeline) {
     EXPECT_EQ(r.temperature_K, 300.0 + static_cast<double>(r.sequence));
   }
   EXPECT_EQ(workers.axes().r_angstrom, reference.axes().r_angstrom);
+}
+
+// A frame the bounded queue cannot take waits in the run's backlog on the loop; its reported latency starts at the
+// request, not at the resubmission. The loop is kept from running for `held`, so the third frame sits in the
+// backlog at least that long whatever the analysis takes.
+TEST(PooledAnalysis, LatencyCountsTheWaitInTheBacklog) {
+  namespace synthetic = analysis::test;
+  const auto geometry = synthetic::small_detector();
+  const auto table = analysis::FormFactorTable::load(synthetic::form_factor_file());
+  const auto intensity = synthetic::model_intensity(table, 40.0);
+  auto frame = std::make_shared<const detector::Frame>(
+      detector::make_frame(geometry.height, geometry.width, synthetic::render(geometry, intensity, 0.99, 0.0f)));
+  const PipelineWorkers workers(geometry, synthetic::test_settings(), table, 1);
+  asio::io_context loop;
+  const auto keep_running = asio::make_work_guard(loop);
+  PooledAnalysis pooled(loop.get_executor(), workers, {1, 1});
+  std::map<std::uint64_t, double> latency_s;
+  for (std::uint64_t i = 0; i < 3; ++i)
+    pooled.analyse({i, 12.0 * static_cast<double>(i), 300.0, frame, nullptr}, [&](program::AnalysisOutcome outcome) {
+      EXPECT_TRUE(outcome.analysis) << outcome.error;
+      latency_s[outcome.sequence] = outcome.latency_s;
+    });
+  constexpr double held_s = 0.3;
+  std::this_thread::sleep_for(std::chrono::duration<double>(held_s));
+  while (latency_s.size() < 3 && loop.run_one()) {
+  }
+  ASSERT_EQ(latency_s.size(), 3u);
+  EXPECT_GE(latency_s[2], held_s) << "the backlog's wait is part of the latency";
+  EXPECT_GE(latency_s[2], latency_s[0]);
+  EXPECT_GE(pooled.stats().backlogged, 1u);
+}
+
+// Frames beyond the backlog fail at once instead of piling up in memory; the first ones are analysed. The loop
+// does not run until all are asked for, so at most one is in flight, one queued and one in the backlog.
+TEST(PooledAnalysis, AFullBacklogFailsTheFrameAtOnce) {
+  const auto geometry = analysis::test::small_detector();
+  const PipelineWorkers workers(geometry, analysis::test::test_settings(), 1);
+  auto frame = std::make_shared<const detector::Frame>(detector::make_frame(
+      geometry.height, geometry.width, std::vector<float>(geometry.height * geometry.width, 1000.0f)));
+  asio::io_context loop;
+  const auto keep_running = asio::make_work_guard(loop);
+  PooledAnalysis pooled(loop.get_executor(), workers, {1, 1, 1});
+  std::map<std::uint64_t, std::string> errors;
+  for (std::uint64_t i = 0; i < 5; ++i)
+    pooled.analyse({i, 12.0 * static_cast<double>(i), 300.0, frame, nullptr}, [&](program::AnalysisOutcome outcome) {
+      EXPECT_FALSE(errors.contains(outcome.sequence)) << "one outcome per frame";
+      errors[outcome.sequence] = outcome.error;
+    });
+  while (errors.size() < 5 && loop.run_one()) {
+  }
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_THAT(errors[0], testing::Not(testing::HasSubstr("not analysed inline")));
+  EXPECT_THAT(errors[1], testing::Not(testing::HasSubstr("not analysed inline")));
+  EXPECT_THAT(errors[3], testing::HasSubstr("not analysed inline: 1 frames already wait"));
+  EXPECT_THAT(errors[4], testing::HasSubstr("not analysed inline"));
 }
 
 }  // namespace
