@@ -76,9 +76,9 @@ def check_default_plot(f):
         problems.append("/@default: no valid NXdata")
         return None
     name = default.group.name
-    if default.signal_name != "S_eq" or default.axes_dataset_names != ["T"]:
-        problems.append(f"default plot {name}: {default.signal_name} against {default.axes_dataset_names}, "
-                        "not S_eq against T")
+    signal = default.signal.name.split("/")[-1]  # silx's signal_name is the @long_name
+    if signal != "S_eq" or default.axes_dataset_names != ["T"]:
+        problems.append(f"default plot {name}: {signal} against {default.axes_dataset_names}, not S_eq against T")
         return None
     t = default.axes[0]
     if text(t.attrs.get("units")) != "K" or len(text(t.attrs.get("long_name", ""))) > 12:

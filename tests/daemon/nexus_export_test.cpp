@@ -5,8 +5,10 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 
 #include "daemon/storage/run_file_reader.hpp"
 #include "tests/daemon/run_file_reader.hpp"
