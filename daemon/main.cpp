@@ -15,6 +15,7 @@
 #include "daemon/compare_command.hpp"
 #include "daemon/dma_command.hpp"
 #include "daemon/dsc_command.hpp"
+#include "daemon/export_command.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/storage/killed_file.hpp"
@@ -183,6 +184,18 @@ int main(int argc, char** argv) {
   recover_cmd->add_option("run_file", recover_path, "run.h5")->required()->check(CLI::ExistingFile);
   recover_cmd->add_flag("--no-backup", recover_without_backup, "skip the copy to RUN.h5.bak");
 
+  insitu::daemon::ExportOptions export_options;
+  std::string export_frames;
+  std::filesystem::path export_dir;
+  auto* export_cmd = app.add_subcommand("export", "per-frame I(Q) as .xy/.chi or G(r) as .gr (pyFAI, PDFgetX3, pdfgui)");
+  export_cmd->add_option("run_file", export_options.run_file, "run.h5")->required();
+  export_cmd->add_option("--format", export_options.format, "xy (Q, I, sigma), chi (2theta, I, sigma) or gr (r, G)")
+      ->required();
+  auto* export_frames_option =
+      export_cmd->add_option("--frames", export_frames, "sequence numbers and ranges, e.g. 0-10,15 (default: all)");
+  export_cmd->add_option("-o,--output", export_dir, "folder for the files (default: the run file's)");
+  export_cmd->add_option("--entry", export_options.entry, "the analysis entry (default /entry)");
+
   auto* reprocess_cmd = app.add_subcommand(
       "reprocess", "re-run the analysis on a run file's raw frames, or on frames taken elsewhere (see --help)");
   reprocess_cmd->allow_extras();
@@ -241,6 +254,11 @@ int main(int argc, char** argv) {
         compare.liquid_window_K = std::pair(liquid_window_K[0], liquid_window_K[1]);
       }
       return insitu::daemon::run_compare(compare, std::cout, std::cerr);
+    }
+    if (*export_cmd) {
+      if (*export_frames_option) export_options.frames = export_frames;
+      if (!export_dir.empty()) export_options.output_dir = export_dir;
+      return insitu::daemon::run_export(export_options, std::cout, std::cerr);
     }
     if (*reprocess_cmd) return insitu::daemon::run_reprocess(reprocess_cmd->remaining(), std::cout, std::cerr);
     return client_commands.run().value_or(2);

@@ -143,7 +143,7 @@ void print_contents(std::ostream& out, const RunFileReader& r) {
   if (r.has_run_entry()) {
     print_header(out, r);
     const auto events = r.events();
-    if (r.file() && storage::h5::exists(r.file(), s::entry_path(s::entry, s::log::group)))
+    if (r.file() && r.has_temperature_log())
       print_stage(out, r.temperature_log(), events);
     print_deviations(out, r.temperature_deviations());
     print_frames(out, r);

@@ -49,6 +49,10 @@ storage::DetectorLayout detector_layout(const recipe::DetectorSpec& detector, co
     layout.calibration = storage::DetectorLayout::Calibration{
         geometry, detector.settings.binning, text.str(), std::filesystem::absolute(*detector.geometry).string()};
   }
+  layout.gain_setting = fmt::format("{} pF", detector.settings.gain_pF);
+  layout.readout_time_s = detector.frames.readout_s;
+  layout.saturation_value = std::int64_t{65535} * detector.settings.subframes;
+  layout.frame_start_number = detector.frames.first_index;
   layout.settings_key = fmt::format("timing {} gain {} pF binning {} subframes {}", detector.settings.timing_mode,
                                     detector.settings.gain_pF, detector.settings.binning, detector.settings.subframes);
   return layout;

@@ -517,6 +517,7 @@ RunAnalysis RunAnalyser::compute() const {
     out.temperature_K.push_back(pts[i].temperature_K);
     s_eq.push_back(pts[i].s_eq_J_per_mol_K);
   }
+  out.s_eq_J_per_mol_K = s_eq;
   out.heating_rate_K_per_s = heating_rate_K_per_s(time_s, out.temperature_K);
 
   try {

@@ -33,6 +33,7 @@ struct FrameAnalysis {
 // Run level: recomputed as frames arrive and final at the end of the run.
 struct RunAnalysis {
   std::vector<double> temperature_K;           // frames in temperature order (heating part)
+  std::vector<double> s_eq_J_per_mol_K;        // those frames' S_eq as measured (the smoothing's input)
   std::vector<double> s_eq_smoothed_J_per_mol_K;
   std::vector<double> ds_eq_dT_J_per_mol_K2;
   std::vector<double> delta_phi_W_per_mol;     // Eq. 3: T dS_eq/dT beta_h

@@ -39,14 +39,16 @@ void write_form_factors(const h5::Handle& proc, const AnalysisLayout& layout) {
   const h5::Handle e =
       h5::create_extendable(g, ff::element, {.type = h5::Dtype::fixed_string(8), .tail_shape = {}, .chunk_rows = 16});
   h5::append_strings(e, element);
-  const auto fixed = [&]<class T>(const char* name, const std::vector<T>& values, std::vector<hsize_t> shape) {
+  const auto fixed = [&]<class T>(const char* name, const std::vector<T>& values, std::vector<hsize_t> shape,
+                                  const char* units) {
     const h5::Handle d = h5::create_fixed(g, name, {.type = h5::dtype_of<T>(), .shape = std::move(shape)});
     h5::write<T>(d, values, n);
+    if (units) h5::set_attribute(d, s::attr::units, units);
   };
-  fixed(ff::atomic_number, z, {n});
-  fixed(ff::a, a, {n, 5});
-  fixed(ff::c, c, {n});
-  fixed(ff::b, b, {n, 5});
+  fixed(ff::atomic_number, z, {n}, nullptr);
+  fixed(ff::a, a, {n, 5}, s::unit::dimensionless);  // f0 in electrons
+  fixed(ff::c, c, {n}, s::unit::dimensionless);
+  fixed(ff::b, b, {n, 5}, "angstrom^2");
 }
 
 void write_background(const h5::Handle& proc, const AnalysisLayout& layout) {
@@ -78,7 +80,7 @@ void write_analysis_inputs(const h5::Handle& proc, const AnalysisLayout& layout)
 AnalysisWriter::AnalysisWriter(const h5::Handle& file, const std::string& entry_path, const AnalysisLayout& layout,
                                const ProcessInfo& process)
     : frames_writer_(std::make_unique<FrameAnalysisWriter>(file, entry_path, layout, process)),
-      run_writer_(std::make_unique<RunAnalysisWriter>(frames_writer_->process())) {}
+      run_writer_(std::make_unique<RunAnalysisWriter>(h5::open_group(file, entry_path), frames_writer_->process())) {}
 
 AnalysisWriter::AnalysisWriter(AnalysisWriter&&) noexcept = default;
 AnalysisWriter::~AnalysisWriter() = default;
@@ -101,7 +103,7 @@ void write_analysis(const h5::Handle& file, const std::string& entry_path, const
                     const ProcessInfo& process, const std::vector<analysis::FrameAnalysis>& frames,
                     const analysis::RunAnalysis& run) {
   FrameAnalysisWriter frames_writer(file, entry_path, layout, process);
-  RunAnalysisWriter run_writer(frames_writer.process());
+  RunAnalysisWriter run_writer(h5::open_group(file, entry_path), frames_writer.process());
   for (const auto& f : frames) frames_writer.append(f);
   run_writer.update(run);
   write_parameters(frames_writer.process(), s::run::parameters, run.parameters);

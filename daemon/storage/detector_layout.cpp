@@ -2,7 +2,10 @@
 
 #include "daemon/storage/schema.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace insitu::storage {
@@ -59,6 +62,18 @@ void write_sample_calibration(const h5::Handle& sample, const recipe::SampleCali
                    "segments extended beyond them; the stage log, setpoints and limits stay in sensor terms");
 }
 
+// Where the direct beam meets the detector plane, in metres from the first pixel's corner along x (poni2's
+// direction) and y (poni1's): pyFAI's PONI -> Fit2D conversion (pyFAI.io.integration_config / geometry.getFit2D).
+std::pair<double, double> direct_beam_m(const analysis::Geometry& g) {
+  const double cos_tilt = std::cos(g.rot1_rad) * std::cos(g.rot2_rad);
+  const double sin_tilt = std::sqrt(std::max(0.0, 1.0 - cos_tilt * cos_tilt));
+  if (sin_tilt == 0.0) return {g.poni2_m, g.poni1_m};
+  const double tan_tilt = sin_tilt / cos_tilt;
+  const double cos_tpr = std::clamp(-std::cos(g.rot2_rad) * std::sin(g.rot1_rad) / sin_tilt, -1.0, 1.0);
+  const double sin_tpr = std::sin(g.rot2_rad) / sin_tilt;
+  return {g.poni2_m + g.distance_m * tan_tilt * cos_tpr, g.poni1_m + g.distance_m * tan_tilt * sin_tpr};
+}
+
 }  // namespace
 
 // NXdetector has no field for a pyFAI PONI (its NXtransformations chain could encode one, but no reader would
@@ -89,6 +104,10 @@ void write_calibration(const h5::Handle& instrument, const h5::Handle& det, cons
   h5::write_string(note, s::note::description, "pyFAI PONI file, verbatim");
   h5::write_string(note, s::note::file_name, c.poni_file_name);
   h5::write_string(note, s::note::data, c.poni_text);
+
+  const auto [beam_x_m, beam_y_m] = direct_beam_m(g);
+  h5::write_scalar(det, s::detector::beam_center_x, beam_x_m, s::unit::metre);
+  h5::write_scalar(det, s::detector::beam_center_y, beam_y_m, s::unit::metre);
 
   constexpr double h_c_keV_angstrom = 12.398419843320026;  // CODATA 2018 h c
   const double wavelength_angstrom = g.wavelength_m * 1e10;
@@ -134,12 +153,17 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_
   h5::write_scalar(det, "distance", layout.distance_m, s::unit::metre);
   h5::write_string(det, "compression", h5::filter_name(filter_));
   h5::write_scalar(det, "frames_stored", std::int64_t{layout.store_frames ? 1 : 0});
+  h5::write_string(det, d::gain_setting, layout.gain_setting);
+  h5::write_scalar(det, d::readout_time, layout.readout_time_s, s::unit::second);
+  h5::write_scalar(det, d::saturation_value, layout.saturation_value, s::unit::counts);
+  h5::write_scalar(det, d::frame_start_number, layout.frame_start_number);
   if (layout.calibration) write_calibration(instrument, det, *layout.calibration);
 
   if (layout.store_frames) {
     data_ = h5::create_extendable(det, d::data, {.type = pixel_dtype(layout.pixel_type), .tail_shape = {h, w},
                                                 .chunk_rows = 1, .filter = filter_});
     set_attribute(data_, s::attr::units, s::unit::counts);
+    set_attribute(data_, s::attr::interpretation, "image");
   }
   const auto column = [&](const h5::Handle& parent, const std::string& name, h5::Dtype type, const char* units) {
     h5::Handle c = h5::create_extendable(parent, name, {.type = type, .tail_shape = {}, .chunk_rows = record_chunk_rows});
@@ -166,6 +190,7 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_
   t_start_ = column(temps, d::t_start, f64, kel);
   t_end_ = column(temps, d::t_end, f64, kel);
   t_mean_ = column(temps, d::t_mean, f64, kel);
+  set_attribute(t_mean_, s::attr::long_name, "T (K)");
   set_attribute(t_mean_, s::attr::description, "time-weighted mean stage temperature over the exposure");
   t_mean_uncertainty_ = column(temps, d::t_mean_uncertainty, f64, kel);
   set_attribute(t_mean_uncertainty_, s::attr::description,
@@ -185,6 +210,7 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_
   set_attribute(dark_median_, s::attr::description, "per-pixel median of the dark frames; never subtracted from data");
   sequence_number_ = column(det, d::sequence_number, h5::dtype_of<std::uint64_t>(), "");
   set_attribute(sequence_number_, s::attr::description, "written last for each frame: rows below its length are complete");
+  set_attribute(sequence_number_, s::attr::long_name, "frame");
   // Rare (a test shot, a file from another run): a small chunk, not one sized for a frame record per row.
   orphan_files_ = h5::create_extendable(det, d::orphan_files, {.type = h5::Dtype::fixed_string(path_length),
                                                                .tail_shape = {}, .chunk_rows = 16});
@@ -205,6 +231,7 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_
     t_sample_start_ = sample_column(d::t_sample_start, std::string(d::t_start) + mapped);
     t_sample_end_ = sample_column(d::t_sample_end, std::string(d::t_end) + mapped);
     t_sample_mean_ = sample_column(d::t_sample_mean, std::string(d::t_mean) + mapped);
+    set_attribute(t_sample_mean_, s::attr::long_name, "T (K)");
     t_sample_mean_uncertainty_ = sample_column(
         d::t_sample_mean_uncertainty,
         "T_mean_uncertainty through the calibration's local slope, plus the error of mapping the mean when a "
@@ -219,9 +246,12 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_
   if (layout.store_frames) {
     const h5::Handle plot = h5::create_group(h5::open_group(file, entry_path), d::plot, s::nx::data);
     set_attribute(plot, s::attr::signal, d::data);
-    set_attribute(plot, s::attr::axes, std::vector<std::string>{s::sample::temperature, ".", "."});
+    // The frame number is the stack's axis (monotonic, as viewers need); the temperature rides along it.
+    set_attribute(plot, s::attr::axes, std::vector<std::string>{s::analysis::frame, ".", "."});
+    set_attribute(plot, std::string(s::analysis::frame) + "_indices", std::int64_t{0});
     set_attribute(plot, "temperature_indices", std::int64_t{0});
     h5::soft_link(plot, s::entry_path(entry_path, d::group) + "/" + d::data, d::data);
+    h5::soft_link(plot, s::entry_path(entry_path, d::group) + "/" + d::sequence_number, s::analysis::frame);
     h5::soft_link(plot, frame_temperature, s::sample::temperature);
   }
 }

@@ -2,8 +2,11 @@
 // The detector part of a run file: raw frames and the synchronised exposure record of every frame.
 //
 //   entry/instrument/detector:NXdetector  description, settings_key, x_pixel_size/y_pixel_size/distance @units=m,
-//       compression (filter name), frames_stored (0/1)
-//     data[N,H,W] uint16|uint32, chunk (1,H,W), bitshuffle+LZ4 or shuffle+deflate   (only when frames are stored;
+//       compression (filter name), frames_stored (0/1), gain_setting, detector_readout_time @units=s,
+//       saturation_value @units=counts, frame_start_number, beam_center_x/beam_center_y @units=m (with a geometry:
+//       where the direct beam meets the detector, from the PONI as pyFAI's Fit2D conversion computes it)
+//     data[N,H,W] uint16|uint32 @units=counts @interpretation=image, chunk (1,H,W), bitshuffle+LZ4 or
+//                 shuffle+deflate (only when frames are stored; viewers show one frame, not the stack;
 //                 a missing frame is an unwritten row: reads as 0, takes no space, flags has the missing bit)
 //     start_time[N] @units=s @start=<run start ISO>, stop_time[N], count_time[N] @units=s,
 //     start_uncertainty[N], stop_uncertainty[N] @units=s, image_key[N] int32 (0 data, 2 dark),
@@ -27,10 +30,12 @@
 //     sample calibration: the NXsample temperature is the sample's
 //   entry/sample/temperature_calibration:NXcollection  (with a sample calibration) sensor[M], sample[M] @units=K
 //     (the points), source, description: how T_sample_* derive from T_*
-//   entry/data:NXdata  @signal=data @axes=["temperature",".","."] @temperature_indices=0; data, temperature links
-//     (only when frames are stored; temperature as entry/sample/temperature)
+//   entry/data:NXdata  @signal=data @axes=["frame",".","."] @frame_indices=0 @temperature_indices=0; links to data,
+//     sequence_number (as frame) and the frame temperature (as entry/sample/temperature); only when frames are
+//     stored
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -55,6 +60,10 @@ struct DetectorLayout {
   double x_pixel_size_m = 200e-6, y_pixel_size_m = 200e-6, distance_m = 0;
   std::string description = "Perkin Elmer XRD1621";
   std::string settings_key;  // names the detector settings (gain, binning, exposure mode) used for the run
+  std::string gain_setting;  // NXdetector gain_setting, e.g. "0.5 pF"
+  double readout_time_s = std::numeric_limits<double>::quiet_NaN();  // NXdetector detector_readout_time
+  std::int64_t saturation_value = 65535;  // counts at which a pixel saturates (times the summed subframes)
+  std::int64_t frame_start_number = 0;    // the detector's number of the first frame (its first file index)
   // The calibration the frames are analysed with: nullopt when the run has none (no geometry group is written).
   struct Calibration {
     analysis::Geometry geometry;  // as applied to the stored frames (pixel size x binning)

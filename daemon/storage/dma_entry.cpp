@@ -247,7 +247,10 @@ void write_dma_entry(const h5::Handle& file, const DmaResults& results, std::opt
   h5::write_string(entry, "title", "DMA temperature sweeps (TA DHR-3 TRIOS exports)");
   h5::write_scalar(entry, "export_count", static_cast<std::int64_t>(results.exports.size()));
   h5::write_scalar(entry, "sample_count", static_cast<std::int64_t>(results.samples.size()));
-  if (!results.samples.empty()) h5::set_attribute(entry, "default", numbered("sample", 0));
+  // The entry's @default names the NXdata itself (viewers open an NXentry's default only when it is an NXdata);
+  // the sample and set collections keep their own @default along the same path.
+  if (!results.samples.empty() && !results.samples.front().sets.empty())
+    h5::set_attribute(entry, "default", numbered("sample", 0) + "/" + numbered("set", 0) + "/" + numbered("curve", 0));
   if (glass_transition_K) write_overlay(entry, results, *glass_transition_K);
   for (std::size_t i = 0; i < results.exports.size(); ++i) write_export(entry, i, results.exports[i]);
   for (std::size_t i = 0; i < results.samples.size(); ++i) write_sample(entry, i, results.samples[i]);

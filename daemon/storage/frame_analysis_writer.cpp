@@ -40,25 +40,42 @@ h5::Handle column(const h5::Handle& proc, const char* name, const char* units) {
   return d;
 }
 
-void axis(const h5::Handle& proc, const char* name, const std::vector<double>& values, const char* units) {
+void axis(const h5::Handle& proc, const char* name, const std::vector<double>& values, const char* units,
+          const char* long_name) {
   h5::Handle d = h5::create_fixed(proc, name, {.type = h5::dtype_of<double>(), .shape = {values.size()}});
   h5::write<double>(d, values);
   h5::set_attribute(d, s::attr::units, units);
+  h5::set_attribute(d, s::attr::long_name, long_name);
 }
 
-void write_plots(const h5::Handle& entry, const h5::Handle& proc, const std::string& proc_path) {
-  const h5::Handle integrated = h5::create_group(proc, a::integrated, s::nx::data);
-  h5::set_attribute(integrated, s::attr::signal, a::intensity);
-  h5::set_attribute(integrated, s::attr::axes, std::vector<std::string>{".", a::radial_axis});
-  for (const char* name : {a::intensity, a::intensity_errors, a::radial_axis})
-    h5::soft_link(integrated, proc_path + "/" + name, name);
+// One NXdata of a per-frame curve: signal [frame, n] against the frame number and `radial` (Q or r), the temperature
+// along the frame axis as a second coordinate (temperature_indices) for viewers that offer it.
+void curve_plot(const h5::Handle& proc, const std::string& proc_path, const char* name, const char* signal,
+                const char* radial, const char* errors) {
+  const h5::Handle plot = h5::create_group(proc, name, s::nx::data);
+  h5::set_attribute(plot, s::attr::signal, signal);
+  h5::set_attribute(plot, s::attr::axes, std::vector<std::string>{a::frame, radial});
+  h5::set_attribute(plot, std::string(a::frame) + "_indices", std::int64_t{0});
+  h5::set_attribute(plot, "temperature_indices", std::int64_t{0});
+  h5::set_attribute(plot, std::string(radial) + "_indices", std::int64_t{1});
+  for (const char* linked : {signal, radial, a::temperature}) h5::soft_link(plot, proc_path + "/" + linked, linked);
+  h5::soft_link(plot, proc_path + "/" + a::sequence_number, a::frame);
+  if (errors) h5::soft_link(plot, proc_path + "/" + errors, errors);
+}
 
-  const h5::Handle plot = h5::create_group(entry, a::plot, s::nx::data);
-  h5::set_attribute(plot, s::attr::signal, a::s_eq);
-  h5::set_attribute(plot, s::attr::axes, a::temperature);
-  h5::soft_link(plot, proc_path + "/" + a::s_eq, a::s_eq);
-  h5::soft_link(plot, proc_path + "/" + a::temperature, a::temperature);
-  h5::set_attribute(entry, s::attr::default_, a::plot);
+// The per-frame NXdata (analysis/integrated keeps NXazint1d's name for I(Q)) and S_eq of every frame against T.
+void write_plots(const h5::Handle& proc, const std::string& proc_path) {
+  curve_plot(proc, proc_path, a::integrated, a::intensity, a::radial_axis, a::intensity_errors);
+  curve_plot(proc, proc_path, a::structure_factor_plot, a::s_of_q, a::q_reduced, nullptr);
+  curve_plot(proc, proc_path, a::reduced_structure_factor_plot, a::f_of_q, a::q_reduced, nullptr);
+  curve_plot(proc, proc_path, a::reduced_pdf_plot, a::g_of_r, a::r, nullptr);
+  curve_plot(proc, proc_path, a::pair_distribution_plot, a::pair_distribution, a::r, nullptr);
+
+  const h5::Handle entropy = h5::create_group(proc, a::entropy_plot, s::nx::data);
+  h5::set_attribute(entropy, s::attr::signal, a::s_eq);
+  h5::set_attribute(entropy, s::attr::axes, a::temperature);
+  h5::set_attribute(entropy, s::attr::description, "S_eq of every frame in acquisition order (heating and cooling)");
+  for (const char* linked : {a::s_eq, a::temperature}) h5::soft_link(entropy, proc_path + "/" + linked, linked);
 }
 
 }  // namespace
@@ -88,26 +105,30 @@ FrameAnalysisWriter::FrameAnalysisWriter(const h5::Handle& file, const std::stri
                   "of the darks (pixel_mask != 0) once they are in, or what insitu reprocess was given");
     if (!layout.mask.empty()) write_mask(layout.mask);
   }
-  axis(process_, a::radial_axis, axes.q_inv_angstrom, s::unit::inverse_angstrom);
-  axis(process_, a::q_reduced, axes.q_reduced_inv_angstrom, s::unit::inverse_angstrom);
-  axis(process_, a::r, axes.r_angstrom, s::unit::angstrom);
+  axis(process_, a::radial_axis, axes.q_inv_angstrom, s::unit::inverse_angstrom, "Q (1/angstrom)");
+  axis(process_, a::q_reduced, axes.q_reduced_inv_angstrom, s::unit::inverse_angstrom, "Q (1/angstrom)");
+  axis(process_, a::r, axes.r_angstrom, s::unit::angstrom, "r (angstrom)");
 
   const std::size_t nq = axes.q_inv_angstrom.size(), nqr = axes.q_reduced_inv_angstrom.size(),
                     nr = axes.r_angstrom.size();
-  intensity_ = rows(process_, a::intensity, nq, "I(Q)", nullptr);
-  intensity_sigma_ = rows(process_, a::intensity_errors, nq, "Poisson sigma of I(Q)", nullptr);
-  structure_factor_ = rows(process_, a::s_of_q, nqr, "S(Q)", nullptr);
-  reduced_structure_factor_ = rows(process_, a::f_of_q, nqr, "F(Q) = Q[S(Q) - 1]", s::unit::inverse_angstrom);
-  reduced_pdf_ = rows(process_, a::g_of_r, nr, "G(r)", s::unit::inverse_angstrom_squared);
-  pair_distribution_ = rows(process_, a::pair_distribution, nr, "g(r)", nullptr);
+  // I(Q) is the mean of the pixels' counts on each Q bin (after the polarisation and solid-angle corrections).
+  intensity_ = rows(process_, a::intensity, nq, "I(Q) (counts)", s::unit::counts);
+  intensity_sigma_ = rows(process_, a::intensity_errors, nq, "Poisson sigma of I(Q) (counts)", s::unit::counts);
+  structure_factor_ = rows(process_, a::s_of_q, nqr, "S(Q)", s::unit::dimensionless);
+  reduced_structure_factor_ =
+      rows(process_, a::f_of_q, nqr, "F(Q) = Q[S(Q) - 1] (1/angstrom)", s::unit::inverse_angstrom);
+  reduced_pdf_ = rows(process_, a::g_of_r, nr, "G(r) (1/angstrom^2)", s::unit::inverse_angstrom_squared);
+  pair_distribution_ = rows(process_, a::pair_distribution, nr, "g(r)", s::unit::dimensionless);
   rho0_fit_ = column(process_, a::rho0_fit, s::unit::inverse_cubic_angstrom);
   rho0_nominal_ = column(process_, a::rho0_nominal, s::unit::inverse_cubic_angstrom);
   s_eq_ = column(process_, a::s_eq, s::unit::entropy);
-  set_attribute(s_eq_, s::attr::long_name, "configurational entropy S_eq (Eq. 2)");
-  s_eq_k_B_ = column(process_, a::s_eq_k_B, nullptr);
-  set_attribute(s_eq_k_B_, s::attr::long_name, "S_eq per atom in units of k_B");
+  set_attribute(s_eq_, s::attr::long_name, "S_eq (J/(mol K))");
+  set_attribute(s_eq_, s::attr::description, "configurational entropy S_eq (paper Eq. 2)");
+  s_eq_k_B_ = column(process_, a::s_eq_k_B, s::unit::dimensionless);
+  set_attribute(s_eq_k_B_, s::attr::long_name, "S_eq (k_B per atom)");
   temperature_ = column(process_, a::temperature, s::unit::kelvin);
-  set_attribute(temperature_, s::attr::long_name,
+  set_attribute(temperature_, s::attr::long_name, "T (K)");
+  set_attribute(temperature_, s::attr::description,
                 "frame mean temperature: the sample's when /entry/sample/temperature_calibration exists, else the stage "
                 "sensor's");
   analysis_time_ = column(process_, a::analysis_time, s::unit::second);
@@ -115,7 +136,8 @@ FrameAnalysisWriter::FrameAnalysisWriter(const h5::Handle& file, const std::stri
       h5::create_extendable(process_, a::sequence_number,
                             {.type = h5::dtype_of<std::uint64_t>(), .tail_shape = {}, .chunk_rows = scalar_chunk_rows});
   set_attribute(sequence_number_, s::attr::description, "written last for each frame: rows below its length are complete");
-  write_plots(entry, process_, s::entry_path(entry_path, a::group));
+  set_attribute(sequence_number_, s::attr::long_name, "frame");
+  write_plots(process_, s::entry_path(entry_path, a::group));
 }
 
 void FrameAnalysisWriter::append(const analysis::FrameAnalysis& f) {

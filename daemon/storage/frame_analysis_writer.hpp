@@ -7,18 +7,21 @@
 //   <entry>/analysis:NXprocess  program, version, date, source (what a reprocessing read; "" live)
 //     parameters:NXparameters   one string dataset per analysis parameter (from the layout, at create time)
 //     radial_axis[nQ] @units=1/angstrom, Q_reduced[nQr] @units=1/angstrom, r[nr] @units=angstrom
-//     per frame, [N] rows:  I[N,nQ], I_errors[N,nQ], S_of_Q[N,nQr], F_of_Q[N,nQr] @units=1/angstrom,
-//       G_of_r[N,nr] @units=1/angstrom^2, g_of_r[N,nr], rho0_fit[N], rho0_nominal[N] @units=1/angstrom^3,
-//       S_eq[N] @units=J/(mol K), S_eq_k_B[N], temperature[N] @units=K, analysis_time[N] @units=s,
+//     per frame, [N] rows:  I[N,nQ], I_errors[N,nQ] @units=counts, S_of_Q[N,nQr] @units=1,
+//       F_of_Q[N,nQr] @units=1/angstrom, G_of_r[N,nr] @units=1/angstrom^2, g_of_r[N,nr] @units=1,
+//       rho0_fit[N], rho0_nominal[N] @units=1/angstrom^3, S_eq[N] @units=J/(mol K), S_eq_k_B[N] @units=1,
+//       temperature[N] @units=K, analysis_time[N] @units=s,
 //       sequence_number[N] (appended and flushed last: the commit marker)
-//     integrated:NXdata  @signal=I @axes=[".","radial_axis"]: links to I, I_errors, radial_axis (NXazint1d names)
+//     every axis and signal has a short @long_name ("T (K)", "Q (1/angstrom)"); longer text is in @description
+//     NXdata of each per-frame curve, @axes=["frame", Q or r] @temperature_indices=0, linking the curve, its axis,
+//       frame (-> sequence_number) and temperature: integrated (I, I_errors, radial_axis: NXazint1d names),
+//       structure_factor (S_of_Q), reduced_structure_factor (F_of_Q), reduced_pdf (G_of_r), pair_distribution
+//       (g_of_r); entropy: S_eq against temperature of every frame (heating and cooling)
 //     form_factors:NXcollection @source  (when the layout has them) the Waasmaier-Kirfel coefficients used for the
-//       composition: element[n], atomic_number[n], a[n,5], c[n], b[n,5] (f0 = c + sum a_i exp(-b_i (Q/4 pi)^2))
+//       composition: element[n], atomic_number[n], a[n,5] @units=1, c[n] @units=1, b[n,5] @units=angstrom^2
 //     background:NXnote  type, file_name, data: the background I(Q) file verbatim (only when the analysis has one)
 //     mask[H,W] uint8 (when the layout has a mask shape): the static mask the integration used, non-zero = masked;
 //       parameters/mask_pixels counts it
-//   <entry>/entropy:NXdata  @signal=S_eq @axes=temperature: links to analysis/S_eq and analysis/temperature,
-//     and <entry>@default=entropy, so viewers open S_eq(T).
 // The run level (analysis/run, analysis/run_parameters) is run_analysis_writer.hpp's.
 #include <cstdint>
 #include <span>

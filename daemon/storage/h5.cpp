@@ -215,6 +215,9 @@ void soft_link(const Handle& parent, const std::string& target_path, const std::
   silence();
   check(H5Lcreate_soft(target_path.c_str(), parent.get(), link_name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
         "H5Lcreate_soft " + link_name + " -> " + target_path);
+  // NeXus marks a linked object with its own path (@target), so readers know the link from the original.
+  if (target_path.starts_with("/") && exists(parent, target_path))
+    set_attribute(open_object(parent, target_path), "target", target_path);
 }
 
 void remove(const Handle& parent, const std::string& name) {
@@ -597,6 +600,23 @@ double read_double_attribute(const Handle& object, const std::string& name) {
   double value = 0;
   check(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), "H5Aread @" + name);
   return value;
+}
+
+std::string object_path(const Handle& object) {
+  std::array<char, 1024> name{};
+  check(H5Iget_name(object.get(), name.data(), name.size()), "H5Iget_name");
+  return name.data();
+}
+
+ValueClass value_class(const Handle& dataset) {
+  silence();
+  const Handle type(check(H5Dget_type(dataset.get()), "H5Dget_type " + object_name(dataset.get())));
+  switch (H5Tget_class(type.get())) {
+    case H5T_STRING: return ValueClass::string;
+    case H5T_INTEGER: return ValueClass::integer;
+    case H5T_FLOAT: return ValueClass::floating;
+    default: return ValueClass::other;
+  }
 }
 
 bool has_attribute(const Handle& object, const std::string& name) {

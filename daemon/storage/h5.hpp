@@ -62,6 +62,7 @@ std::string library_version();
 // `nx_class` empty: a plain group without @NX_class.
 Handle create_group(const Handle& parent, const std::string& name, const std::string& nx_class = {});
 Handle open_group(const Handle& parent, const std::string& path);
+// A soft link; an absolute `target_path` that exists gets @target=target_path (the NeXus mark of a linked object).
 void soft_link(const Handle& parent, const std::string& target_path, const std::string& link_name);
 // Unlinks `name` (regular mode only: SWMR forbids it).
 void remove(const Handle& parent, const std::string& name);
@@ -164,6 +165,9 @@ std::string read_string_attribute(const Handle& object, const std::string& name)
 std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name);
 double read_double_attribute(const Handle& object, const std::string& name);
 bool has_attribute(const Handle& object, const std::string& name);
+std::string object_path(const Handle& object);  // the path it was opened by, e.g. "/entry/analysis/run"
+enum class ValueClass { string, integer, floating, other };
+ValueClass value_class(const Handle& dataset);
 // One row along the first axis of an N-D dataset (e.g. one frame of [N,H,W]), flattened, converted to T.
 template <class T>
 std::vector<T> read_row(const Handle& dataset, hsize_t row);

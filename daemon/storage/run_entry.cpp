@@ -45,7 +45,7 @@ void write_stage(const h5::Handle& entry, const RunMetadata& m) {
   h5::write_string(controller, "name", m.stage_model);
   h5::write_string(controller, "model", m.stage_model);
   h5::write_string(controller, "connection", m.stage_connection);
-  h5::write_scalar(controller, "clock_speed", m.clock_speed);
+  h5::write_scalar(controller, "clock_speed", m.clock_speed, s::unit::dimensionless);
   h5::write_scalar(controller, "simulated", std::int64_t{m.simulated ? 1 : 0});
 }
 

@@ -9,7 +9,8 @@
 //       state:NXcollection   label, deformation, rotations, deformation_temperature, storage_temperature @units K
 //                            (with a recipe sample.state)
 //     instrument:NXinstrument/temperature_controller:NXenvironment   (with a stage)
-//                            name, model, connection, clock_speed, simulated
+//                            name, model, connection, clock_speed @units=1 (run seconds per wall second), simulated
+//                            (its sensor and log: temperature_log_writer.hpp)
 // The streams add their groups to this frame (temperature_log_writer.hpp, event_writer.hpp, detector_layout.hpp,
 // frame_analysis_writer.hpp, run_analysis_writer.hpp).
 #include <chrono>

@@ -1,6 +1,8 @@
 #include "daemon/storage/run_file_reader.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <limits>
 
 namespace insitu::storage {
@@ -46,6 +48,27 @@ bool written_by_insitu(const h5::Handle& file) {
 
 }  // namespace
 
+std::string parameter_text(const h5::Handle& file, const std::string& path) {
+  const h5::Handle d = h5::open_dataset(file, path);
+  switch (h5::value_class(d)) {
+    case h5::ValueClass::string: return h5::read_string(file, path);
+    case h5::ValueClass::integer: {
+      const auto v = h5::read_1d<std::int64_t>(d);
+      return v.empty() ? std::string() : std::to_string(v.front());
+    }
+    default: {
+      std::string out;
+      for (double v : h5::read_1d<double>(d)) {
+        std::array<char, 32> text{};
+        const auto [end, ec] = std::to_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc()) throw h5::Error(path + ": a number that cannot be formatted");
+        out += (out.empty() ? "" : " ") + std::string(text.data(), end);
+      }
+      return out;
+    }
+  }
+}
+
 int EventLog::count(const std::string& k, const std::string& fragment) const {
   int n = 0;
   for (std::size_t i = 0; i < rows(); ++i) n += kind[i] == k && message[i].find(fragment) != std::string::npos;
@@ -85,10 +108,22 @@ std::optional<std::string> RunFileReader::text(const std::string& relative, cons
   return h5::read_string(file_, path);
 }
 
+std::optional<std::string> RunFileReader::temperature_log_group() const {
+  for (const char* relative : {s::log::group, s::log::legacy_group}) {  // NXsensor's value_log, or the older layout
+    const std::string g = s::entry_path(s::entry, relative);
+    if (h5::exists(file_, g)) return g;
+  }
+  return std::nullopt;
+}
+
+bool RunFileReader::has_temperature_log() const { return temperature_log_group().has_value(); }
+
 TemperatureLog RunFileReader::temperature_log() const {
   namespace l = s::log;
-  const std::string g = s::entry_path(s::entry, l::group);
   TemperatureLog r;
+  const auto group = temperature_log_group();
+  if (!group) return r;
+  const std::string& g = *group;
   r.time_s = column<double>(file_, join(g, l::time));  // read first: the marker bounds what the others may hold
   r.time_uncertainty_s = column<double>(file_, join(g, l::time_uncertainty));
   r.value_K = column<double>(file_, join(g, l::value));
@@ -196,6 +231,15 @@ StoredPdf RunFileReader::reduced_pdf(std::size_t row, const std::string& entry) 
   return {column<double>(file_, join(g, s::analysis::r)), h5::read_row<double>(dataset, row)};
 }
 
+StoredIntensity RunFileReader::intensity(std::size_t row, const std::string& entry) const {
+  const std::string g = s::entry_path(entry, s::analysis::group);
+  const auto intensity = h5::open_dataset(file_, join(g, s::analysis::intensity));
+  if (row >= h5::rows(intensity))
+    throw h5::Error(join(g, s::analysis::intensity) + " has no row " + std::to_string(row));
+  return {column<double>(file_, join(g, s::analysis::radial_axis)), h5::read_row<double>(intensity, row),
+          h5::read_row<double>(h5::open_dataset(file_, join(g, s::analysis::intensity_errors)), row)};
+}
+
 std::vector<std::string> RunFileReader::analysis_entries() const {
   std::vector<std::string> out;
   std::vector<std::pair<int, std::string>> reprocessed;
@@ -231,7 +275,7 @@ std::optional<AnalysisRecord> RunFileReader::analysis(const std::string& entry) 
   const std::string run_parameters = join(g, r::parameters);
   if (h5::exists(file_, run_parameters))
     for (const auto& name : h5::link_names(h5::open_group(file_, run_parameters)))
-      out.run_parameters[name] = h5::read_string(file_, run_parameters + "/" + name);
+      out.run_parameters[name] = parameter_text(file_, run_parameters + "/" + name);
   out.sequence = column<std::uint64_t>(file_, join(g, a::sequence_number));
   out.temperature_K = column<double>(file_, join(g, a::temperature));
   out.s_eq_J_per_mol_K = column<double>(file_, join(g, a::s_eq));
@@ -283,7 +327,7 @@ std::map<std::string, std::string> RunFileReader::parameters(const std::string& 
   std::map<std::string, std::string> out;
   const std::string g = s::entry_path(entry, s::analysis::group) + "/" + s::analysis::parameters;
   if (!h5::exists(file_, g)) return out;
-  for (const auto& name : h5::link_names(h5::open_group(file_, g))) out[name] = h5::read_string(file_, g + "/" + name);
+  for (const auto& name : h5::link_names(h5::open_group(file_, g))) out[name] = parameter_text(file_, g + "/" + name);
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The one reader of run files: `insitu summary`, `insitu reprocess` and the tests read through it.
 //
-// It reads what insitu writes (schema.hpp): live runs (also while they are written), runs left by `kill -9`,
+// It reads what insitu writes (schema.hpp), in the current layout and the ones before it (the stage log under
+// NXsample, analysis parameters as strings): live runs (also while they are written), runs left by `kill -9`,
 // reprocessed entries, `--frames` / `-o` outputs and `insitu dma` files. It trusts what the writers commit: rows
 // below the length of each stream's commit marker (the logs' `time`, the frames' and analyses' `sequence_number`,
 // the run level's `temperature`), and it takes missing optional groups and empty or partial run-level arrays as
@@ -89,6 +90,11 @@ struct StoredPdf {
   std::vector<double> r_angstrom, g_per_angstrom2;
 };
 
+// One frame's integrated intensity I(Q) and its Poisson sigma (analysis/radial_axis, analysis/I, analysis/I_errors).
+struct StoredIntensity {
+  std::vector<double> q_inv_angstrom, intensity, sigma;
+};
+
 struct StoredFormFactors {
   std::vector<std::pair<std::string, analysis::WaasKirfCoefficients>> coefficients;
   std::string source;
@@ -98,6 +104,11 @@ struct StoredSampleCalibration {
   std::vector<double> sensor_K, sample_K;
   std::string source;
 };
+
+// An analysis parameter dataset as the text the analysis described it with: strings as they are, numbers in the
+// shortest form that reads back to the same value (as PipelineSettings::describe formats them), arrays
+// space-separated.
+std::string parameter_text(const h5::Handle& file, const std::string& path);
 
 class RunFileReader {
  public:
@@ -113,6 +124,7 @@ class RunFileReader {
 
   // A string dataset relative to `entry`; nullopt when absent.
   std::optional<std::string> text(const std::string& relative, const std::string& entry = schema::entry) const;
+  bool has_temperature_log() const;
   TemperatureLog temperature_log() const;  // empty without one
   EventLog events() const;                 // empty without one
   TemperatureDeviations temperature_deviations() const;
@@ -124,6 +136,8 @@ class RunFileReader {
 
   // G(r) of the analysis row `row` (the row of AnalysisRecord::sequence); throws h5::Error past the rows.
   StoredPdf reduced_pdf(std::size_t row, const std::string& entry = schema::entry) const;
+  // I(Q) of the analysis row `row`; throws h5::Error past the rows.
+  StoredIntensity intensity(std::size_t row, const std::string& entry = schema::entry) const;
 
   // Entries holding an analysis: /entry first, then /entry_reprocessed_<n> in order.
   std::vector<std::string> analysis_entries() const;
@@ -138,6 +152,9 @@ class RunFileReader {
   std::optional<std::vector<std::uint8_t>> analysis_mask(const std::string& entry = schema::entry) const;
 
  private:
+  // The stage's NXlog: the NXsensor's value_log, or sample/temperature_log in files written before it.
+  std::optional<std::string> temperature_log_group() const;
+
   std::filesystem::path path_;
   h5::Handle file_;
   bool swmr_ = false;

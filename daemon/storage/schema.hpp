@@ -5,12 +5,17 @@
 //
 // The layout itself, stream by stream, is described in the header of the module that writes it:
 //   run_entry.hpp            /, entry, recipe, sample, instrument/temperature_controller
-//   temperature_log_writer.hpp  entry/sample/temperature_log, entry/temperature (plot)
+//   temperature_log_writer.hpp  entry/instrument/temperature_controller/sensor/value_log, entry/temperature (plot)
 //   event_writer.hpp         entry/events
 //   detector_layout.hpp      entry/instrument/detector, monochromator, entry/data (plot)
-//   frame_analysis_writer.hpp   entry/analysis (per frame), entry/entropy (plot)
-//   run_analysis_writer.hpp  entry/analysis/run, entry/analysis/run_parameters
+//   frame_analysis_writer.hpp   entry/analysis (per frame and its NXdata)
+//   run_analysis_writer.hpp  entry/analysis/run, entry/analysis/run_parameters, entry/entropy (the default plot)
+//
+// Units: every floating-point dataset has @units, "1" for a dimensionless quantity (S(Q), g(r), tan delta, ratios);
+// integer datasets are counts, indices, flags or codes (NX_INT, NX_UINT) and have @units only when they are a
+// physical quantity. tests/daemon/nexus_check.py walks a run file and holds every writer to this.
 #include <string>
+#include <string_view>
 
 namespace insitu::storage::schema {
 
@@ -21,6 +26,7 @@ inline constexpr const char* entry = "NXentry";
 inline constexpr const char* note = "NXnote";
 inline constexpr const char* sample = "NXsample";
 inline constexpr const char* log = "NXlog";
+inline constexpr const char* sensor = "NXsensor";
 inline constexpr const char* instrument = "NXinstrument";
 inline constexpr const char* environment = "NXenvironment";
 inline constexpr const char* collection = "NXcollection";
@@ -41,6 +47,7 @@ inline constexpr const char* radian = "rad";
 inline constexpr const char* angstrom = "angstrom";
 inline constexpr const char* kev = "keV";
 inline constexpr const char* counts = "counts";
+inline constexpr const char* dimensionless = "1";  // a ratio or a normalised quantity: S(Q), g(r), T/T_g
 inline constexpr const char* inverse_angstrom = "1/angstrom";
 inline constexpr const char* inverse_angstrom_squared = "1/angstrom^2";
 inline constexpr const char* inverse_cubic_angstrom = "1/angstrom^3";
@@ -60,6 +67,9 @@ inline constexpr const char* default_ = "default";
 inline constexpr const char* signal = "signal";
 inline constexpr const char* axes = "axes";
 inline constexpr const char* source = "source";
+inline constexpr const char* target = "target";                  // on a linked object: its own path (NeXus links)
+inline constexpr const char* interpretation = "interpretation";  // "image" on a frame stack: viewers show one frame
+inline constexpr const char* auxiliary_signals = "auxiliary_signals";
 }  // namespace attr
 
 // ---- the root and its entries ------------------------------------------------------------------------------------
@@ -93,6 +103,8 @@ inline constexpr const char* chemical_formula = "chemical_formula";
 inline constexpr const char* description = "description";
 inline constexpr const char* treatment = "treatment";
 inline constexpr const char* temperature = "temperature";  // link to the frames' mean temperature
+inline constexpr const char* temperature_env = "temperature_env";  // link to instrument/temperature_controller
+inline constexpr const char* legacy_log = "temperature_log";  // link to the stage log, for readers of older layouts
 inline constexpr const char* calibration = "sample/temperature_calibration";
 inline constexpr const char* calibration_group = "temperature_calibration";
 inline constexpr const char* calibration_sensor = "sensor";
@@ -107,10 +119,12 @@ inline constexpr const char* deformation_temperature = "deformation_temperature"
 inline constexpr const char* storage_temperature = "storage_temperature";          // @units K
 }  // namespace sample
 
-// ---- temperature log (NXlog): `time` is appended last, readers trust rows < len(time) ---------------------------
+// ---- temperature log (NXlog of the stage's NXsensor): `time` is appended last, readers trust rows < len(time) -----
 namespace log {
-inline constexpr const char* group = "sample/temperature_log";
-inline constexpr const char* name = "temperature_log";
+inline constexpr const char* group = "instrument/temperature_controller/sensor/value_log";
+inline constexpr const char* legacy_group = "sample/temperature_log";  // files written before NXsensor
+inline constexpr const char* sensor = "sensor";
+inline constexpr const char* name = "value_log";
 inline constexpr const char* time = "time";
 inline constexpr const char* time_uncertainty = "time_uncertainty";
 inline constexpr const char* value = "value";
@@ -180,6 +194,12 @@ inline constexpr const char* t_sample_max = "T_sample_max";
 inline constexpr const char* geometry = "geometry";
 inline constexpr const char* calibration = "calibration";
 inline constexpr const char* plot = "data";  // NXdata under the entry
+inline constexpr const char* frame_start_number = "frame_start_number";
+inline constexpr const char* readout_time = "detector_readout_time";
+inline constexpr const char* gain_setting = "gain_setting";
+inline constexpr const char* saturation_value = "saturation_value";
+inline constexpr const char* beam_center_x = "beam_center_x";
+inline constexpr const char* beam_center_y = "beam_center_y";
 }  // namespace detector
 
 // pyFAI PONI parameter names of detector/geometry.
@@ -226,8 +246,23 @@ inline constexpr const char* mask = "mask";
 inline constexpr const char* integrated = "integrated";
 inline constexpr const char* form_factors = "form_factors";
 inline constexpr const char* background = "background";
-inline constexpr const char* plot = "entropy";  // NXdata under the entry: S_eq(T)
+inline constexpr const char* frame = "frame";  // NXdata axis name of the per-frame plots (-> sequence_number)
+// NXdata of the per-frame curves, [frame, Q or r], under analysis (integrated: I(Q), the NXazint1d name).
+inline constexpr const char* structure_factor_plot = "structure_factor";
+inline constexpr const char* reduced_structure_factor_plot = "reduced_structure_factor";
+inline constexpr const char* reduced_pdf_plot = "reduced_pdf";
+inline constexpr const char* pair_distribution_plot = "pair_distribution";
+inline constexpr const char* entropy_plot = "entropy";  // S_eq of every frame, heating and cooling
 }  // namespace analysis
+
+// ---- the default plot: <entry>/entropy, S_eq of the heating ramp up to the crystallisation onset ---------------------
+namespace entropy_plot {
+inline constexpr const char* name = "entropy";
+inline constexpr const char* temperature = "T";
+inline constexpr const char* s_eq = "S_eq";
+inline constexpr const char* s_eq_smoothed = "S_eq_smoothed";
+inline constexpr const char* title = "title";
+}  // namespace entropy_plot
 
 namespace form_factors {
 inline constexpr const char* element = "element";
@@ -261,6 +296,36 @@ inline constexpr const char* feature_kind = "feature_kind";
 inline constexpr const char* feature_temperature = "feature_temperature";
 inline constexpr const char* feature_reduced_temperature = "feature_reduced_temperature";
 inline constexpr const char* feature_value = "feature_value";
+inline constexpr const char* crystallisation_onset = "crystallisation_onset";
+inline constexpr const char* entropy_plot = "entropy";                  // NXdata: S_eq_smoothed(T)
+inline constexpr const char* entropy_derivative_plot = "entropy_derivative";  // NXdata: dS_eq/dT(T)
+inline constexpr const char* heat_flow_plot = "heat_flow";              // NXdata: delta_phi(T)
 }  // namespace run
+
+// The units of the numeric analysis parameters (parameters, run_parameters: one dataset each, a number where the
+// value is one). Keys not listed are counts or text. The keys are the pipeline's settings (PipelineSettings::
+// describe) and the run level's counts; a test holds every numeric key of a real run to this table.
+inline const char* parameter_units(std::string_view key) {
+  struct Entry {
+    std::string_view key;
+    const char* units;
+  };
+  static constexpr Entry table[] = {
+      {"integration_qmin", unit::inverse_angstrom}, {"integration_qmax", unit::inverse_angstrom},
+      {"polarization", unit::dimensionless},       {"qmin", unit::inverse_angstrom},
+      {"qmax", unit::inverse_angstrom},             {"qmaxinst", unit::inverse_angstrom},
+      {"rpoly", unit::angstrom},                    {"rmin", unit::angstrom},
+      {"rstep", unit::angstrom},                    {"rmax", unit::angstrom},
+      {"bgscale", unit::dimensionless},             {"rho0_fit_rmin", unit::angstrom},
+      {"rho0_fit_rmax", unit::angstrom},            {"rho0_nominal", unit::inverse_cubic_angstrom},
+      {"s_eq_rmax", unit::angstrom},                {"smoothing_window", unit::kelvin},
+      {"heating_min_rate", "K/min"},                {"tg_fit_min", unit::kelvin},
+      {"tg_fit_max", unit::kelvin},                 {"tg_fit_range_K", unit::kelvin},
+      {"feature_peak_prominence", unit::heat_flow}, {"feature_curvature_prominence", "W/(mol K^2)"},
+  };
+  for (const auto& e : table)
+    if (e.key == key) return e.units;
+  return nullptr;
+}
 
 }  // namespace insitu::storage::schema

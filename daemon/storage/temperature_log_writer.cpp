@@ -21,14 +21,32 @@ constexpr const char* error_description =
 constexpr const char* pump_description =
     "Linkam T95 PB1 (LNP pump), 0x80 always set: speed = PB1 & 0x1F (0..30), 0x40 automatic mode";
 
+// The NXsensor of the controller (NXenvironment, run_entry.hpp; created here when the entry has none).
+h5::Handle stage_sensor(const h5::Handle& file, const std::string& entry_path) {
+  const std::string controller_path = s::entry_path(entry_path, s::instrument::group) + "/" + s::instrument::controller;
+  const h5::Handle controller =
+      h5::exists(file, controller_path)
+          ? h5::open_group(file, controller_path)
+          : h5::create_group(h5::open_group(file, s::entry_path(entry_path, s::instrument::group)),
+                             s::instrument::controller, s::nx::environment);
+  h5::Handle sensor = h5::create_group(controller, s::log::sensor, s::nx::sensor);
+  h5::write_string(sensor, "name", "stage temperature sensor");
+  h5::write_string(sensor, "measurement", "temperature");
+  h5::write_string(sensor, "attached_to", "sample");
+  // NXsample's temperature_env is the controller; temperature_log (deprecated in NXsample) stays as a link for
+  // readers of the older layout.
+  const h5::Handle sample = h5::open_group(file, s::entry_path(entry_path, s::sample::group));
+  h5::soft_link(sample, controller_path, s::sample::temperature_env);
+  return sensor;
+}
+
 }  // namespace
 
 TemperatureLogWriter::TemperatureLogWriter(const h5::Handle& file, const std::string& entry_path,
                                            const std::string& start_time_iso) {
   using h5::set_attribute;
   const std::string log_path = s::entry_path(entry_path, s::log::group);
-  const h5::Handle sample = h5::open_group(file, s::entry_path(entry_path, s::sample::group));
-  const h5::Handle log = h5::create_group(sample, s::log::name, s::nx::log);
+  const h5::Handle log = h5::create_group(stage_sensor(file, entry_path), s::log::name, s::nx::log);
   const auto column = [&](const char* name, h5::Dtype type, const char* units, const char* description) {
     h5::Handle d = h5::create_extendable(log, name, {.type = type, .tail_shape = {}, .chunk_rows = log_chunk_rows});
     if (units) set_attribute(d, s::attr::units, units);
@@ -38,21 +56,24 @@ TemperatureLogWriter::TemperatureLogWriter(const h5::Handle& file, const std::st
   const auto f64 = h5::dtype_of<double>(), u8 = h5::dtype_of<std::uint8_t>();
   time_ = column(s::log::time, f64, s::unit::second, nullptr);
   set_attribute(time_, s::attr::start, start_time_iso);
+  set_attribute(time_, s::attr::long_name, "t (s)");
   time_uncertainty_ = column(s::log::time_uncertainty, f64, s::unit::second,
                              "half the request-reply exchange the reading came from");
   value_ = column(s::log::value, f64, s::unit::kelvin, nullptr);
+  set_attribute(value_, s::attr::long_name, "T (K)");
   setpoint_ = column(s::log::setpoint, f64, s::unit::kelvin, nullptr);
+  set_attribute(setpoint_, s::attr::long_name, "T setpoint (K)");
   status_ = column(s::log::status, u8, nullptr, status_description);
   error_ = column(s::log::error, u8, nullptr, error_description);
   pump_ = column(s::log::pump, u8, nullptr, pump_description);
 
-  const std::string controller = s::entry_path(entry_path, s::instrument::group) + "/" + s::instrument::controller;
-  if (h5::exists(file, controller)) h5::soft_link(h5::open_group(file, controller), log_path, s::instrument::value_log);
+  h5::soft_link(h5::open_group(file, s::entry_path(entry_path, s::sample::group)), log_path, s::sample::legacy_log);
   const h5::Handle plot = h5::create_group(h5::open_group(file, entry_path), s::log::plot, s::nx::data);
   set_attribute(plot, s::attr::signal, s::log::value);
   set_attribute(plot, s::attr::axes, s::log::time);
-  h5::soft_link(plot, log_path + "/" + s::log::time, s::log::time);
-  h5::soft_link(plot, log_path + "/" + s::log::value, s::log::value);
+  set_attribute(plot, s::attr::auxiliary_signals, std::vector<std::string>{s::log::setpoint});
+  for (const char* name : {s::log::time, s::log::value, s::log::setpoint})
+    h5::soft_link(plot, log_path + "/" + name, name);
 }
 
 void TemperatureLogWriter::append(std::span<const TemperatureSample> samples) {

@@ -1,9 +1,12 @@
 #pragma once
 // The stage's temperature log, under an entry built by run_entry.hpp:
-//   entry/sample/temperature_log:NXlog  time @units=s @start, time_uncertainty @units=s, value @units=K,
-//                                       setpoint @units=K, status, error, pump (raw uint8 T95 bytes, @description)
-//   entry/instrument/temperature_controller/value_log -> temperature_log
-//   entry/temperature:NXdata  @signal=value @axes=time; time, value -> temperature_log (what silx plots by default)
+//   entry/instrument/temperature_controller:NXenvironment   (run_entry.hpp; created here when absent)
+//     sensor:NXsensor  name, measurement=temperature, attached_to=sample
+//       value_log:NXlog  time @units=s @start, time_uncertainty @units=s, value @units=K, setpoint @units=K,
+//                        status, error, pump (raw uint8 T95 bytes, @description)
+//   entry/sample/temperature_env -> instrument/temperature_controller (NXsample's environment)
+//   entry/sample/temperature_log -> the value_log (the layout before NXsensor, which NXsample now deprecates)
+//   entry/temperature:NXdata  @signal=value @axes=time @auxiliary_signals=setpoint; links to the value_log
 // Each batch's `time` is appended and flushed last: readers trust rows < len(time).
 // At finish (regular mode), the stretches off the programme:
 //   entry/sample/temperature_deviations:NXcollection  start_time, end_time @units=s, max_deviation @units=K

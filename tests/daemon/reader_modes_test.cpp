@@ -17,6 +17,7 @@
 
 #include "daemon/storage/run_file_reader.hpp"
 #include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/short_recipe.hpp"
 #include "tests/stage/sim_fixture.hpp"
 #include "tests/storage/child.hpp"
 
@@ -62,24 +63,6 @@ f.close()
 print("closed", flush=True)
 )";
 
-// The cryogenic recipe on a 40 K ramp around room temperature: 2 darks and 10 frames of 512^2 analysed inline,
-// the stage log, and the simulated DHR-3's exports (the DMA entry, written at the end of the run).
-fs::path short_recipe(const fs::path& dir) {
-  std::ifstream in(INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto program = text.find("program:\n"), program_end = text.find("safe_state:");
-  text.replace(program, program_end - program,
-               "program:\n  - hold: {temperature_K: 300, duration_s: 30}\n  - ramp: {to_K: 340, "
-               "rate_K_per_min: 20}\n");
-  text = std::regex_replace(text, std::regex("binning: 1\\}"), "binning: 4}");
-  text = std::regex_replace(text, std::regex("\\.\\./instruments/"), INSITU_SOURCE_DIR "/config/instruments/");
-  text = std::regex_replace(text, std::regex("during: \\[2, 3\\]"), "during: [2]");
-  text = std::regex_replace(text, std::regex("darks: \\{before: 5, after: 5\\}"), "darks: {before: 2, after: 0}");
-  const auto path = dir / "short.yaml";
-  std::ofstream(path) << text;
-  return path;
-}
-
 struct Outcome {
   int exit_code;
   std::string reader_first_line;
@@ -93,7 +76,7 @@ Outcome run_with_reader(const std::string& mode, const fs::path& dir) {
   const std::string python_mode = mode == "nolock" ? "plain" : mode;
   storage::testing::Child reader({"/usr/bin/python3", script.string(), python_mode, output.string(), release.string()});
   ::unsetenv("HDF5_USE_FILE_LOCKING");
-  storage::testing::Child run({INSITU_BINARY_DIR "/daemon/insitu", "run", short_recipe(dir).string(), "--simulate",
+  storage::testing::Child run({INSITU_BINARY_DIR "/daemon/insitu", "run", short_cryo_recipe(dir).string(), "--simulate",
                                "--speed", "50", "--output", output.string()});
   while (run.read_line(std::chrono::seconds(120))) {
   }

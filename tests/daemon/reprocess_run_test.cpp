@@ -149,8 +149,8 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
         EXPECT_EQ(b[5 * i + j], k.b[j]) << elements[i];
       }
     }
-    EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/composition"), "Cu44Zr44Al8Hf2Co2");
-    EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/npt"), "3000");
+    EXPECT_EQ(storage::parameter_text(f, "/entry/analysis/parameters/composition"), "Cu44Zr44Al8Hf2Co2");
+    EXPECT_EQ(storage::parameter_text(f, "/entry/analysis/parameters/npt"), "3000");
     live = by_sequence_number(f, "/entry/analysis/sequence_number", "/entry/analysis/S_eq");
 
     // Frames keep the sensor's mean and add the sample's, the calibration's mapping of it; the analysis's
@@ -184,8 +184,8 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
     EXPECT_GE(bad, 20u) << "2e-4 of 512^2 pixels are bad in the simulator";
     EXPECT_EQ(masked, 200u + bad);
     mask_pixels = std::to_string(masked);
-    EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/mask_pixels"), mask_pixels);
-    EXPECT_EQ(h5::read_string(f, "/entry/analysis/run_parameters/mask_pixels"), mask_pixels);
+    EXPECT_EQ(storage::parameter_text(f, "/entry/analysis/parameters/mask_pixels"), mask_pixels);
+    EXPECT_EQ(storage::parameter_text(f, "/entry/analysis/run_parameters/mask_pixels"), mask_pixels);
     stored_mask = mask;
   }
   ASSERT_GE(live.size(), 5u) << "the 40 K ramp at 20 K/min gives 10-11 frames";
@@ -220,7 +220,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
     }
     // The same temperatures: the sample's, from the run file.
     EXPECT_EQ(by_sequence_number(f, "/entry_reprocessed_1/analysis/sequence_number", "/entry_reprocessed_1/analysis/temperature"), analysed_K);
-    EXPECT_EQ(h5::read_string(f, "/entry_reprocessed_1/analysis/parameters/form_factor_file"),
+    EXPECT_EQ(storage::parameter_text(f, "/entry_reprocessed_1/analysis/parameters/form_factor_file"),
               copy.string() + ":/entry/analysis/form_factors");
     EXPECT_NEAR(scalar(f, "/entry_reprocessed_1/analysis/run/heating_rate"),
                 scalar(f, "/entry/analysis/run/heating_rate"), 1e-12);
@@ -235,7 +235,7 @@ TEST(ReprocessRun, FromTheRunFileAloneReproducesEveryFrame) {
     EXPECT_GT(std::abs(shorter.at(sequence) - s), 1e-3) << "frame " << sequence;
   {  // --set keeps the stored mask, and the reprocessed analysis records it.
     const auto f = h5::open_file(copy, h5::Access::read);
-    EXPECT_EQ(h5::read_string(f, "/entry_reprocessed_2/analysis/parameters/mask_pixels"), mask_pixels);
+    EXPECT_EQ(storage::parameter_text(f, "/entry_reprocessed_2/analysis/parameters/mask_pixels"), mask_pixels);
     EXPECT_EQ(h5::read_1d<std::uint8_t>(h5::open_dataset(f, "/entry_reprocessed_2/analysis/mask")), stored_mask);
   }
   ASSERT_EQ(reprocess({copy.string(), "--poni", INSITU_SOURCE_DIR "/config/instruments/xrd1621-60keV.poni",

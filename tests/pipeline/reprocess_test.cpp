@@ -149,8 +149,8 @@ TEST_F(ReprocessFrames, WritesEveryFrameAndTheRunAnalysis) {
   EXPECT_EQ(h5::rows(h5::open_dataset(file, "/entry/instrument/detector/data")), 4u);
   EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, "/entry/instrument/detector/frame_temperature/T_end")),
             (std::vector<double>{302, 304, 306, 308}));
-  EXPECT_EQ(h5::read_string(file, g + "parameters/qmax"), "23");
-  EXPECT_EQ(h5::read_string(file, g + "parameters/composition"), "Cu44Zr44Al8Hf2Co2");
+  EXPECT_EQ(storage::parameter_text(file, g + "parameters/qmax"), "23");
+  EXPECT_EQ(storage::parameter_text(file, g + "parameters/composition"), "Cu44Zr44Al8Hf2Co2");
   EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(file, g + "run/temperature")).size(), 4u);
   EXPECT_NEAR(h5::read_1d<double>(h5::open_dataset(file, g + "run/heating_rate"))[0], 2.0 / 12.0, 1e-9);
 }
@@ -231,7 +231,7 @@ TEST_F(ReprocessFrames, MaskHidesABlockAndIsRecorded) {
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < mask.size(); ++i) wrong += (mask[i] != 0) != in_block(i);
   EXPECT_EQ(wrong, 0u);
-  EXPECT_EQ(h5::read_string(file, "/entry/analysis/parameters/mask_pixels"), "1600");
+  EXPECT_EQ(storage::parameter_text(file, "/entry/analysis/parameters/mask_pixels"), "1600");
   // As in a live run the mask is always there; without --mask nothing is masked.
   const auto clean_mask = storage::RunFileReader(dir.path / "clean.h5").analysis_mask().value();
   EXPECT_EQ(std::count(clean_mask.begin(), clean_mask.end(), 0), 640 * 640);
@@ -283,7 +283,7 @@ TEST_F(ReprocessFrames, OutputReprocessesToTheSameEntropy) {
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < mask.size(); ++i) wrong += (mask[i] != 0) != (in_block(i) || i < 320 * 640);
   EXPECT_EQ(wrong, 0u);
-  EXPECT_EQ(h5::read_string(file, "/entry_reprocessed_2/analysis/parameters/mask_pixels"),
+  EXPECT_EQ(storage::parameter_text(file, "/entry_reprocessed_2/analysis/parameters/mask_pixels"),
             std::to_string(320 * 640 + 800));
   EXPECT_NE(s_eq_of(output, "/entry_reprocessed_2"), first);
 }

@@ -6,6 +6,7 @@
 
 #include "daemon/storage/h5.hpp"
 #include "daemon/storage/run_file.hpp"
+#include "daemon/storage/run_file_reader.hpp"
 #include "tests/storage/records.hpp"
 
 namespace insitu::storage {
@@ -48,9 +49,10 @@ TEST(RunFileAnalysis, LayoutUnitsAndTheDefaultPlotIsEntropyAgainstTemperature) {
   EXPECT_EQ(attr(f, "/entry", "default"), "entropy");
   EXPECT_EQ(attr(f, "/entry/entropy", "NX_class"), "NXdata");
   EXPECT_EQ(attr(f, "/entry/entropy", "signal"), "S_eq");
-  EXPECT_EQ(attr(f, "/entry/entropy", "axes"), "temperature");
+  EXPECT_EQ(attr(f, "/entry/entropy", "axes"), "T");
   EXPECT_EQ(attr(f, "/entry/entropy/S_eq", "units"), "J/(mol K)");
-  EXPECT_EQ(attr(f, "/entry/entropy/temperature", "units"), "K");
+  EXPECT_EQ(attr(f, "/entry/entropy/T", "units"), "K");
+  EXPECT_EQ(attr(f, "/entry/entropy/T", "long_name"), "T (K)");
   EXPECT_EQ(attr(f, "/entry/analysis", "NX_class"), "NXprocess");
   EXPECT_EQ(attr(f, "/entry/analysis/parameters", "NX_class"), "NXparameters");
   EXPECT_EQ(h5::read_string(f, "/entry/analysis/parameters/qmax_inv_angstrom"), "22.0");
@@ -58,7 +60,12 @@ TEST(RunFileAnalysis, LayoutUnitsAndTheDefaultPlotIsEntropyAgainstTemperature) {
   EXPECT_EQ(h5::read_string(f, "/entry/analysis/version"), "0.1.0-test");
   EXPECT_EQ(attr(f, "/entry/analysis/integrated", "signal"), "I");
   EXPECT_EQ(h5::read_string_array_attribute(h5::open_object(f, "/entry/analysis/integrated"), "axes"),
-            (std::vector<std::string>{".", "radial_axis"}));
+            (std::vector<std::string>{"frame", "radial_axis"}));
+  for (const char* plot : {"structure_factor", "reduced_structure_factor", "reduced_pdf", "pair_distribution",
+                           "entropy", "run/entropy", "run/entropy_derivative", "run/heat_flow"})
+    EXPECT_EQ(attr(f, std::string("/entry/analysis/") + plot, "NX_class"), "NXdata") << plot;
+  EXPECT_EQ(attr(f, "/entry/analysis/reduced_pdf", "signal"), "G_of_r");
+  EXPECT_EQ(attr(f, "/entry/analysis/G_of_r", "target"), "/entry/analysis/G_of_r");  // linked: NeXus @target
   EXPECT_EQ(doubles(f, "/entry/analysis/integrated/radial_axis"), small_axes().q_inv_angstrom);
   EXPECT_EQ(doubles(f, "/entry/analysis/Q_reduced"), small_axes().q_reduced_inv_angstrom);
   EXPECT_EQ(doubles(f, "/entry/analysis/r"), small_axes().r_angstrom);
@@ -118,7 +125,11 @@ TEST(RunFileAnalysis, FrameRowsAndRunLevelUpdatesThatShrinkAndGrowReadBack) {
   EXPECT_EQ(doubles(f, a + "temperature"), temperature);
   EXPECT_EQ(doubles(f, a + "rho0_fit"), rho0_fit);
   EXPECT_EQ(doubles(f, a + "rho0_nominal"), std::vector<double>(4, 0.0725));
-  EXPECT_EQ(doubles(f, "/entry/entropy/S_eq"), s_eq);  // the default plot follows the rows
+  EXPECT_EQ(doubles(f, a + "entropy/S_eq"), s_eq);  // every frame's S_eq against T
+  // The default plot: the run level's heating frames (no crystallisation onset below the last one here).
+  EXPECT_EQ(doubles(f, "/entry/entropy/T"), last.temperature_K);
+  EXPECT_EQ(doubles(f, "/entry/entropy/S_eq"), last.s_eq_J_per_mol_K);
+  EXPECT_TRUE(std::isnan(doubles(f, a + "run/crystallisation_onset").at(0)));
 
   EXPECT_EQ(doubles(f, a + "run/temperature"), last.temperature_K);
   EXPECT_EQ(doubles(f, a + "run/S_eq_smoothed"), last.s_eq_smoothed_J_per_mol_K);
@@ -134,6 +145,43 @@ TEST(RunFileAnalysis, FrameRowsAndRunLevelUpdatesThatShrinkAndGrowReadBack) {
   EXPECT_THAT(doubles(f, a + "run/feature_value"), ElementsAre(0.0, 0.5, 1.0, 1.5));
   EXPECT_DOUBLE_EQ(doubles(f, a + "run/feature_reduced_temperature")[1], 260.0 / 304.0);
   EXPECT_EQ(h5::read_string(f, a + "run_parameters/smoothing_window_K"), std::to_string(4.0));
+}
+
+TEST(RunFileAnalysis, TheDefaultPlotEndsAtTheCrystallisationOnset) {
+  ScratchDir dir("analysis_onset");
+  const auto path = dir.path() / "run.nxs";
+  auto run = RunFile::create(path, test_metadata(), {}, {.analysis = small_analysis()});
+  analysis::RunAnalysis r;
+  for (int i = 0; i <= 20; ++i) {  // 600-800 K: S_eq rises through T_g = 650 K, peaks at 700 K, falls (crystal)
+    const double t = 600.0 + 10 * i;
+    r.temperature_K.push_back(t);
+    r.s_eq_J_per_mol_K.push_back(t <= 700 ? -20 + 0.02 * (t - 600) : -18 - 1.5 * (t - 700));
+  }
+  r.s_eq_smoothed_J_per_mol_K = r.s_eq_J_per_mol_K;
+  r.glass_transition_K = 650.0;
+  r.parameters = {{"smoothing_window", "20"}, {"tg_fit_range_K", "600.000000 690.000000"}, {"heating_frames", "21"}};
+  run->update(r);
+  run->finish(10.0, "completed");
+  EXPECT_EQ(run->error(), std::nullopt);
+
+  const h5::Handle f = h5::open_file(path, h5::Access::read);
+  EXPECT_EQ(doubles(f, "/entry/analysis/run/crystallisation_onset"), std::vector<double>{700.0});
+  const auto shown = doubles(f, "/entry/entropy/T");
+  ASSERT_EQ(shown.size(), 11u) << "600-700 K: the glass and the liquid, not the crystal";
+  EXPECT_EQ(shown.back(), 700.0);
+  EXPECT_EQ(doubles(f, "/entry/entropy/S_eq").back(), -18.0);
+  EXPECT_EQ(doubles(f, "/entry/analysis/run/temperature").size(), 21u) << "the run level keeps every frame";
+  // Numeric parameters are numbers with units; the reader gives them back as the analysis wrote them.
+  const std::string p = "/entry/analysis/run_parameters/";
+  EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(f, p + "smoothing_window")), std::vector<std::int64_t>{20});
+  EXPECT_EQ(attr(f, p + "smoothing_window", "units"), "K");
+  EXPECT_EQ(doubles(f, p + "tg_fit_range_K"), (std::vector<double>{600.0, 690.0}));
+  EXPECT_FALSE(h5::has_attribute(h5::open_object(f, p + "heating_frames"), "units"));
+  const RunFileReader reader(path);
+  const auto parameters = reader.analysis()->run_parameters;
+  EXPECT_EQ(parameters.at("smoothing_window"), "20");
+  EXPECT_EQ(parameters.at("tg_fit_range_K"), "600 690");
+  EXPECT_EQ(parameters.at("heating_frames"), "21");
 }
 
 TEST(RunFileAnalysis, CurvesMustMatchTheAxesAndNeedALayout) {

@@ -54,7 +54,10 @@ TEST(RunFileFrames, DetectorLayoutHasClassesUnitsAndDefaultPlot) {
   EXPECT_EQ(attr(f, "/entry", "default"), "data");
   EXPECT_EQ(attr(f, "/entry/data", "signal"), "data");
   EXPECT_EQ(h5::read_string_array_attribute(h5::open_object(f, "/entry/data"), "axes"),
-            (std::vector<std::string>{"temperature", ".", "."}));
+            (std::vector<std::string>{"frame", ".", "."}));  // monotonic; the temperature rides along
+  EXPECT_EQ(attr(f, "/entry/instrument/detector/data", "interpretation"), "image");  // viewers load one frame
+  EXPECT_EQ(attr(f, "/entry/instrument/detector/saturation_value", "units"), "counts");
+  EXPECT_EQ(attr(f, "/entry/instrument/detector/detector_readout_time", "units"), "s");
   EXPECT_EQ(h5::shape(h5::open_dataset(f, "/entry/data/data")),
             (std::vector<hsize_t>{0, frame_height, frame_width}));
   EXPECT_EQ(attr(f, "/entry/data/temperature", "units"), "K");  // -> frame_temperature/T_mean

@@ -209,6 +209,7 @@ inline analysis::RunAnalysis run_analysis(std::size_t n, double seed) {
   for (std::size_t i = 0; i < n; ++i) {
     const double x = static_cast<double>(i);
     r.temperature_K.push_back(100 + 10 * x + seed);
+    r.s_eq_J_per_mol_K.push_back(-24.5 + x * seed);
     r.s_eq_smoothed_J_per_mol_K.push_back(-25 + x * seed);
     r.ds_eq_dT_J_per_mol_K2.push_back(0.01 * x + seed);
     r.delta_phi_W_per_mol.push_back(1e-3 * x * seed);
