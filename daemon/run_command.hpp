@@ -18,6 +18,8 @@ struct RunOptions {
   std::optional<bool> live_status;              // default: when stdout is a terminal
   // Analysis threads. One by default: on two cores the other renders (simulation) or writes frames.
   std::size_t analysis_workers = 1;
+  std::optional<std::string> bluesky_zmq;  // a ZeroMQ address to publish the event-model documents on
+  bool bluesky_jsonl = true;               // run.documents.jsonl beside run.h5
 };
 
 // Exit codes of `insitu run`.
