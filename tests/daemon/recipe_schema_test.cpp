@@ -82,19 +82,21 @@ TEST(RecipeSchema, RefusesWhatTheParserRefuses) {
       {"  composition: Cu50Zr50\n", ""},                                         // a required key
       {"  - hold: {temperature_K: 300, duration_s: 60}", "  - hold: {temperature_K: 300, duration_s: 0}"},
   };
+  std::vector<fs::path> edited;
   for (std::size_t i = 0; i < edits.size(); ++i) {
     const auto& [from, to] = edits[i];
     ASSERT_NE(quick.find(from), std::string::npos) << from;
     std::string text = quick;
     text.replace(text.find(from), from.size(), to);
     // The first line names the shipped schema by its absolute path, as the copy is elsewhere.
-    const auto path = dir / "recipes" / ("edit" + std::to_string(i) + ".yaml");
-    std::ofstream(path) << std::regex_replace(text, std::regex("\\$schema=\\.\\./recipe\\.schema\\.json"),
-                                              "$schema=" + kSchema.string());
-    EXPECT_THROW(recipe::load_recipe(path), recipe::RecipeError) << to;
-    const auto result = validate({path});
-    EXPECT_EQ(result.exit_code, 1) << to << "\n" << result.output;
+    edited.push_back(dir / "recipes" / ("edit" + std::to_string(i) + ".yaml"));
+    std::ofstream(edited.back()) << std::regex_replace(
+        text, std::regex("\\$schema=\\.\\./recipe\\.schema\\.json"), "$schema=" + kSchema.string());
+    EXPECT_THROW(recipe::load_recipe(edited.back()), recipe::RecipeError) << to;
   }
+  const auto result = validate(edited);
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  for (const auto& path : edited) EXPECT_THAT(result.output, ::testing::HasSubstr("invalid " + path.string()));
   fs::remove_all(dir);
 }
 
