@@ -29,3 +29,6 @@ find_package(SQLiteCpp REQUIRED)
 find_package(CURL REQUIRED)
 find_package(nlohmann_json REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+
+# Bluesky event-model documents published over ZeroMQ (cppzmq over libzmq).
+find_package(cppzmq REQUIRED)

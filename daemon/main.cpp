@@ -16,6 +16,7 @@
 #include "daemon/dma_command.hpp"
 #include "daemon/dsc_command.hpp"
 #include "daemon/export_command.hpp"
+#include "daemon/recipe_schema.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/storage/killed_file.hpp"
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
 
   insitu::daemon::RunOptions run;
   insitu::daemon::SimulationSettings simulation;
-  std::string linkam_url;
+  std::string linkam_url, zmq_address;
   std::string output;
   auto* run_cmd = app.add_subcommand("run", "run a recipe (against hardware, or --simulate)");
   run_cmd->add_option("recipe", run.recipe_path, "recipe YAML file")->required()->check(CLI::ExistingFile);
@@ -117,6 +118,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--sim-seed", simulation.seed, "noise seed of the simulated detector (with --simulate)");
   run_cmd->add_option("--linkam", linkam_url, "stage connection URL (serial:///dev/ttyUSB0, pty:PATH, tcp://H:P)");
   run_cmd->add_option("--output", output, "directory for run directories (default: the recipe's output.directory)");
+  run_cmd->add_option("--zmq", zmq_address,
+                      "publish Bluesky event-model documents on this ZeroMQ address (tcp://127.0.0.1:5577, ipc://PATH) "
+                      "for bluesky.callbacks.zmq.RemoteDispatcher(address, deserializer=json.loads)");
+  run_cmd->add_flag("--bluesky-jsonl,!--no-bluesky-jsonl", run.bluesky_jsonl,
+                    "write the run's event-model documents to run.documents.jsonl beside run.h5 (default on)");
 
   insitu::daemon::CheckOptions check;
   std::string check_linkam_url, check_output;
@@ -129,6 +135,9 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--output", check_output, "directory for run directories, as for `run`");
 
   auto* ports_cmd = app.add_subcommand("ports", "list serial ports with their USB identities");
+  auto* schema_cmd = app.add_subcommand("schema", "print a JSON Schema: `insitu schema recipe > config/recipe.schema.json`");
+  std::string schema_name;
+  schema_cmd->add_option("format", schema_name, "the format (recipe)")->required()->check(CLI::IsMember({"recipe"}));
 
   std::filesystem::path summary_path;
   auto* summary_cmd = app.add_subcommand("summary", "print a short summary of a run file");
@@ -220,6 +229,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) {
       if (!linkam_url.empty()) run.linkam_url = linkam_url;
       if (!output.empty()) run.output = output;
+      if (!zmq_address.empty()) run.bluesky_zmq = zmq_address;
       if (run.speed != 1.0 && !run.simulate) {
         fmt::print(stderr, "--speed other than 1 needs --simulate: real hardware runs in real time\n");
         return 2;
@@ -234,6 +244,10 @@ int main(int argc, char** argv) {
     if (*ports_cmd) return list_ports();
     if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
     if (*recover_cmd) return recover(recover_path, !recover_without_backup);
+    if (*schema_cmd) {
+      std::cout << insitu::daemon::recipe_json_schema().dump(2) << "\n";
+      return 0;
+    }
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       if (*sample_option) dma.sample = dma_sample;

@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "daemon/bluesky/zmq_publisher.hpp"
 #include "daemon/console.hpp"
 #include "daemon/host.hpp"
 #include "daemon/run_session.hpp"
@@ -64,6 +65,15 @@ int run_recipe(const RunOptions& options, const SimulationSettings& simulation) 
   settings.log_sinks = {console_log_sink(live_status)};
   settings.simulate = options.simulate;
   settings.simulation = simulation;
+  // Bound before the run is prepared, so that subscribers already waiting are connected when the start goes out.
+  std::unique_ptr<bluesky::ZmqPublisher> publisher;
+  try {
+    if (options.bluesky_zmq) publisher = std::make_unique<bluesky::ZmqPublisher>(*options.bluesky_zmq);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return run_not_started;
+  }
+  settings.bluesky = {options.bluesky_jsonl, publisher.get()};
   const io::RunClock clock(options.speed);
   Host host;
   std::unique_ptr<RunSession> session;

@@ -18,6 +18,8 @@ struct RunOptions {
   std::optional<bool> live_status;              // default: when stdout is a terminal
   // Analysis threads; 0: every core but one (one on two cores: the other renders (simulation) or writes frames).
   std::size_t analysis_workers = 0;
+  std::optional<std::string> bluesky_zmq;  // a ZeroMQ address to publish the event-model documents on
+  bool bluesky_jsonl = true;               // run.documents.jsonl beside run.h5
 };
 
 // Exit codes of `insitu run`.

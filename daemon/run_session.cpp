@@ -218,6 +218,7 @@ struct RunSession::Impl {
   documents::Dispatcher documents;
   std::unique_ptr<program::Run> run;
   std::unique_ptr<RunFileSink> file_sink;
+  std::unique_ptr<bluesky::DocumentSink> bluesky_sink;
   std::optional<StatusLine> status_line;
   bool running = false;
   documents::RunStop stop;
@@ -319,6 +320,12 @@ void RunSession::Impl::build_run() {
   if (setup.recipe.dsc) file_sink->import_dsc_at_finish(*setup.recipe.dsc, log);
   documents.subscribe([sink = file_sink.get()](const documents::Document& d) { (*sink)(d); });
   documents.subscribe(LogSink(log));
+  if (settings.bluesky.jsonl || settings.bluesky.publisher) {
+    const bool frames_stored = side.layout.detector && side.layout.detector->store_frames;
+    bluesky_sink = std::make_unique<bluesky::DocumentSink>(
+        clock, bluesky::RunFileFrames{std::filesystem::absolute(file_path), frames_stored}, settings.bluesky, log);
+    documents.subscribe([sink = bluesky_sink.get()](const documents::Document& d) { (*sink)(d); });
+  }
   if (settings.live_status) {
     status_line.emplace(host.loop(), the_run);
     documents.subscribe([this](const documents::Document& d) { (*status_line)(d); });

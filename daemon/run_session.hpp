@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/bluesky/document_sink.hpp"
 #include "daemon/host.hpp"
 #include "protocols/recipe/recipe.hpp"
 #include "protocols/run/documents.hpp"
@@ -33,6 +34,7 @@ struct SessionSettings {
   std::vector<spdlog::sink_ptr> log_sinks;   // besides the run's log file: the console, or the service's log
   bool simulate = false;                     // start the host's simulation (a foreground run's) if not yet started
   SimulationSettings simulation;             // the simulated detector's, when the host simulates
+  bluesky::Output bluesky;                   // event-model documents: JSON lines beside the run file, ZeroMQ
 };
 
 // The run never started: nothing moved, and no run directory is left. what() is one line (a recipe's may be more).

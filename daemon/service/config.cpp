@@ -23,6 +23,13 @@ void read_idle(f::Diagnostics& diag, const f::Entry& entry, IdleStageSettings& i
   if (auto r = f::read_number_in(diag, map->find("rate_K_per_min"), 0.1, 150.0, "K/min")) idle.rate_K_per_min = *r;
 }
 
+void read_bluesky(f::Diagnostics& diag, const f::Entry& entry, BlueskySettings& bluesky) {
+  const auto map = f::as_map(diag, entry, "bluesky", {"zmq", "jsonl"});
+  if (!map) return;
+  if (auto s = f::read_string(diag, map->find("zmq")); s && !s->empty()) bluesky.zmq = *s;
+  if (auto b = f::read_bool(diag, map->find("jsonl"))) bluesky.jsonl = *b;
+}
+
 void read_paths(f::Diagnostics& diag, const f::MapView& top, ServiceConfig& c) {
   if (auto s = f::read_string(diag, top.find("state_dir"))) c.state_dir = *s;
   if (auto s = f::read_string(diag, top.find("data_root"))) c.data_root = *s;
@@ -60,6 +67,7 @@ void read_top(f::Diagnostics& diag, const f::MapView& top, ServiceConfig& c, con
       if (auto s = f::read_string(diag, map->find("linkam"))) c.linkam_url = *s;
   }
   if (const auto* idle = top.find("idle")) read_idle(diag, *idle, c.idle);
+  if (const auto* bluesky = top.find("bluesky")) read_bluesky(diag, *bluesky, c.bluesky);
   if (const auto* n = top.find("notifications")) {
     try {
       c.notifications = parse_notification_settings(n->value, source);
@@ -91,7 +99,7 @@ void read_file(const std::filesystem::path& file, ServiceConfig& c) {
   }
   const f::MapView top(diag, root, root.Mark(), "the configuration",
                        {"state_dir", "data_root", "recipes_root", "listen", "unix_socket", "simulate", "speed",
-                        "analysis_workers", "instruments", "idle", "notifications"});
+                        "analysis_workers", "instruments", "idle", "notifications", "bluesky"});
   read_top(diag, top, c, file.string());
   if (!diag.empty()) {
     try {

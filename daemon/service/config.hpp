@@ -18,6 +18,12 @@ struct IdleStageSettings {
   double rate_K_per_min = 20.0;
 };
 
+// Each run's Bluesky event-model documents: JSON lines beside its run file, and ZeroMQ for live consumers.
+struct BlueskySettings {
+  std::optional<std::string> zmq;  // bound for the service's life, e.g. tcp://127.0.0.1:5577
+  bool jsonl = true;
+};
+
 struct ServiceConfig {
   std::filesystem::path state_dir;     // queue, token, socket; default client::default_state_dir()
   std::filesystem::path data_root;     // run directories go here; default STATE_DIR/data
@@ -31,6 +37,7 @@ struct ServiceConfig {
   IdleStageSettings idle;
   std::size_t analysis_workers = 0;  // 0: every core but one, at least 1
   NotificationSettings notifications;
+  BlueskySettings bluesky;
   std::optional<std::filesystem::path> file;  // where it was read from, for SIGHUP
 };
 

@@ -79,6 +79,10 @@ Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::s
   if (stage_url) idle_.emplace(clock_, *stage_url, config_.idle, log_);
   notifier_ = std::make_unique<Notifier>(host.loop(), config_.notifications,
                                          [this](const SentReport& report) { on_notification(report); });
+  if (config_.bluesky.zmq) {
+    bluesky_publisher_ = std::make_unique<daemon::bluesky::ZmqPublisher>(*config_.bluesky.zmq);
+    log_->info("bluesky documents published on {}", bluesky_publisher_->endpoint());
+  }
 }
 
 Service::~Service() = default;
@@ -199,6 +203,7 @@ void Service::start_session(const Run& queued, recipe::Recipe recipe) {
   settings.analysis_workers = config_.analysis_workers;
   settings.log_sinks = log_sinks_;
   settings.simulation.seed = static_cast<std::uint64_t>(queued.id);
+  settings.bluesky = {config_.bluesky.jsonl, bluesky_publisher_.get()};
   auto current = std::make_unique<Current>();
   current->queued = queued;
   current->clock = std::make_unique<io::RunClock>(config_.speed);

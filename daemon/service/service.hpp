@@ -84,6 +84,7 @@ class Service final : public Control {
   io::RunClock clock_;  // the service's: the simulated stage's and the idle stage's; each run has its own
   QueueStore queue_;
   std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<daemon::bluesky::ZmqPublisher> bluesky_publisher_;  // every run's documents, when configured
   std::optional<IdleStage> idle_;
   io::LoopCondition changed_;  // the queue or the stop request changed
   asio::steady_timer status_timer_;

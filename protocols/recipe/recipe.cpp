@@ -24,7 +24,7 @@ using namespace sections;
 std::vector<Item> parse_program(Diagnostics& diag, const Entry& entry, const Limits& limits);
 
 std::optional<Hold> parse_hold(Diagnostics& diag, const Entry& entry, const Limits& limits) {
-  auto map = as_map(diag, entry, "hold", {"temperature_K", "approach_rate_K_per_min", "duration_s", "until_stable"});
+  auto map = as_section(diag, entry, "hold", format::section("hold"));
   if (!map) return std::nullopt;
   bool ok = true;
   Hold hold{};
@@ -38,15 +38,16 @@ std::optional<Hold> parse_hold(Diagnostics& diag, const Entry& entry, const Limi
     hold.approach_rate_K_per_min = r.value_or(0.0);
   }
   if (const Entry* e = map->find("duration_s")) {
-    hold.duration_s = read_duration(diag, e);
+    hold.duration_s = read_number_in(diag, e, format::section("hold"));
     ok &= hold.duration_s.has_value();
   }
   if (const Entry* e = map->find("until_stable")) {
-    if (auto stable = as_map(diag, *e, "until_stable", {"tolerance_K", "dwell_s", "timeout_s"})) {
-      const auto tolerance = read_positive(diag, stable->require("tolerance_K"));
-      const auto dwell = read_duration(diag, stable->require("dwell_s"), /*zero_ok=*/true);
+    const auto& stable_format = format::section("until_stable");
+    if (auto stable = as_section(diag, *e, "until_stable", stable_format)) {
+      const auto tolerance = read_number_in(diag, stable->require("tolerance_K"), stable_format);
+      const auto dwell = read_number_in(diag, stable->require("dwell_s"), stable_format);
       const Entry* timeout_entry = stable->require("timeout_s");
-      const auto timeout = read_duration(diag, timeout_entry);
+      const auto timeout = read_number_in(diag, timeout_entry, stable_format);
       if (dwell && timeout && *timeout <= *dwell) {
         diag.error(timeout_entry->value.Mark(),
                    fmt::format("timeout_s: {} s leaves no time for the {} s dwell", *timeout, *dwell));
@@ -66,7 +67,7 @@ std::optional<Hold> parse_hold(Diagnostics& diag, const Entry& entry, const Limi
 }
 
 std::optional<Ramp> parse_ramp(Diagnostics& diag, const Entry& entry, const Limits& limits) {
-  auto map = as_map(diag, entry, "ramp", {"to_K", "rate_K_per_min"});
+  auto map = as_section(diag, entry, "ramp", format::section("ramp"));
   if (!map) return std::nullopt;
   const auto to = read_temperature(diag, map->require("to_K"), limits);
   const auto rate = read_rate(diag, map->require("rate_K_per_min"), limits);
@@ -75,16 +76,12 @@ std::optional<Ramp> parse_ramp(Diagnostics& diag, const Entry& entry, const Limi
 }
 
 std::optional<RepeatItem> parse_repeat(Diagnostics& diag, const Entry& entry, const Limits& limits) {
-  auto map = as_map(diag, entry, "repeat", {"count", "program"});
+  auto map = as_section(diag, entry, "repeat", format::section("repeat"));
   if (!map) return std::nullopt;
-  const Entry* count_entry = map->require("count");
-  const auto parsed_count = read_integer(diag, count_entry);
+  const auto parsed_count = read_integer_in(diag, map->require("count"), format::section("repeat"));
   // A plain value rather than the optional: GCC 12 wrongly warns it may be uninitialised.
   const long long count = parsed_count.value_or(0);
-  const bool count_ok = parsed_count.has_value() && count >= 1 && count <= k_max_repeat_count;
-  if (parsed_count && !count_ok) {
-    diag.error(count_entry->value.Mark(), fmt::format("count: must be in 1..{}, got {}", k_max_repeat_count, count));
-  }
+  const bool count_ok = parsed_count.has_value();
   const Entry* program_entry = map->require("program");
   if (program_entry == nullptr) return std::nullopt;
   // Errors inside the body are already recorded; the recipe is then never expanded.
@@ -174,7 +171,7 @@ constexpr double k_max_calibration_offset_K = 50.0;
 // {source, points: [{sensor_K, sample_K}, ...]}: points within the model's range (not the recipe's narrowed one:
 // a calibration is measured once for the stage), sensor_K and sample_K strictly increasing.
 std::optional<SampleCalibration> parse_sample_calibration(Diagnostics& diag, const Entry& entry, const Model* model) {
-  auto map = as_map(diag, entry, "sample_calibration", {"points", "source"});
+  auto map = as_section(diag, entry, "sample_calibration", format::section("stage.sample_calibration"));
   if (!map) return std::nullopt;
   const std::size_t errors_before = diag.count();
   std::string source;
@@ -189,7 +186,7 @@ std::optional<SampleCalibration> parse_sample_calibration(Diagnostics& diag, con
     } else {
       for (std::size_t i = 0; i < list.size(); ++i) {
         const Entry point{points_entry->key, list[i], fmt::format("points[{}]", i + 1)};
-        auto point_map = as_map(diag, point, point.name, {"sensor_K", "sample_K"});
+        auto point_map = as_section(diag, point, point.name, format::section("stage.sample_calibration.points"));
         if (!point_map) continue;
         const Entry* sensor_entry = point_map->require("sensor_K");
         const Entry* sample_entry = point_map->require("sample_K");
@@ -224,12 +221,12 @@ bool parse_stage_control(Diagnostics& diag, const MapView& map, StageSpec& stage
   bool ok = true;
   const Entry* pump = map.find("pump");
   if (pump) {
-    const auto choice = read_choice(diag, pump, {"automatic", "manual"});
+    const auto choice = read_choice_in(diag, pump, format::section("stage"));
     ok &= choice.has_value();
     if (choice) stage.pump = *choice == 0 ? LnpPump::automatic : LnpPump::manual;
   }
   if (const Entry* e = map.find("pump_speed")) {
-    const auto speed = read_integer_in(diag, e, 0, 30);
+    const auto speed = read_integer_in(diag, e, format::section("stage"));
     ok &= speed.has_value();
     if (speed) stage.pump_speed = static_cast<int>(*speed);
     if (speed && stage.pump != LnpPump::manual) {
@@ -241,12 +238,12 @@ bool parse_stage_control(Diagnostics& diag, const MapView& map, StageSpec& stage
     ok = false;
   }
   if (const Entry* e = map.find("follow_tolerance_K")) {
-    const auto v = read_number_in(diag, e, 0.1, 100.0, "K");
+    const auto v = read_number_in(diag, e, format::section("stage"));
     ok &= v.has_value();
     if (v) stage.follow_tolerance_K = *v;
   }
   if (const Entry* e = map.find("follow_allowance_s")) {
-    const auto v = read_number_in(diag, e, 0.0, 86400.0, "s");
+    const auto v = read_number_in(diag, e, format::section("stage"));
     ok &= v.has_value();
     if (v) stage.follow_allowance_s = *v;
   }
@@ -254,9 +251,7 @@ bool parse_stage_control(Diagnostics& diag, const MapView& map, StageSpec& stage
 }
 
 std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "stage",
-                    {"model", "min_K", "max_K", "poll_interval_s", "connection", "pump", "pump_speed",
-                     "follow_tolerance_K", "follow_allowance_s", "sample_calibration"});
+  auto map = as_section(diag, entry, "stage", format::section("stage"));
   if (!map) return std::nullopt;
   StageSpec stage{};
   bool ok = true;
@@ -302,15 +297,9 @@ std::optional<StageSpec> parse_stage(Diagnostics& diag, const Entry& entry) {
   }
   stage.poll_interval_s = k_default_poll_interval_s;
   if (const Entry* e = map->find("poll_interval_s")) {
-    const auto v = read_number(diag, e);
-    if (v && (*v < 0.1 || *v > 60.0)) {
-      diag.error(e->value.Mark(), fmt::format("poll_interval_s: {} s is outside 0.1..60 s", *v));
-      ok = false;
-    } else if (v) {
-      stage.poll_interval_s = *v;
-    } else {
-      ok = false;
-    }
+    const auto v = read_number_in(diag, e, format::section("stage"));
+    ok &= v.has_value();
+    if (v) stage.poll_interval_s = *v;
   }
   if (const Entry* e = map->find("connection")) {
     stage.connection = read_string(diag, e);
@@ -337,23 +326,23 @@ std::string state_label(const SampleState& s) {
 // {label?, deformation: none | HPT, rotations, deformation_temperature_K, storage_temperature_K}: an HPT state
 // needs rotations >= 1 and its deformation temperature; an undeformed one may have neither.
 std::optional<SampleState> parse_sample_state(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "sample.state",
-                    {"label", "deformation", "rotations", "deformation_temperature_K", "storage_temperature_K"});
+  const auto& state_format = format::section("sample.state");
+  auto map = as_section(diag, entry, "sample.state", state_format);
   if (!map) return std::nullopt;
   SampleState state;
   bool ok = true;
   const Entry* deformation_entry = map->require("deformation");
-  const auto deformation = read_choice(diag, deformation_entry, {"none", "HPT"});
+  const auto deformation = read_choice_in(diag, deformation_entry, state_format);
   ok &= deformation.has_value();
   state.deformation = deformation == 1 ? Deformation::hpt : Deformation::none;
-  const auto storage = read_number_in(diag, map->require("storage_temperature_K"), 1.0, 1000.0, "K");
+  const auto storage = read_number_in(diag, map->require("storage_temperature_K"), state_format);
   ok &= storage.has_value();
   state.storage_temperature_K = storage.value_or(0.0);
   const Entry* rotations_entry = map->find("rotations");
   const Entry* temperature_entry = map->find("deformation_temperature_K");
   if (state.deformation == Deformation::hpt) {
-    const auto rotations = read_integer_in(diag, map->require("rotations"), 1, 1000);
-    state.deformation_temperature_K = read_number_in(diag, map->require("deformation_temperature_K"), 1.0, 1000.0, "K");
+    const auto rotations = read_integer_in(diag, map->require("rotations"), state_format);
+    state.deformation_temperature_K = read_number_in(diag, map->require("deformation_temperature_K"), state_format);
     ok &= rotations.has_value() && state.deformation_temperature_K.has_value();
     state.rotations = static_cast<int>(rotations.value_or(0));
   } else if (deformation) {
@@ -375,7 +364,7 @@ std::optional<SampleState> parse_sample_state(Diagnostics& diag, const Entry& en
 }
 
 void parse_sample(Diagnostics& diag, const Entry& entry, Sample& sample) {
-  auto map = as_map(diag, entry, "sample", {"name", "composition", "treatment", "description", "state"});
+  auto map = as_section(diag, entry, "sample", format::section("sample"));
   if (!map) return;
   sample.name = read_name(diag, map->require("name")).value_or("");
   const Entry* composition_entry = map->require("composition");
@@ -472,9 +461,7 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
   Recipe recipe{};
   recipe.source_path = source_name;
   recipe.text = std::string(yaml_text);
-  const MapView top(diag, root, root.Mark(), "recipe",
-                    {"insitu_recipe", "name", "sample", "stage", "program", "safe_state", "output", "detector",
-                     "exposures", "analysis", "dma", "dsc"});
+  const MapView top(diag, root, root.Mark(), "recipe", format::keys(format::recipe_format()));
 
   const Entry* version_entry = top.require("insitu_recipe");
   if (const auto version = read_integer(diag, version_entry); version && *version != 1) {
@@ -529,19 +516,12 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
 
   recipe.safe_state = SafeState::stop;
   if (const Entry* e = top.find("safe_state")) {
-    if (const auto state = read_string(diag, e)) {
-      if (*state == "stop") {
-        recipe.safe_state = SafeState::stop;
-      } else if (*state == "hold") {
-        recipe.safe_state = SafeState::hold;
-      } else {
-        diag.error(e->value.Mark(), fmt::format("safe_state: expected stop or hold, got {}", kind_of(e->value)));
-      }
-    }
+    if (const auto state = read_choice_in(diag, e, format::recipe_format()))
+      recipe.safe_state = *state == 0 ? SafeState::stop : SafeState::hold;
   }
 
   if (const Entry* e = top.require("output")) {
-    if (auto output = as_map(diag, *e, "output", {"directory"})) {
+    if (auto output = as_section(diag, *e, "output", format::section("output"))) {
       const Entry* dir = output->require("directory");
       if (auto d = read_string(diag, dir)) {
         if (d->empty()) {

@@ -8,14 +8,9 @@ namespace insitu::recipe::sections {
 using namespace fields;
 namespace {
 
-// The XRD1621 takes a low-active trigger of at least 20 us (research/trigger.md §2); 10 ms is already far
-// longer than any converter needs, so anything beyond is a typo (a pulse in ms or us written as s).
-constexpr double k_min_pulse_width_s = 20e-6;
-constexpr double k_max_pulse_width_s = 0.01;
-
 std::optional<TriggerSpec> parse_trigger(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "trigger",
-                    {"connection", "channel", "pulse_width_s", "polarity", "latency_s", "shutter_channel"});
+  const auto& trigger_format = format::section("detector.trigger");
+  auto map = as_section(diag, entry, "trigger", trigger_format);
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   TriggerSpec trigger;
@@ -30,13 +25,13 @@ std::optional<TriggerSpec> parse_trigger(Diagnostics& diag, const Entry& entry) 
   }
   if (const Entry* e = map->find("channel")) trigger.channel = read_channel(diag, e).value_or('A');
   if (const Entry* e = map->find("pulse_width_s")) {
-    trigger.pulse_width_s = read_number_in(diag, e, k_min_pulse_width_s, k_max_pulse_width_s, "s").value_or(0.0);
+    trigger.pulse_width_s = read_number_in(diag, e, trigger_format).value_or(0.0);
   }
   if (const Entry* e = map->find("polarity")) {
     trigger.polarity =
-        read_choice(diag, e, {"normal", "inverted"}).value_or(0) == 0 ? Polarity::normal : Polarity::inverted;
+        read_choice_in(diag, e, trigger_format).value_or(0) == 0 ? Polarity::normal : Polarity::inverted;
   }
-  if (const Entry* e = map->find("latency_s")) trigger.latency_s = read_number_in(diag, e, 0.0, 1.0, "s").value_or(0.0);
+  if (const Entry* e = map->find("latency_s")) trigger.latency_s = read_number_in(diag, e, trigger_format).value_or(0.0);
   if (const Entry* e = map->find("shutter_channel"); present(e)) {
     trigger.shutter_channel = read_channel(diag, e);
     if (trigger.shutter_channel && *trigger.shutter_channel == trigger.channel) {
@@ -48,8 +43,8 @@ std::optional<TriggerSpec> parse_trigger(Diagnostics& diag, const Entry& entry) 
 }
 
 std::optional<FrameSpec> parse_frames(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "frames",
-                    {"folder", "pattern", "first_index", "format", "sidecar", "deadline_margin_s", "readout_s"});
+  const auto& frames_format = format::section("detector.frames");
+  auto map = as_section(diag, entry, "frames", frames_format);
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   FrameSpec frames;
@@ -60,32 +55,32 @@ std::optional<FrameSpec> parse_frames(Diagnostics& diag, const Entry& entry) {
   }
   if (const Entry* e = map->find("pattern")) frames.pattern = read_name(diag, e).value_or("");
   if (const Entry* e = map->find("first_index"))
-    frames.first_index = read_integer_in(diag, e, 0, 999999999).value_or(0);
+    frames.first_index = read_integer_in(diag, e, frames_format).value_or(0);
   if (const Entry* e = map->find("format")) {
-    frames.format = read_choice(diag, e, {"tiff", "edf"}).value_or(0) == 0 ? FrameFormat::tiff : FrameFormat::edf;
+    frames.format = read_choice_in(diag, e, frames_format).value_or(0) == 0 ? FrameFormat::tiff : FrameFormat::edf;
   }
   if (const Entry* e = map->find("sidecar")) frames.sidecar = read_bool(diag, e).value_or(false);
   if (const Entry* e = map->find("deadline_margin_s")) {
-    frames.deadline_margin_s = read_number_in(diag, e, 0.0, 3600.0, "s").value_or(0.0);
+    frames.deadline_margin_s = read_number_in(diag, e, frames_format).value_or(0.0);
   }
-  // 66.6 ms is the fastest XRD1621 (ES) frame; longer than 5 s is no readout time.
-  if (const Entry* e = map->find("readout_s"))
-    frames.readout_s = read_number_in(diag, e, 0.0666, 5.0, "s").value_or(0.0);
+  // 66.6 ms is the fastest XRD1621 (ES) frame; longer than 5 s is no readout time (the format table's limits).
+  if (const Entry* e = map->find("readout_s")) frames.readout_s = read_number_in(diag, e, frames_format).value_or(0.0);
   return diag.count() == errors ? std::optional(frames) : std::nullopt;
 }
 
 std::optional<DetectorSettings> parse_detector_settings(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "settings", {"subframes", "gain_pF", "timing_mode", "binning"});
+  const auto& settings_format = format::section("detector.settings");
+  auto map = as_section(diag, entry, "settings", settings_format);
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   DetectorSettings settings;
   if (const Entry* e = map->find("subframes"))
-    settings.subframes = static_cast<int>(read_integer_in(diag, e, 1, 1000).value_or(1));
+    settings.subframes = static_cast<int>(read_integer_in(diag, e, settings_format).value_or(1));
   if (const Entry* e = map->find("gain_pF")) {
     // The XRD1621's six feedback capacitances.
-    constexpr double k_gains_pF[] = {0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
+    const auto& gains_pF = format::field(settings_format, "gain_pF").values;
     if (const auto gain = read_number(diag, e)) {
-      if (std::find(std::begin(k_gains_pF), std::end(k_gains_pF), *gain) == std::end(k_gains_pF)) {
+      if (std::find(gains_pF.begin(), gains_pF.end(), *gain) == gains_pF.end()) {
         diag.error(e->value.Mark(),
                    fmt::format("gain_pF: {} pF is not an XRD1621 gain (0.25, 0.5, 1, 2, 4 or 8 pF)", *gain));
       }
@@ -93,10 +88,11 @@ std::optional<DetectorSettings> parse_detector_settings(Diagnostics& diag, const
     }
   }
   if (const Entry* e = map->find("timing_mode"))
-    settings.timing_mode = static_cast<int>(read_integer_in(diag, e, 0, 7).value_or(0));
+    settings.timing_mode = static_cast<int>(read_integer_in(diag, e, settings_format).value_or(0));
   if (const Entry* e = map->find("binning")) {
+    const auto& binnings = format::field(settings_format, "binning").values;
     if (const auto binning = read_integer(diag, e)) {
-      if (*binning != 1 && *binning != 2 && *binning != 4) {
+      if (std::find(binnings.begin(), binnings.end(), static_cast<double>(*binning)) == binnings.end()) {
         diag.error(e->value.Mark(), fmt::format("binning: expected 1, 2 or 4, got {}", *binning));
       }
       settings.binning = static_cast<int>(*binning);
@@ -115,7 +111,7 @@ bool has_extension(const std::string& path, std::initializer_list<std::string_vi
 }  // namespace
 
 std::optional<DetectorSpec> parse_detector(Diagnostics& diag, const Entry& entry, const std::filesystem::path& base) {
-  auto map = as_map(diag, entry, "detector", {"trigger", "frames", "geometry", "settings", "store_frames", "mask"});
+  auto map = as_section(diag, entry, "detector", format::section("detector"));
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   DetectorSpec detector;
@@ -143,12 +139,12 @@ std::optional<DetectorSpec> parse_detector(Diagnostics& diag, const Entry& entry
 // `program_items` is the number of top-level program items as written; `detector` is null unless valid.
 std::optional<ExposureSpec> parse_exposures(Diagnostics& diag, const Entry& entry, std::size_t program_items,
                                             const DetectorSpec* detector) {
-  auto map = as_map(diag, entry, "exposures", {"period_s", "during", "darks"});
+  auto map = as_section(diag, entry, "exposures", format::section("exposures"));
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   ExposureSpec exposures{};
   const Entry* period_entry = map->require("period_s");
-  const auto period = read_number_in(diag, period_entry, 0.5, 3600.0, "s");
+  const auto period = read_number_in(diag, period_entry, format::section("exposures"));
   exposures.period_s = period.value_or(0.0);
   if (period && detector != nullptr) {
     const auto& settings = detector->settings;
@@ -187,11 +183,12 @@ std::optional<ExposureSpec> parse_exposures(Diagnostics& diag, const Entry& entr
   }
 
   if (const Entry* e = map->find("darks")) {
-    if (auto darks = as_map(diag, *e, "darks", {"before", "after"})) {
+    const auto& darks_format = format::section("exposures.darks");
+    if (auto darks = as_section(diag, *e, "darks", darks_format)) {
       if (const Entry* b = darks->find("before"))
-        exposures.darks_before = static_cast<int>(read_integer_in(diag, b, 0, 1000).value_or(0));
+        exposures.darks_before = static_cast<int>(read_integer_in(diag, b, darks_format).value_or(0));
       if (const Entry* a = darks->find("after"))
-        exposures.darks_after = static_cast<int>(read_integer_in(diag, a, 0, 1000).value_or(0));
+        exposures.darks_after = static_cast<int>(read_integer_in(diag, a, darks_format).value_or(0));
       if (detector != nullptr && !detector->trigger.shutter_channel &&
           exposures.darks_before + exposures.darks_after > 0) {
         diag.error(e->key.Mark(), "darks: closing the shutter needs detector.trigger.shutter_channel");
@@ -207,17 +204,17 @@ constexpr double k_max_r_points = 100000.0;
 std::optional<AnalysisSpec::Reduction> parse_reduction(Diagnostics& diag, const Entry& entry,
                                                        const std::filesystem::path& base,
                                                        const AnalysisSpec::Integration& integration) {
-  auto map = as_map(diag, entry, "reduction",
-                    {"qmin", "qmax", "qmaxinst", "rpoly", "r_min", "r_step", "r_max", "background", "bgscale"});
+  const auto& reduction_format = format::section("analysis.reduction");
+  auto map = as_section(diag, entry, "reduction", reduction_format);
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   AnalysisSpec::Reduction reduction{};
   const Entry* qmin_entry = map->require("qmin");
   const Entry* qmax_entry = map->require("qmax");
   const Entry* qmaxinst_entry = map->require("qmaxinst");
-  const auto qmin = read_positive(diag, qmin_entry, /*zero_ok=*/true);
-  const auto qmax = read_positive(diag, qmax_entry);
-  const auto qmaxinst = read_positive(diag, qmaxinst_entry);
+  const auto qmin = read_number_in(diag, qmin_entry, reduction_format);
+  const auto qmax = read_number_in(diag, qmax_entry, reduction_format);
+  const auto qmaxinst = read_number_in(diag, qmaxinst_entry, reduction_format);
   if (qmin && qmax && *qmin >= *qmax) {
     diag.error(qmin_entry->value.Mark(), fmt::format("qmin: {} Å⁻¹ must be below qmax {} Å⁻¹", *qmin, *qmax));
   }
@@ -232,14 +229,14 @@ std::optional<AnalysisSpec::Reduction> parse_reduction(Diagnostics& diag, const 
   reduction.qmin_inv_angstrom = qmin.value_or(0.0);
   reduction.qmax_inv_angstrom = qmax.value_or(0.0);
   reduction.qmaxinst_inv_angstrom = qmaxinst.value_or(0.0);
-  if (const Entry* e = map->find("rpoly")) reduction.rpoly_angstrom = read_positive(diag, e).value_or(0.0);
+  if (const Entry* e = map->find("rpoly")) reduction.rpoly_angstrom = read_number_in(diag, e, reduction_format).value_or(0.0);
 
   const Entry* r_min_entry = map->find("r_min");
   const Entry* r_step_entry = map->find("r_step");
   const Entry* r_max_entry = map->find("r_max");
-  const auto r_min = r_min_entry ? read_positive(diag, r_min_entry, /*zero_ok=*/true) : reduction.r_min_angstrom;
-  const auto r_step = r_step_entry ? read_positive(diag, r_step_entry) : reduction.r_step_angstrom;
-  const auto r_max = r_max_entry ? read_positive(diag, r_max_entry) : reduction.r_max_angstrom;
+  const auto r_min = r_min_entry ? read_number_in(diag, r_min_entry, reduction_format) : reduction.r_min_angstrom;
+  const auto r_step = r_step_entry ? read_number_in(diag, r_step_entry, reduction_format) : reduction.r_step_angstrom;
+  const auto r_max = r_max_entry ? read_number_in(diag, r_max_entry, reduction_format) : reduction.r_max_angstrom;
   if (r_min && r_max && *r_min >= *r_max) {
     diag.error(r_min_entry != nullptr ? r_min_entry->value.Mark() : r_max_entry->value.Mark(),
                fmt::format("r_min: {} Å must be below r_max {} Å", *r_min, *r_max));
@@ -259,33 +256,29 @@ std::optional<AnalysisSpec::Reduction> parse_reduction(Diagnostics& diag, const 
                  fmt::format("background: expected an I(Q) .xy or .chi file, got '{}'", e->value.Scalar()));
     }
   }
-  if (const Entry* e = map->find("bgscale")) reduction.bgscale = read_positive(diag, e, /*zero_ok=*/true).value_or(0.0);
+  if (const Entry* e = map->find("bgscale")) reduction.bgscale = read_number_in(diag, e, reduction_format).value_or(0.0);
   return diag.count() == errors ? std::optional(reduction) : std::nullopt;
 }
 
-// Plausible atomic number densities: a value outside is almost surely in the wrong unit (e.g. per cubic
-// angstrom).
-constexpr double k_min_density_per_cubic_m = 1e27;
-constexpr double k_max_density_per_cubic_m = 1e30;
-
 std::optional<AnalysisSpec> parse_analysis(Diagnostics& diag, const Entry& entry, const std::filesystem::path& base) {
-  auto map = as_map(diag, entry, "analysis", {"enabled", "integration", "reduction", "density", "entropy", "run"});
+  auto map = as_section(diag, entry, "analysis", format::section("analysis"));
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   AnalysisSpec analysis{};
   if (const Entry* e = map->find("enabled")) analysis.enabled = read_bool(diag, e).value_or(false);
 
   if (const Entry* e = map->find("integration")) {
-    if (auto integration = as_map(diag, *e, "integration", {"npt", "split", "polarization", "q_range_inv_angstrom"})) {
+    const auto& integration_format = format::section("analysis.integration");
+    if (auto integration = as_section(diag, *e, "integration", integration_format)) {
       auto& out = analysis.integration;
       if (const Entry* n = integration->find("npt"))
-        out.npt = static_cast<int>(read_integer_in(diag, n, 100, 20000).value_or(0));
+        out.npt = static_cast<int>(read_integer_in(diag, n, integration_format).value_or(0));
       if (const Entry* s = integration->find("split")) {
         out.split =
-            read_choice(diag, s, {"none", "bbox"}).value_or(1) == 0 ? PixelSplitting::none : PixelSplitting::bbox;
+            read_choice_in(diag, s, integration_format).value_or(1) == 0 ? PixelSplitting::none : PixelSplitting::bbox;
       }
       if (const Entry* p = integration->find("polarization")) {
-        out.polarization = present(p) ? read_number_in(diag, p, -1.0, 1.0, "") : std::nullopt;
+        out.polarization = present(p) ? read_number_in(diag, p, integration_format) : std::nullopt;
       }
       if (const Entry* q = integration->find("q_range_inv_angstrom"); present(q)) {
         out.q_range_inv_angstrom = read_interval(diag, q, "Å⁻¹");
@@ -300,7 +293,8 @@ std::optional<AnalysisSpec> parse_analysis(Diagnostics& diag, const Entry& entry
   }
 
   if (const Entry* e = map->find("density")) {
-    if (auto density = as_map(diag, *e, "density", {"fit_range_angstrom", "nominal_per_cubic_m", "use"})) {
+    const auto& density_format = format::section("analysis.density");
+    if (auto density = as_section(diag, *e, "density", density_format)) {
       auto& out = analysis.density;
       if (const Entry* f = density->find("fit_range_angstrom")) {
         if (auto range = read_interval(diag, f, "Å")) {
@@ -313,18 +307,21 @@ std::optional<AnalysisSpec> parse_analysis(Diagnostics& diag, const Entry& entry
         }
       }
       if (const Entry* n = density->find("nominal_per_cubic_m"); present(n)) {
+        // Plausible atomic number densities: a value outside is almost surely in the wrong unit (e.g. per cubic
+        // angstrom).
+        const auto& plausible = format::field(density_format, "nominal_per_cubic_m");
         if (auto rho = read_positive(diag, n)) {
-          if (*rho < k_min_density_per_cubic_m || *rho > k_max_density_per_cubic_m) {
+          if (*rho < plausible.min || *rho > plausible.max) {
             diag.error(n->value.Mark(), fmt::format("nominal_per_cubic_m: {} m⁻³ is not an atomic number density "
                                                     "({}..{} m⁻³, e.g. 5.38345e28)",
-                                                    *rho, k_min_density_per_cubic_m, k_max_density_per_cubic_m));
+                                                    *rho, plausible.min, plausible.max));
           }
           out.nominal_per_cubic_m = *rho;
         }
       }
       out.use = out.nominal_per_cubic_m ? DensityChoice::nominal : DensityChoice::fit;
       if (const Entry* u = density->find("use")) {
-        if (const auto use = read_choice(diag, u, {"nominal", "fit"})) {
+        if (const auto use = read_choice_in(diag, u, density_format)) {
           out.use = *use == 0 ? DensityChoice::nominal : DensityChoice::fit;
           if (out.use == DensityChoice::nominal && !present(density->find("nominal_per_cubic_m"))) {
             diag.error(u->value.Mark(), "use: nominal needs nominal_per_cubic_m");
@@ -335,9 +332,10 @@ std::optional<AnalysisSpec> parse_analysis(Diagnostics& diag, const Entry& entry
   }
 
   if (const Entry* e = map->find("entropy")) {
-    if (auto entropy = as_map(diag, *e, "entropy", {"r_max_angstrom"})) {
+    const auto& entropy_format = format::section("analysis.entropy");
+    if (auto entropy = as_section(diag, *e, "entropy", entropy_format)) {
       if (const Entry* r = entropy->find("r_max_angstrom")) {
-        if (auto r_max = read_positive(diag, r)) {
+        if (auto r_max = read_number_in(diag, r, entropy_format)) {
           if (reduction && *r_max > reduction->r_max_angstrom) {
             diag.error(r->value.Mark(), fmt::format("r_max_angstrom: {} Å is beyond the reduction's r_max {} Å", *r_max,
                                                     reduction->r_max_angstrom));
@@ -349,17 +347,19 @@ std::optional<AnalysisSpec> parse_analysis(Diagnostics& diag, const Entry& entry
   }
 
   if (const Entry* e = map->find("run")) {
-    if (auto run = as_map(diag, *e, "run", {"smoothing_window_K", "expected_tg_K"})) {
+    const auto& run_format = format::section("analysis.run");
+    if (auto run = as_section(diag, *e, "run", run_format)) {
       if (const Entry* w = run->find("smoothing_window_K"))
-        analysis.run.smoothing_window_K = read_positive(diag, w).value_or(0.0);
-      if (const Entry* t = run->find("expected_tg_K"); present(t)) analysis.run.expected_tg_K = read_positive(diag, t);
+        analysis.run.smoothing_window_K = read_number_in(diag, w, run_format).value_or(0.0);
+      if (const Entry* t = run->find("expected_tg_K"); present(t))
+        analysis.run.expected_tg_K = read_number_in(diag, t, run_format);
     }
   }
   return diag.count() == errors ? std::optional(analysis) : std::nullopt;
 }
 
 std::optional<DmaSpec> parse_dma(Diagnostics& diag, const Entry& entry) {
-  auto map = as_map(diag, entry, "dma", {"folder", "geometry"});
+  auto map = as_section(diag, entry, "dma", format::section("dma"));
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   DmaSpec dma{};
@@ -368,14 +368,14 @@ std::optional<DmaSpec> parse_dma(Diagnostics& diag, const Entry& entry) {
     if (f->empty()) diag.error(folder->value_mark(), "folder: must not be empty");
     dma.folder = *f;
   }
-  if (const auto g = read_choice(diag, map->require("geometry"), {"three_point_bending", "torsion"})) {
+  if (const auto g = read_choice_in(diag, map->require("geometry"), format::section("dma"))) {
     dma.geometry = *g == 0 ? DmaGeometry::three_point_bending : DmaGeometry::torsion;
   }
   return diag.count() == errors ? std::optional(dma) : std::nullopt;
 }
 
 std::optional<DscSpec> parse_dsc(Diagnostics& diag, const Entry& entry, const std::filesystem::path& base) {
-  auto map = as_map(diag, entry, "dsc", {"folder", "mass_mg"});
+  auto map = as_section(diag, entry, "dsc", format::section("dsc"));
   if (!map) return std::nullopt;
   const std::size_t errors = diag.count();
   DscSpec dsc{};
@@ -384,7 +384,7 @@ std::optional<DscSpec> parse_dsc(Diagnostics& diag, const Entry& entry, const st
     if (f->empty()) diag.error(folder->value_mark(), "folder: must not be empty");
     dsc.folder = (base / *f).lexically_normal().string();
   }
-  if (const Entry* mass = map->find("mass_mg"); present(mass)) dsc.mass_mg = read_positive(diag, mass);
+  if (const Entry* mass = map->find("mass_mg"); present(mass)) dsc.mass_mg = read_number_in(diag, mass, format::section("dsc"));
   return diag.count() == errors ? std::optional(dsc) : std::nullopt;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "protocols/recipe/recipe.hpp"
+#include "protocols/recipe/recipe_format.hpp"
 
 namespace insitu::recipe::fields {
 
@@ -96,8 +97,9 @@ struct Entry {
 // A validated YAML map: unknown and duplicate keys are reported once, lookups return the first.
 class MapView {
  public:
+  // `allowed`: the keys of the section in the recipe format table.
   MapView(Diagnostics& diag, const YAML::Node& node, YAML::Mark anchor, std::string where,
-          std::initializer_list<std::string_view> allowed)
+          const std::vector<std::string_view>& allowed)
       : diag_(diag), anchor_(anchor), where_(std::move(where)) {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const YAML::Node key = it->first;
@@ -141,12 +143,18 @@ class MapView {
 
 // The entry's value as a map, or an error and nullopt; its "missing key" errors point at the entry's key.
 inline std::optional<MapView> as_map(Diagnostics& diag, const Entry& entry, std::string where,
-                                     std::initializer_list<std::string_view> allowed) {
+                                     const std::vector<std::string_view>& allowed) {
   if (!entry.value.IsMap()) {
     diag.error(entry.value_mark(), fmt::format("{}: expected a map, got {}", entry.name, kind_of(entry.value)));
     return std::nullopt;
   }
   return MapView(diag, entry.value, entry.key.Mark(), std::move(where), allowed);
+}
+
+// A recipe section: its keys from the recipe format table.
+inline std::optional<MapView> as_section(Diagnostics& diag, const Entry& entry, std::string where,
+                                         const format::Section& section) {
+  return as_map(diag, entry, std::move(where), format::keys(section));
 }
 
 inline bool is_yaml_non_finite(std::string_view s) {
@@ -239,7 +247,7 @@ inline std::optional<std::string> read_name(Diagnostics& diag, const Entry* entr
 }
 
 // 2..N choices as "a or b" / "a, b or c", for messages.
-inline std::string either(std::initializer_list<std::string_view> choices) {
+inline std::string either(const std::vector<std::string_view>& choices) {
   std::string text;
   std::size_t i = 0;
   for (auto c : choices) {
@@ -252,7 +260,7 @@ inline std::string either(std::initializer_list<std::string_view> choices) {
 
 // The index of the entry's value among `choices`.
 inline std::optional<std::size_t> read_choice(Diagnostics& diag, const Entry* entry,
-                                              std::initializer_list<std::string_view> choices) {
+                                              const std::vector<std::string_view>& choices) {
   auto text = read_string(diag, entry);
   if (!text) return std::nullopt;
   const auto it = std::find(choices.begin(), choices.end(), *text);
@@ -423,6 +431,28 @@ inline std::optional<double> read_duration(Diagnostics& diag, const Entry* entry
     return std::nullopt;
   }
   return v;
+}
+
+// The entry's value within its key's static limits in the recipe format table (section's key entry->name).
+inline std::optional<double> read_number_in(Diagnostics& diag, const Entry* entry, const format::Section& section) {
+  if (entry == nullptr) return std::nullopt;
+  const auto& f = format::field(section, entry->name);
+  if (f.unit == "s" && f.min == 0.0) return read_duration(diag, entry, !f.min_exclusive);
+  if (f.min == 0.0 && f.max == format::kUnbounded) return read_positive(diag, entry, !f.min_exclusive);
+  return read_number_in(diag, entry, f.min, f.max, f.unit);
+}
+
+inline std::optional<long long> read_integer_in(Diagnostics& diag, const Entry* entry, const format::Section& section) {
+  if (entry == nullptr) return std::nullopt;
+  const auto& f = format::field(section, entry->name);
+  return read_integer_in(diag, entry, static_cast<long long>(f.min), static_cast<long long>(f.max));
+}
+
+// The index of the entry's value among its key's choices in the recipe format table.
+inline std::optional<std::size_t> read_choice_in(Diagnostics& diag, const Entry* entry,
+                                                 const format::Section& section) {
+  if (entry == nullptr) return std::nullopt;
+  return read_choice(diag, entry, format::field(section, entry->name).choices);
 }
 
 // The program before repeats are expanded, so each problem is reported once.

@@ -75,20 +75,23 @@ Descriptor frames_descriptor(std::size_t height, std::size_t width) {
           {key("image", "array", "counts", "detector", {height, width}),
            key("T_mean", "number", "K", "linkam:T over the exposure"), key("start_time", "number", "s", "trigger"),
            key("stop_time", "number", "s", "trigger"), key("image_key", "integer", "", "run"),
-           key("flags", "integer", "", "run")}};
+           key("flags", "integer", "", "run"), key("sequence", "integer", "", "run"),
+           key("file_name", "string", "", "detector")}};
 }
 
 Descriptor frame_analysis_descriptor() {
   return {Stream::frame_analysis,
           {key("I", "array", "", "analysis"), key("S_of_Q", "array", "", "analysis"),
            key("G_of_r", "array", "1/angstrom^2", "analysis"), key("S_eq", "number", "J/(mol K)", "analysis"),
-           key("temperature", "number", "K", "analysis")}};
+           key("temperature", "number", "K", "analysis"), key("sequence", "integer", "", "run"),
+           key("rho0_fit", "number", "1/angstrom^3", "analysis")}};
 }
 
 Descriptor run_analysis_descriptor() {
   return {Stream::run_analysis,
-          {key("S_eq_smoothed", "array", "J/(mol K)", "analysis"), key("dS_eq_dT", "array", "J/(mol K^2)", "analysis"),
-           key("delta_phi", "array", "W/mol", "analysis"), key("T_g", "number", "K", "analysis")}};
+          {key("temperature", "array", "K", "analysis"), key("S_eq_smoothed", "array", "J/(mol K)", "analysis"), key("dS_eq_dT", "array", "J/(mol K^2)", "analysis"),
+           key("delta_phi", "array", "W/mol", "analysis"), key("T_g", "number", "K", "analysis"),
+           key("final", "boolean", "", "run")}};
 }
 
 Descriptor dma_descriptor() { return {Stream::dma, {key("export", "string", "", "dhr3:TRIOS export")}}; }

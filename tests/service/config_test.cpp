@@ -43,6 +43,8 @@ TEST(ServiceConfig, TheExampleFileParsesWithEveryKey) {
   EXPECT_EQ(c.notifications.email.size(), 1u);
   EXPECT_EQ(c.notifications.webhooks.size(), 1u);
   EXPECT_EQ(c.notifications.daily_summary_utc, std::chrono::minutes(7 * 60));
+  EXPECT_EQ(c.bluesky.zmq, "tcp://127.0.0.1:5577");
+  EXPECT_TRUE(c.bluesky.jsonl);
 }
 
 TEST(ServiceConfig, WithoutAFileEverythingLivesUnderTheStateDirectory) {
