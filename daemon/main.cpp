@@ -18,6 +18,7 @@
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
 #include "daemon/summary.hpp"
+#include "daemon/web/report.hpp"
 #include "drivers/io/serial_ports.hpp"
 
 namespace {
@@ -104,6 +105,11 @@ int main(int argc, char** argv) {
   auto* summary_cmd = app.add_subcommand("summary", "print a short summary of a run file");
   summary_cmd->add_option("run_file", summary_path, "run.h5")->required()->check(CLI::ExistingFile);
 
+  std::filesystem::path report_path, report_output;
+  auto* report_cmd = app.add_subcommand("report", "write one self-contained HTML report of a run (or compare/dma) file");
+  report_cmd->add_option("run_file", report_path, "run.h5")->required()->check(CLI::ExistingFile);
+  report_cmd->add_option("-o,--output", report_output, "the HTML file (default: report.html beside the run file)");
+
   insitu::daemon::DmaOptions dma;
   double dma_tg_K = 0;
   auto* dma_cmd = app.add_subcommand("dma", "fit TA DHR-3 TRIOS exports (Cole-Cole, Arrhenius) into an HDF5 file");
@@ -184,6 +190,7 @@ int main(int argc, char** argv) {
     }
     if (*ports_cmd) return list_ports();
     if (*summary_cmd) return insitu::daemon::print_summary(summary_path);
+    if (*report_cmd) return insitu::web::report_command(report_path, report_output, std::cout, std::cerr);
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       if (*sample_option) dma.sample = dma_sample;
