@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <regex>
 #include <sstream>
 
@@ -149,11 +148,15 @@ TEST(Report, AnInsituDmaFileHasTanDeltaArrheniusAndOverlayPlots) {
   std::ostringstream out, err;
   ASSERT_EQ(daemon::run_dma(options, out, err), 0) << err.str();
   const auto data = report_data(storage::RunFileReader(options.output));
-  std::map<std::string, std::size_t> series;
-  for (const auto& plot : data["plots"]) series[plot["title"].get<std::string>().substr(0, 16)] = plot["series"].size();
-  EXPECT_GE(series["DMA tan δ(T): "], 3u) << data["plots"].dump().substr(0, 400);
-  EXPECT_GE(series["DMA Arrhenius pl"], 1u);
-  EXPECT_EQ(series["Fig. 3 overlay ("], 1u) << "tan δ; the file has no Δφ_eq";
+  // The series of the first plot whose title starts so.
+  const auto series = [&](const std::string& title_start) {
+    for (const auto& plot : data["plots"])
+      if (plot["title"].get<std::string>().starts_with(title_start)) return plot["series"].size();
+    return std::size_t{0};
+  };
+  EXPECT_GE(series("DMA tan δ(T): "), 3u) << data["plots"].dump().substr(0, 400);
+  EXPECT_GE(series("DMA Arrhenius plot: "), 1u);
+  EXPECT_EQ(series("Fig. 3 overlay ("), 1u) << "tan δ; the file has no Δφ_eq";
 }
 
 }  // namespace
