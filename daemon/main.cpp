@@ -21,6 +21,7 @@
 #include "daemon/run_command.hpp"
 #include "daemon/storage/killed_file.hpp"
 #include "daemon/summary.hpp"
+#include "daemon/web/report.hpp"
 #include "drivers/io/serial_ports.hpp"
 
 namespace {
@@ -143,6 +144,11 @@ int main(int argc, char** argv) {
   auto* summary_cmd = app.add_subcommand("summary", "print a short summary of a run file");
   summary_cmd->add_option("run_file", summary_path, "run.h5")->required()->check(CLI::ExistingFile);
 
+  std::filesystem::path report_path, report_output;
+  auto* report_cmd = app.add_subcommand("report", "write one self-contained HTML report of a run (or compare/dma) file");
+  report_cmd->add_option("run_file", report_path, "run.h5")->required()->check(CLI::ExistingFile);
+  report_cmd->add_option("-o,--output", report_output, "the HTML file (default: report.html beside the run file)");
+
   insitu::daemon::DmaOptions dma;
   double dma_tg_K = 0;
   auto* dma_cmd = app.add_subcommand("dma", "fit TA DHR-3 TRIOS exports (Cole-Cole, Arrhenius) into an HDF5 file");
@@ -248,6 +254,7 @@ int main(int argc, char** argv) {
       std::cout << insitu::daemon::recipe_json_schema().dump(2) << "\n";
       return 0;
     }
+    if (*report_cmd) return insitu::web::report_command(report_path, report_output, std::cout, std::cerr);
     if (*dma_cmd) {
       if (*tg_option) dma.glass_transition_K = dma_tg_K;
       if (*sample_option) dma.sample = dma_sample;

@@ -293,6 +293,10 @@ const std::filesystem::path& RunSession::directory() const { return impl_->dir->
 const std::filesystem::path& RunSession::file_path() const { return impl_->file_path; }
 std::shared_ptr<spdlog::logger> RunSession::log() const { return impl_->log; }
 const recipe::Recipe& RunSession::recipe() const { return impl_->setup.recipe; }
+const analysis::AnalysisAxes* RunSession::analysis_axes() const {
+  const auto& analysis = impl_->side.layout.analysis;
+  return analysis ? &analysis->axes : nullptr;
+}
 void RunSession::subscribe(documents::Sink sink) { impl_->extra_sinks.push_back(std::move(sink)); }
 program::Run* RunSession::run() { return impl_->running ? impl_->run.get() : nullptr; }
 const documents::RunStop& RunSession::stop() const { return impl_->stop; }

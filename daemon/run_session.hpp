@@ -53,6 +53,8 @@ class RunSession {
   const std::filesystem::path& file_path() const;
   std::shared_ptr<spdlog::logger> log() const;
   const recipe::Recipe& recipe() const;
+  // The run's analysis grids (Q, reduced Q, r); null when the recipe has no analysis.
+  const analysis::AnalysisAxes* analysis_axes() const;
 
   // A further sink of the run's documents (the API, notifications); before execute().
   void subscribe(documents::Sink sink);

@@ -6,7 +6,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # plugin (32008) in Debian's default plugin folder, /usr/lib/<arch>/hdf5/serial/plugins; python3-pyfai and
 # python3-fabio make the integration references and cross-read frame files at test time; python3-periodictable
 # holds the X-ray form-factor table; python3-aiosmtpd is the mail server the notification tests send to;
-# cppzmq-dev publishes the Bluesky documents, python3-zmq/-jsonschema/-yaml receive and check them and the recipes.
+# cppzmq-dev publishes the Bluesky documents, python3-zmq/-jsonschema/-yaml receive and check them and the recipes;
+# chromium is the browser the live view's test drives (tests/web, with playwright-core from npm).
 insitu_packages=(
   build-essential cmake ninja-build pkg-config
   libboost-dev libserialport-dev libyaml-cpp-dev libhdf5-dev hdf5-tools bitshuffle
@@ -14,7 +15,7 @@ insitu_packages=(
   libeigen3-dev libfftw3-dev libtiff-dev nlohmann-json3-dev
   libsqlite3-dev libsqlitecpp-dev libcurl4-openssl-dev libsystemd-dev
   python3-h5py python3-numpy python3-periodictable python3-pyfai python3-fabio python3-aiosmtpd
-  cppzmq-dev python3-zmq python3-jsonschema python3-yaml
+  cppzmq-dev python3-zmq python3-jsonschema python3-yaml chromium
 )
 
 ensure_packages() {
@@ -28,6 +29,12 @@ ensure_packages() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The browser test's npm packages (tests/web/package-lock.json), from the npm registry: tests only, never the build.
+ensure_test_npm_packages() {
+  command -v npm >/dev/null || ensure_packages nodejs npm
+  (cd "$repo_root/tests/web" && npm ci --no-audit --no-fund --silent)
 }
 
 build_preset() {

@@ -121,6 +121,15 @@ json watch_operation() {
   return op;
 }
 
+// The live view's files: the same code for every peer, no data in them, so no token (docs/api.md).
+json page_operation(const std::string& id, const std::string& summary, const std::string& media_type) {
+  return {{"get",
+           {{"operationId", id},
+            {"summary", summary},
+            {"security", json::array({json::object()})},
+            {"responses", {{"200", {{"description", summary}, {"content", {{media_type, json::object()}}}}}}}}}};
+}
+
 json paths() {
   const auto get = [](const std::string& id, const std::string& summary, const std::string& schema, bool run_id) {
     return json{{"get", operation({id, summary, {{"200", reply(summary, ref(schema))}}}, run_id)}};
@@ -147,7 +156,10 @@ json paths() {
           {"/api/v1/runfiles", get("run_files", "the run files under the data root", "RunFiles", false)},
           {"/api/v1/openapi.json", {{"get", operation({"openapi", "this document", {{"200", {{"description",
                                    "the OpenAPI 3.0 document"}}}}}, false)}}},
-          {"/api/v1/ws", {{"get", watch_operation()}}}};
+          {"/api/v1/ws", {{"get", watch_operation()}}},
+          {"/", page_operation("live_page", "the live view (charts fed by /api/v1/ws)", "text/html")},
+          {"/live.js", page_operation("live_script", "the live view's script (uPlot and the charts)", "text/javascript")},
+          {"/live.css", page_operation("live_style", "the live view's style", "text/css")}};
 }
 
 json build_document() {

@@ -9,6 +9,7 @@
 #include "daemon/api/openapi.hpp"
 #include "daemon/api/request_body.hpp"
 #include "daemon/api/token.hpp"
+#include "daemon/web/web_assets.hpp"
 #include "drivers/io/asio.hpp"
 
 namespace insitu::api {
@@ -72,7 +73,27 @@ Router::Router(service::Control& control, std::string token, std::shared_ptr<spd
     : control_(control), token_(std::move(token)), logger_(std::move(logger)) {}
 
 Response Router::handle(const Request& request, const Peer& peer) {
+  if (auto served = page(request)) return std::move(*served);
   return respond(request, peer, answer(request, peer));
+}
+
+// The live view's files, to any peer: they are the same code for everyone and carry no data; the data comes
+// through the WebSocket, under the read rules.
+std::optional<Response> Router::page(const Request& request) const {
+  const auto path = target_path(std_view(request.target()));
+  const auto match = match_route(request.method(), path);
+  if (!match.route || match.route->endpoint != Endpoint::page) return std::nullopt;
+  const auto name = path == "/" ? std::string_view("index.html") : path.substr(1);
+  const auto body = web::asset(name);
+  Response response{http::status::ok, request.version()};
+  response.set(http::field::content_type, std::string(web::content_type(name)));
+  response.set(http::field::cache_control, "no-cache");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::string(body);
+  response.prepare_payload();
+  return response;
 }
 
 std::variant<Response, nlohmann::json> Router::watch(const Request& request, const Peer& peer) {
@@ -156,7 +177,8 @@ Router::Answer Router::dispatch(const Route& route, std::string_view id_segment,
     case Endpoint::history_run: return ok(control_.history(parse_run_id(id_segment)));
     case Endpoint::run_files: return ok(control_.run_files());
     case Endpoint::openapi: return ok(openapi_document());
-    case Endpoint::watch: break;
+    case Endpoint::watch:
+    case Endpoint::page: break;
   }
   const std::string reason = "this path is a WebSocket: ask with \"Upgrade: websocket\"";
   return Answer{426, {{"error", reason}, {"status", 426}}, {{http::field::upgrade, "websocket"}}};

@@ -36,6 +36,7 @@ class Router {
   };
 
   Answer answer(const Request& request, const Peer& peer);
+  std::optional<Response> page(const Request& request) const;
   std::optional<Answer> access_refusal(const Request& request, const Peer& peer, bool mutates) const;
   Answer dispatch(const Route& route, std::string_view id_segment, const std::string& body);
   Answer act(service::RunAction action, const std::string& body);

@@ -24,6 +24,9 @@ constexpr std::array route_table{
     Route{verb::get, "/api/v1/runfiles", Endpoint::run_files, false},
     Route{verb::get, "/api/v1/openapi.json", Endpoint::openapi, false},
     Route{verb::get, "/api/v1/ws", Endpoint::watch, false},
+    Route{verb::get, "/", Endpoint::page, false},
+    Route{verb::get, "/live.js", Endpoint::page, false},
+    Route{verb::get, "/live.css", Endpoint::page, false},
 };
 
 constexpr std::string_view id_segment = "/{id}";

@@ -29,6 +29,7 @@ enum class Endpoint {
   run_files,
   openapi,
   watch,
+  page,  // the live view's page, script and style: code, no data, so no token
 };
 
 struct Route {

@@ -14,6 +14,13 @@ json message(std::string_view name, std::string_view stream, json doc) {
   return json{{"name", name}, {"stream", stream}, {"doc", std::move(doc)}};
 }
 
+// The run level's curves: one value per heating frame, a few hundred at most.
+json numbers(const std::vector<double>& values) {
+  json out = json::array();
+  for (const double v : values) out.push_back(number(v));
+  return out;
+}
+
 json deviations_json(const std::vector<documents::Deviation>& deviations) {
   json rows = json::array();
   for (const auto& d : deviations)
@@ -68,6 +75,9 @@ struct ToJson {
                    {{"final", a.final},
                     {"frames", a.analysis.temperature_K.size()},
                     {"glass_transition_K", number(a.analysis.glass_transition_K)},
+                    {"temperature_K", numbers(a.analysis.temperature_K)},
+                    {"s_eq_smoothed_J_per_mol_K", numbers(a.analysis.s_eq_smoothed_J_per_mol_K)},
+                    {"delta_phi_W_per_mol", numbers(a.analysis.delta_phi_W_per_mol)},
                     {"heating_rate_K_per_s", number(a.analysis.heating_rate_K_per_s)}});
   }
   std::optional<json> operator()(const documents::StreamResource& r) const {

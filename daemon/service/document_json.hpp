@@ -1,6 +1,6 @@
 #pragma once
-// A run's documents as the WebSocket shows them: {"name", "stream", "doc"} with scalar fields only (frames' pixels
-// and the analysis' curves stay in the run file; a watcher needs the numbers that change).
+// A run's documents as the WebSocket shows them: {"name", "stream", "doc"} with the numbers that change and the run
+// level's curves (one value per heating frame). Frame previews and per-frame curves, bounded, are web::LiveFeed's.
 #include <optional>
 
 #include <nlohmann/json.hpp>

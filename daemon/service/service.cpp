@@ -6,6 +6,7 @@
 #include "daemon/service/document_json.hpp"
 #include "daemon/service/run_json.hpp"
 #include "daemon/service/systemd.hpp"
+#include "daemon/web/report.hpp"
 
 namespace insitu::service {
 
@@ -94,12 +95,13 @@ void Service::broadcast(const nlohmann::json& message) const {
 void Service::broadcast_queue() const { broadcast({{"type", "queue"}, {"runs", queue()["runs"]}}); }
 
 void Service::notify(NotificationKind kind, const std::string& title, const std::string& body,
-                     std::optional<RunId> run) {
+                     std::optional<RunId> run, Fields fields) {
   Notification n;
   n.kind = kind;
   n.title = title;
   n.body = body;
   n.run = run;
+  n.fields = std::move(fields);
   notifier_->notify(std::move(n));
 }
 
@@ -209,6 +211,8 @@ void Service::start_session(const Run& queued, recipe::Recipe recipe) {
   current->clock = std::make_unique<io::RunClock>(config_.speed);
   current->session = std::make_unique<daemon::RunSession>(host_, *current->clock, std::move(recipe), settings);
   current->session->subscribe([this](const documents::Document& d) { on_document(d); });
+  const auto* axes = current->session->analysis_axes();
+  current->live.emplace(axes ? std::optional(*axes) : std::nullopt);
   const auto now = std::chrono::system_clock::now();
   current->queued = queue_.mark_started(queued.id, now);
   queue_.set_run_file(queued.id, run_file_of(*current->session));
@@ -241,13 +245,29 @@ void Service::finish_run(daemon::SessionEnd end) {
                          stop_why_);
   }
   queue_.mark_state(id, state, std::chrono::system_clock::now(), reason);
+  const auto report = write_report();
   const auto& sample = current_->queued.submission.sample;
   log_->info("run {} {}{}", id, to_string(state), reason.empty() ? "" : ": " + reason);
   finished_since_summary_.push_back(fmt::format("run {} ({}): {}", id, sample, to_string(state)));
   notify(notification_for(state), fmt::format("run {} {}: {}", id, to_string(state), sample),
-         fmt::format("{}{}file {}", reason, reason.empty() ? "" : "\n", run_file_of(*current_->session)), id);
+         fmt::format("{}{}file {}", reason, reason.empty() ? "" : "\n", run_file_of(*current_->session)), id,
+         report ? Fields{{"report", *report}} : Fields{});
   broadcast_queue();
   if (!stopping_ && !queue_.next_runnable()) queue_empty_summary();
+}
+
+// report.html beside the closed run file, its path under the data root; nothing when it could not be written
+// (logged: the run itself is complete without it).
+std::optional<std::string> Service::write_report() const {
+  const auto& file = current_->session->file_path();
+  const auto report = file.parent_path() / "report.html";
+  try {
+    web::write_report(file, report);
+  } catch (const std::exception& e) {
+    log_->warn("run {}: no report: {}", current_->queued.id, e.what());
+    return std::nullopt;
+  }
+  return std::filesystem::relative(report, config_.data_root).string();
 }
 
 void Service::queue_empty_summary() {
@@ -302,6 +322,10 @@ void Service::on_document(const documents::Document& document) {
     (*doc)["type"] = "document";
     (*doc)["run"] = current_->queued.id;
     broadcast(*doc);
+  }
+  if (auto live = current_->live->message(document)) {
+    (*live)["run"] = current_->queued.id;
+    broadcast(*live);
   }
 }
 

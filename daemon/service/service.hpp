@@ -16,6 +16,7 @@
 #include "daemon/service/idle_stage.hpp"
 #include "daemon/service/notifications.hpp"
 #include "daemon/service/queue_store.hpp"
+#include "daemon/web/live_feed.hpp"
 #include "drivers/io/loop_condition.hpp"
 
 namespace insitu::service {
@@ -54,12 +55,14 @@ class Service final : public Control {
     std::unique_ptr<daemon::RunSession> session;
     std::uint64_t faults = 0;
     std::optional<program::RunStatus> at_stop;  // the run's counts when it emitted its stop
+    std::optional<web::LiveFeed> live;          // frame previews and curves for the WebSocket
   };
 
   bool begin_run(const Run& queued);
   awaitable<void> run_current();
   void start_session(const Run& queued, recipe::Recipe recipe);
   void finish_run(daemon::SessionEnd end);
+  std::optional<std::string> write_report() const;
   void refuse_start(const Run& queued, const std::string& reason);
   void on_document(const documents::Document& document);
   SubmittedRun submission(const nlohmann::json& request) const;
@@ -70,8 +73,9 @@ class Service final : public Control {
   void broadcast(const nlohmann::json& message) const;
   void broadcast_queue() const;
   void schedule_status();
+  using Fields = std::vector<std::pair<std::string, std::string>>;
   void notify(NotificationKind kind, const std::string& title, const std::string& body,
-              std::optional<RunId> run = std::nullopt);
+              std::optional<RunId> run = std::nullopt, Fields fields = {});
   void queue_empty_summary();
   void schedule_daily_summary();
   void daily_summary();

@@ -240,6 +240,56 @@ StoredIntensity RunFileReader::intensity(std::size_t row, const std::string& ent
           h5::read_row<double>(h5::open_dataset(file_, join(g, s::analysis::intensity_errors)), row)};
 }
 
+StoredCurves RunFileReader::frame_curves(std::size_t row, const std::string& entry) const {
+  const std::string g = s::entry_path(entry, s::analysis::group);
+  const auto row_of = [&](const char* name) {
+    const auto dataset = h5::open_dataset(file_, join(g, name));
+    if (row >= h5::rows(dataset)) throw h5::Error(join(g, name) + " has no row " + std::to_string(row));
+    return h5::read_row<double>(dataset, row);
+  };
+  return {column<double>(file_, join(g, s::analysis::radial_axis)), row_of(s::analysis::intensity),
+          column<double>(file_, join(g, s::analysis::q_reduced)),   row_of(s::analysis::s_of_q),
+          column<double>(file_, join(g, s::analysis::r)),           row_of(s::analysis::g_of_r)};
+}
+
+std::optional<StoredPlot> RunFileReader::nxdata(const std::string& path) const {
+  if (!h5::exists(file_, path)) return std::nullopt;
+  const auto group = h5::open_group(file_, path);
+  if (!h5::has_attribute(group, s::attr::signal) || !h5::has_attribute(group, s::attr::axes)) return std::nullopt;
+  const auto units_of = [](const h5::Handle& dataset) {
+    return h5::has_attribute(dataset, s::attr::units) ? h5::read_string_attribute(dataset, s::attr::units) : "";
+  };
+  StoredPlot plot;
+  const auto axes = h5::read_string_array_attribute(group, s::attr::axes);
+  plot.axis = axes.empty() ? "" : axes.front();
+  const auto axis = h5::open_dataset(group, plot.axis);
+  plot.x = h5::read_1d<double>(axis);
+  plot.axis_units = units_of(axis);
+  std::vector<std::string> names{h5::read_string_attribute(group, s::attr::signal)};
+  if (h5::has_attribute(group, "auxiliary_signals")) {
+    for (auto& name : h5::read_string_array_attribute(group, "auxiliary_signals")) names.push_back(std::move(name));
+  }
+  for (const auto& name : names) {
+    const auto dataset = h5::open_dataset(group, name);
+    if (h5::shape(dataset).size() != 1) continue;  // a frame stack is no curve
+    if (plot.signals.empty()) plot.signal_units = units_of(dataset);
+    plot.signals.emplace_back(name, h5::read_1d<double>(dataset));
+  }
+  return plot;
+}
+
+std::vector<std::string> RunFileReader::members(const std::string& path) const {
+  if (!h5::exists(file_, path)) return {};
+  auto names = h5::link_names(h5::open_group(file_, path));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<double> RunFileReader::numbers(const std::string& path) const {
+  if (!h5::exists(file_, path)) return {};
+  return h5::read_1d<double>(h5::open_dataset(file_, path));
+}
+
 std::vector<std::string> RunFileReader::analysis_entries() const {
   std::vector<std::string> out;
   std::vector<std::pair<int, std::string>> reprocessed;

@@ -95,6 +95,19 @@ struct StoredIntensity {
   std::vector<double> q_inv_angstrom, intensity, sigma;
 };
 
+// One frame's I(Q), S(Q) and G(r) on their axes (analysis/radial_axis, Q_reduced, r).
+struct StoredCurves {
+  std::vector<double> q_inv_angstrom, intensity, q_reduced_inv_angstrom, s_of_q, r_angstrom, g_per_angstrom2;
+};
+
+// An NXdata group as a plot: its axis and its signal with the auxiliary signals, by name.
+struct StoredPlot {
+  std::string axis, axis_units;
+  std::vector<double> x;
+  std::vector<std::pair<std::string, std::vector<double>>> signals;
+  std::string signal_units;
+};
+
 struct StoredFormFactors {
   std::vector<std::pair<std::string, analysis::WaasKirfCoefficients>> coefficients;
   std::string source;
@@ -138,6 +151,14 @@ class RunFileReader {
   StoredPdf reduced_pdf(std::size_t row, const std::string& entry = schema::entry) const;
   // I(Q) of the analysis row `row`; throws h5::Error past the rows.
   StoredIntensity intensity(std::size_t row, const std::string& entry = schema::entry) const;
+  // I(Q), S(Q), G(r) of the analysis row `row`; throws h5::Error past the rows.
+  StoredCurves frame_curves(std::size_t row, const std::string& entry = schema::entry) const;
+  // The NXdata group at `path` (@signal, @auxiliary_signals, the first of @axes); nullopt when there is none there.
+  std::optional<StoredPlot> nxdata(const std::string& path) const;
+  // The links in the group at `path`, sorted; empty when there is no such group.
+  std::vector<std::string> members(const std::string& path) const;
+  // A 1-D (or scalar) numeric dataset at `path`; empty when absent.
+  std::vector<double> numbers(const std::string& path) const;
 
   // Entries holding an analysis: /entry first, then /entry_reprocessed_<n> in order.
   std::vector<std::string> analysis_entries() const;

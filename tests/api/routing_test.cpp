@@ -78,7 +78,7 @@ TEST_F(Routing, EveryEndpointReachesItsControlCallOverTheUnixSocket) {
 }
 
 TEST_F(Routing, UnknownPathsAre404) {
-  for (const std::string target : {"/", "/api/v1", "/api/v1/nothing", "/api/v1/status/", "/api/v1/queue/7/shake",
+  for (const std::string target : {"/index.html", "/api/v1", "/api/v1/nothing", "/api/v1/status/", "/api/v1/queue/7/shake",
                                    "/api/v2/status", "http://example.org/api/v1/status"}) {
     expect_refused(verb::get, target, "", 404);
   }
