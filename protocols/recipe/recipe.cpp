@@ -474,7 +474,7 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
   recipe.text = std::string(yaml_text);
   const MapView top(diag, root, root.Mark(), "recipe",
                     {"insitu_recipe", "name", "sample", "stage", "program", "safe_state", "output", "detector",
-                     "exposures", "analysis", "dma", "dsc"});
+                     "exposures", "analysis", "dma", "dsc", "suspenders"});
 
   const Entry* version_entry = top.require("insitu_recipe");
   if (const auto version = read_integer(diag, version_entry); version && *version != 1) {
@@ -521,6 +521,8 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
   }
   if (const Entry* e = top.find("dma")) recipe.dma = parse_dma(diag, *e);
   if (const Entry* e = top.find("dsc")) recipe.dsc = parse_dsc(diag, *e, base);
+  if (const Entry* e = top.find("suspenders"))
+    recipe.suspenders = parse_suspenders(diag, *e, top.find("exposures") != nullptr);
 
   if (diag.empty() && program_entry != nullptr) {
     expand(items, "", "", recipe.exposures ? recipe.exposures->during_items : std::vector<int>{}, false,
