@@ -29,3 +29,6 @@ find_package(SQLiteCpp REQUIRED)
 find_package(CURL REQUIRED)
 find_package(nlohmann_json REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+
+# The beamline's control system (Tango suspenders): the client library, linked by drivers/tango alone.
+pkg_check_modules(TANGO REQUIRED IMPORTED_TARGET tango)
