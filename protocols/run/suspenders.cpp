@@ -83,7 +83,7 @@ struct Suspenders::Impl : std::enable_shared_from_this<Impl> {
       w.interval.reset();
       w.holding_since.reset();
       w.counting_since.reset();
-      if (w.phase == Phase::tripped) clear(w, now_s);
+      if (w.phase == Phase::tripped && w.spec.on_trip == recipe::SuspenderTrip::pause) clear(w, now_s);
       return;
     }
     w.detail = std::move(detail);
