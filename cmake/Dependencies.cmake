@@ -32,3 +32,6 @@ pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # Bluesky event-model documents published over ZeroMQ (cppzmq over libzmq).
 find_package(cppzmq REQUIRED)
+
+# The beamline's control system (Tango suspenders): the client library, linked by drivers/tango alone.
+pkg_check_modules(TANGO REQUIRED IMPORTED_TARGET tango)

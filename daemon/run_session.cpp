@@ -13,6 +13,7 @@
 #include "daemon/xrd_setup.hpp"
 #include "drivers/dhr3/export_watcher.hpp"
 #include "drivers/linkam/driver.hpp"
+#include "drivers/tango/attribute_reader.hpp"
 #include "drivers/trigger/driver.hpp"
 
 namespace insitu::daemon {
@@ -195,6 +196,18 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::
   return logger;
 }
 
+// A tango suspender's attribute, read on the Tango reader's own thread.
+class TangoSignal final : public program::ExternalSignal {
+ public:
+  explicit TangoSignal(const recipe::Suspender& spec) : reader_(spec.attribute, spec.timeout_s) {}
+  void read(std::function<void(program::SignalValue)> done) override {
+    reader_.read([done = std::move(done)](tango::AttributeRead r) { done({r.value, std::move(r.error)}); });
+  }
+
+ private:
+  tango::AttributeReader reader_;
+};
+
 }  // namespace
 
 struct RunSession::Impl {
@@ -314,6 +327,7 @@ void RunSession::Impl::connect_instruments() {
 
 void RunSession::Impl::build_run() {
   program::RunInstruments instruments{*stage, trigger.get(), host.frame_readers(), nullptr, dma.get()};
+  instruments.external_signals = [](const recipe::Suspender& spec) { return std::make_unique<TangoSignal>(spec); };
   if (side.pipelines)
     instruments.analysis = &host.start_analysis(*side.pipelines, side.pipelines->size(), kAnalysisQueue);
   run = std::make_unique<program::Run>(host.loop(), clock, setup, instruments, documents, log);

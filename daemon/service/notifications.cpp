@@ -21,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::string_view k_kind_names[] = {"run_started", "run_completed", "run_aborted",  "run_failed",
-                                             "fault",       "queue_empty",   "daily_summary"};
+                                             "fault",       "queue_empty",   "daily_summary", "suspender"};
 constexpr milliseconds k_idle_poll = std::chrono::minutes(1);  // nothing to do: sleep until woken
 
 void init_curl_once() {

@@ -21,7 +21,17 @@
 
 namespace insitu::service {
 
-enum class NotificationKind { run_started, run_completed, run_aborted, run_failed, fault, queue_empty, daily_summary };
+// `suspender`: a recipe suspender tripped or cleared (the run paused, resumed or aborted by it).
+enum class NotificationKind {
+  run_started,
+  run_completed,
+  run_aborted,
+  run_failed,
+  fault,
+  queue_empty,
+  daily_summary,
+  suspender
+};
 
 std::string_view to_string(NotificationKind kind);
 std::optional<NotificationKind> notification_kind(std::string_view name);

@@ -7,6 +7,7 @@
 #include "daemon/service/run_json.hpp"
 #include "daemon/service/systemd.hpp"
 #include "daemon/web/report.hpp"
+#include "protocols/run/suspenders.hpp"
 
 namespace insitu::service {
 
@@ -40,7 +41,11 @@ std::pair<RunState, std::string> end_state(daemon::SessionEnd end, const documen
   const std::uint64_t missing = counts ? counts->frames.missing : 0;
   const std::uint64_t failures = counts ? counts->analysis_failures : 0;
   const std::size_t off_programme = stop.deviations.size();
-  if (faults == 0 && missing == 0 && failures == 0 && off_programme == 0) return {RunState::completed, ""};
+  if (faults == 0 && missing == 0 && failures == 0 && off_programme == 0) {
+    // Paused by a suspender: the programme did not run as written, which the stop's reason tells.
+    if (end == daemon::SessionEnd::completed_with_deviations) return {RunState::completed_with_deviations, stop.reason};
+    return {RunState::completed, ""};
+  }
   return {RunState::completed_with_deviations,
           fmt::format("{} fault event(s), {} missing frame(s), {} frame(s) not analysed, {} stretch(es) off the "
                       "programme",
@@ -315,6 +320,9 @@ void Service::on_document(const documents::Document& document) {
     notify(NotificationKind::fault, fmt::format("run {}: fault", current_->queued.id), e->message,
            current_->queued.id);
   }
+  if (const auto* e = std::get_if<documents::RunEvent>(&document); e && program::is_suspender_event(*e))
+    notify(NotificationKind::suspender, fmt::format("run {}: suspender", current_->queued.id), e->message,
+           current_->queued.id);
   if (std::holds_alternative<documents::RunStop>(document) && current_->session->run())
     current_->at_stop = current_->session->run()->status();
   if (listeners_.empty()) return;

@@ -21,7 +21,7 @@ constexpr const char* flags_description =
     "bitmask (drivers/detector/exposure.hpp): 0x01 missing (no file before the deadline), 0x02 trigger_uncertain "
     "(a boundary trigger was not confirmed), 0x04 clock_skew (detector time stamp disagrees with the trigger), "
     "0x08 late (file after its deadline), 0x10 duplicate, 0x20 truncated, 0x40 no_temperature (the stage log does "
-    "not cover the window)";
+    "not cover the window), 0x80 suspended (exposed while a recipe suspender's condition held)";
 
 h5::Dtype pixel_dtype(PixelType type) {
   switch (type) {

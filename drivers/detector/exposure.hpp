@@ -16,6 +16,7 @@ inline constexpr std::uint32_t late = 1u << 3;               // the file came af
 inline constexpr std::uint32_t duplicate = 1u << 4;
 inline constexpr std::uint32_t truncated = 1u << 5;
 inline constexpr std::uint32_t no_temperature = 1u << 6;     // the stage log does not cover the window
+inline constexpr std::uint32_t suspended = 1u << 7;          // exposed while a recipe suspender's condition held
 }  // namespace exposure_flag
 
 // The stage temperature over an exposure window, from the temperature log.

@@ -467,7 +467,8 @@ awaitable<RunState> Engine::run() {
 
 void Engine::pause() {
   io::assert_in_loop();
-  if (impl_->state == RunState::running) impl_->pause_requested = true;
+  // Asked before the programme starts, the pause takes effect at its first tick.
+  if (impl_->state == RunState::running || impl_->state == RunState::idle) impl_->pause_requested = true;
   impl_->notify();
 }
 

@@ -508,6 +508,8 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
   }
   if (const Entry* e = top.find("dma")) recipe.dma = parse_dma(diag, *e);
   if (const Entry* e = top.find("dsc")) recipe.dsc = parse_dsc(diag, *e, base);
+  if (const Entry* e = top.find("suspenders"))
+    recipe.suspenders = parse_suspenders(diag, *e, top.find("exposures") != nullptr);
 
   if (diag.empty() && program_entry != nullptr) {
     expand(items, "", "", recipe.exposures ? recipe.exposures->during_items : std::vector<int>{}, false,

@@ -184,6 +184,32 @@ struct DscSpec {
   std::optional<double> mass_mg;  // for exports in mW whose header gives no mass
 };
 
+// A condition that suspends the run: tripped, it pauses it (no exposures, the stage holding its temperature) or
+// aborts it; cleared, a paused run resumes after settle_s or waits for an operator (config/README.md, suspenders).
+enum class SuspenderKind { stage_off_programme, dewar_empty, controller_error, frames_missing, tango };
+enum class SuspenderTrip { pause, abort };
+enum class SuspenderClear { resume, wait_for_operator };
+// What a Tango attribute that cannot be read counts as: its condition holding (trip) or no news (ignore).
+enum class ReadFailure { trip, ignore };
+struct Suspender {
+  SuspenderKind kind = SuspenderKind::stage_off_programme;
+  int line = 0;                   // 1-based source line of the entry
+  double for_s = 0.0;             // the condition holds this long before it trips
+  double band_K = 0.0;            // stage_off_programme: |T - setpoint| beyond this
+  int count = 0;                  // frames_missing: frames in a row missing, late or unreadable
+  std::string attribute;          // tango: [tango://host:port/]domain/family/member/attribute[#dbase=no]
+  std::optional<double> below, above;  // tango: the condition (exactly one)
+  double poll_s = 1.0;            // tango: run time between reads
+  double timeout_s = 3.0;         // tango: wall time a read may take
+  ReadFailure on_read_failure = ReadFailure::trip;
+  SuspenderTrip on_trip = SuspenderTrip::pause;
+  SuspenderClear on_clear = SuspenderClear::resume;
+  double settle_s = 0.0;  // run time the condition stays clear before the run resumes
+};
+std::string_view to_string(SuspenderKind kind);
+// "stage_off_programme (band 5 K for 60 s)": how events name a suspender.
+std::string describe(const Suspender& suspender);
+
 struct Recipe {
   std::string source_path;
   std::string text;  // verbatim, so a run can archive exactly what it executed
@@ -199,6 +225,7 @@ struct Recipe {
   std::optional<AnalysisSpec> analysis;
   std::optional<DmaSpec> dma;
   std::optional<DscSpec> dsc;
+  std::vector<Suspender> suspenders;  // in the recipe's order
 };
 
 // what() is "FILE:LINE:COLUMN: reason" (1-based); several errors are joined one per line.

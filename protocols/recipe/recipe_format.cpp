@@ -202,6 +202,26 @@ struct Tables {
               {text("folder", true, "the folder of DSC exports, relative to the recipe"),
                nullable(positive("mass_mg", false, "sample mass (replaces the exports')", "mg"))}};
 
+  // One list item for every kind; the parser takes only each kind's keys (config/README.md, "suspenders").
+  Section suspender{
+      "suspenders", "a condition that pauses or aborts the run while it holds",
+      {choice("kind", true, "what is watched",
+              {"stage_off_programme", "dewar_empty", "controller_error", "frames_missing", "tango"}),
+       choice("on_trip", true, "pause exposures and hold the stage, or abort the run", {"pause", "abort"}),
+       choice("on_clear", false, "after a pause: resume after settle_s, or wait for an operator",
+              {"resume", "operator"}),
+       positive("settle_s", false, "wait this long after the condition clears (on_clear: resume)", "s", true),
+       positive("band_K", false, "stage_off_programme: how far the stage may be off the program", "K"),
+       positive("for_s", false, "how long the condition must hold to trip", "s", true),
+       Field{"count", K::integer, false, "frames_missing: frames missing or late in a row", {}, 1, 1000},
+       text("attribute", false, "tango: [tango://host:port/]domain/family/member/attribute[#dbase=no]"),
+       Field{"below", K::number, false, "tango: trips below this value"},
+       Field{"above", K::number, false, "tango: trips above this value"},
+       positive("poll_s", false, "tango: read every poll_s", "s"),
+       positive("timeout_s", false, "tango: a read slower than this fails", "s"),
+       choice("on_read_failure", false, "tango: a failed read trips the suspender or is ignored",
+              {"trip", "ignore"})}};
+
   Section recipe{
       "recipe", "an insitu recipe: sample, stage, temperature program, detector, exposures and analysis",
       {Field{"insitu_recipe", K::integer, true, "recipe format version", {}, 1, 1},
@@ -215,13 +235,15 @@ struct Tables {
        section_field("exposures", false, exposures),
        section_field("analysis", false, analysis),
        section_field("dma", false, dma),
-       section_field("dsc", false, dsc)}};
+       section_field("dsc", false, dsc),
+       Field{"suspenders", K::list, false, "conditions that pause or abort the run", {}, 0, kUnbounded, false, {}, {},
+             false, &suspender}}};
 
   std::vector<const Section*> all() const {
     return {&until_stable, &hold,     &ramp,      &repeat,      &calibration_point, &sample_calibration,
             &stage,        &sample_state, &sample, &output,    &trigger,     &frames,            &settings,
             &detector,     &darks,    &exposures, &integration, &reduction,  &density,           &entropy,
-            &run_analysis, &analysis, &dma,       &dsc,         &recipe};
+            &run_analysis, &analysis, &dma,       &dsc,         &suspender,         &recipe};
   }
 };
 

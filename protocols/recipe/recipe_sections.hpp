@@ -20,4 +20,7 @@ std::optional<DmaSpec> parse_dma(fields::Diagnostics& diag, const fields::Entry&
 std::optional<DscSpec> parse_dsc(fields::Diagnostics& diag, const fields::Entry& entry,
                                  const std::filesystem::path& base);
 
+// `exposures`: whether the recipe takes frames (frames_missing needs them).
+std::vector<Suspender> parse_suspenders(fields::Diagnostics& diag, const fields::Entry& entry, bool exposures);
+
 }  // namespace insitu::recipe::sections

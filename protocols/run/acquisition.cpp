@@ -75,6 +75,7 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(const documents::Document&)> emit;
   std::shared_ptr<spdlog::logger> log;
   std::function<void(AcquiredFrame)> on_data_frame;
+  std::function<std::uint32_t(double, double)> window_flags;  // the program's (ProgramView::window_flags)
   AcquisitionStats stats;
   // Notified when a frame is recorded or a read ends, for the waits on "all recorded".
   io::LoopCondition recorded_changed{loop};
@@ -186,6 +187,7 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
                                                       record.stop_uncertainty_s);
     record.flags = exposure_flags(r.flags);
     if (!record.temperature.covered) record.flags |= detector::exposure_flag::no_temperature;
+    if (window_flags) record.flags |= window_flags(r.start_s, r.end_s);
     return record;
   }
 
@@ -486,6 +488,7 @@ AcquisitionStats Acquisition::stats() const { return impl_->stats; }
 awaitable<void> Acquisition::run(ProgramView program) {
   io::assert_in_loop();
   auto& m = *impl_;
+  m.window_flags = program.window_flags;
   io::FolderWatchSettings watch;
   watch.folder = m.plan.folder;
   watch.filter = m.plan.pattern + "-*" + m.plan.extension;

@@ -48,6 +48,8 @@ struct ProgramView {
   std::function<bool()> exposure_ahead;  // an exposed segment is running, paused or still to come
   std::function<bool()> stop_requested;  // aborted or failed: end the series now, record what came in
   io::LoopCondition& changed;
+  // Flags the program adds to an exposure window [start_s, stop_s] (a suspender's condition held); none if empty.
+  std::function<std::uint32_t(double start_s, double stop_s)> window_flags = {};
 };
 
 // A data frame read from its file, with the darks' results it is corrected with (null before darks or without).

@@ -26,7 +26,8 @@ enum class Stream { stage, frames, frame_analysis, run_analysis, dma, events };
 std::string_view to_string(Stream);
 
 // How a run ended. completed: the whole program ran; completed_with_deviations: it ran, but the stage was off the
-// programme by more than the recipe's tolerance for longer than its allowance (RunStop::deviations says when);
+// programme by more than the recipe's tolerance for longer than its allowance (RunStop::deviations says when), or a
+// recipe suspender paused it (the reason names them);
 // aborted: an operator or signal stopped it; failed: the instruments or the program could not go on;
 // incomplete_record: the run went through but part of what it took could not be written (a full disk, a writer error).
 enum class ExitStatus { completed, completed_with_deviations, aborted, failed, incomplete_record };

@@ -33,6 +33,7 @@ struct Run::Impl final : RunObserver {
   StageLog stage_log;
   Engine engine;
   std::unique_ptr<Acquisition> acquisition;
+  std::unique_ptr<Suspenders> suspenders;
   std::optional<analysis::RunAnalyser> run_analyser;
   std::string resource_uid = documents::new_uid();
 
@@ -91,6 +92,7 @@ struct Run::Impl final : RunObserver {
         },
         document);
     documents.emit(document);
+    if (suspenders) suspenders->observe(document);
   }
 
   void event(io::EventKind kind, const std::string& message) {
@@ -262,7 +264,10 @@ struct Run::Impl final : RunObserver {
     acquisition->set_frame_handler([this](AcquiredFrame frame) { on_data_frame(std::move(frame)); });
     acquisition_done = false;
     const ProgramView view{[this] { return exposing(); }, [this] { return exposure_ahead(); },
-                           [this] { return stop_requested(); }, changed};
+                           [this] { return stop_requested(); }, changed,
+                           [this](double start_s, double stop_s) {
+                             return suspenders ? suspenders->window_flags(start_s, stop_s) : 0u;
+                           }};
     asio::co_spawn(loop, acquisition->run(view), [this, alive = alive](std::exception_ptr error) {
       if (!*alive) return;
       if (error) {
@@ -277,6 +282,29 @@ struct Run::Impl final : RunObserver {
       if (stop_after_frame && !abort_requested) abort_now(*stop_after_frame);
       changed.notify();
     });
+  }
+
+  void pause_now() {
+    const auto state = engine.progress().state;
+    if (state == RunState::running || state == RunState::idle) pause_requested = true;
+    engine.pause();
+    changed.notify();
+  }
+
+  void resume_now() {
+    pause_requested = false;
+    engine.resume();
+    changed.notify();
+  }
+
+  void start_suspenders() {
+    if (setup.recipe.suspenders.empty()) return;
+    SuspenderActions actions{[this] { pause_now(); }, [this] { resume_now(); },
+                             [this](const std::string& reason) { abort_now(reason); },
+                             [this](io::EventKind kind, const std::string& message) { event(kind, message); }};
+    suspenders = std::make_unique<Suspenders>(loop, clock, setup.recipe.suspenders, std::move(actions),
+                                              instruments.external_signals);
+    suspenders->start();
   }
 
   void abort_now(const std::string& reason) {
@@ -298,6 +326,7 @@ struct Run::Impl final : RunObserver {
 
   awaitable<void> run_program() {
     try {
+      start_suspenders();
       co_await instruments.stage.connect();
       if (instruments.trigger) {
         co_await instruments.trigger->connect();
@@ -312,6 +341,7 @@ struct Run::Impl final : RunObserver {
       outcome = RunState::failed;
     }
     program_over = true;
+    if (suspenders) suspenders->stop();
     changed.notify();
   }
 
@@ -344,12 +374,28 @@ struct Run::Impl final : RunObserver {
                       a.uncertain_boundaries));
   }
 
+  std::size_t suspensions() const { return suspenders ? suspenders->suspensions() : 0; }
+
+  // Why a run that went through is not simply completed: its stretches off the programme and its suspensions.
+  std::string deviation_reason() const {
+    std::string reason;
+    if (!stop.deviations.empty())
+      reason = fmt::format("the stage was off the programme {} time(s) for longer than {:g} s", stop.deviations.size(),
+                           setup.recipe.stage.follow_allowance_s);
+    if (suspensions() > 0) {
+      std::string by;
+      for (const auto& name : suspenders->tripped_by()) by += (by.empty() ? "" : ", ") + name;
+      reason += fmt::format("{}paused {} time(s) by {}", reason.empty() ? "" : "; ", suspensions(), by);
+    }
+    return reason;
+  }
+
   documents::ExitStatus exit_status() const {
     if (record_failure) return documents::ExitStatus::incomplete_record;
     switch (outcome) {
       case RunState::completed:
-        return engine.deviations().empty() ? documents::ExitStatus::completed
-                                           : documents::ExitStatus::completed_with_deviations;
+        return engine.deviations().empty() && suspensions() == 0 ? documents::ExitStatus::completed
+                                                                 : documents::ExitStatus::completed_with_deviations;
       case RunState::aborted:
         return documents::ExitStatus::aborted;
       default:
@@ -380,25 +426,21 @@ awaitable<documents::RunStop> Run::start() {
   m.stop.reason = m.record_failure.value_or(m.stop_reason.value_or(m.engine.end_reason()));
   m.stop.analysed_frames = m.counts.analysed;
   for (const auto& d : m.engine.deviations()) m.stop.deviations.push_back({d.start_s, d.end_s, d.max_deviation_K});
-  if (m.stop.reason.empty() && !m.stop.deviations.empty())
-    m.stop.reason = fmt::format("the stage was off the programme {} time(s) for longer than {:g} s",
-                                m.stop.deviations.size(), m.setup.recipe.stage.follow_allowance_s);
+  if (m.stop.reason.empty()) m.stop.reason = m.deviation_reason();
   m.emit(m.stop);
   co_return m.stop;
 }
 
 void Run::pause() {
   io::assert_in_loop();
-  if (impl_->engine.progress().state == program::RunState::running) impl_->pause_requested = true;
-  impl_->engine.pause();
-  impl_->changed.notify();
+  if (impl_->suspenders) impl_->suspenders->operator_paused();
+  impl_->pause_now();
 }
 
 void Run::resume() {
   io::assert_in_loop();
-  impl_->pause_requested = false;
-  impl_->engine.resume();
-  impl_->changed.notify();
+  if (impl_->suspenders) impl_->suspenders->operator_resumed();
+  impl_->resume_now();
 }
 
 void Run::abort(const std::string& reason) {

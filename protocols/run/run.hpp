@@ -20,6 +20,7 @@
 #include "protocols/run/acquisition.hpp"
 #include "protocols/run/analysis_service.hpp"
 #include "protocols/run/documents.hpp"
+#include "protocols/run/suspenders.hpp"
 
 namespace insitu::dhr3 {
 class ExportWatcher;
@@ -41,6 +42,7 @@ struct RunInstruments {
   asio::any_io_executor frame_readers;       // where frame files are read (with a trigger)
   FrameAnalysisService* analysis = nullptr;  // with analysis settings
   dhr3::ExportWatcher* dma = nullptr;
+  ExternalSignalFactory external_signals = {};  // readers of the recipe's tango suspenders
 };
 
 struct RunStatus {
@@ -62,6 +64,7 @@ class Run {
   // and returns the stop document it emitted. Never throws: failures end the run as failed.
   awaitable<documents::RunStop> start();
 
+  // The operator's pause and resume (a suspender never resumes a run the operator paused).
   void pause();
   void resume();
   void abort(const std::string& reason);

@@ -441,7 +441,7 @@ TEST(NotificationSettings, ErrorsSayWhere) {
             "service.yaml:3:13: url: expected an smtp:// or smtps:// URL, got 'http://127.0.0.1:2525'\n"
             "service.yaml:3:42: from: 'insitu' is not a mail address (local@domain)\n"
             "service.yaml:6:28: events: unknown event 'meltdown' (expected one of: run_started, run_completed, "
-            "run_aborted, run_failed, fault, queue_empty, daily_summary)\n"
+            "run_aborted, run_failed, fault, queue_empty, daily_summary, suspender)\n"
             "service.yaml:7:7: missing required key 'url' in webhooks[1]\n"
             "service.yaml:8:21: attempts: must be in 1..100, got 0\n"
             "service.yaml:8:60: retry: max_backoff_s (5 s) is below first_backoff_s (10 s)\n"
