@@ -436,7 +436,29 @@ bool within_node_budget(const YAML::Node& node, std::size_t& budget) {
   return true;
 }
 
+OnInterruption read_on_interruption(Diagnostics& diag, const Entry* e) {
+  if (!e) return OnInterruption::abort;
+  const auto policy = read_string(diag, e);
+  if (!policy) return OnInterruption::abort;
+  for (const auto p : {OnInterruption::abort, OnInterruption::resume, OnInterruption::hold})
+    if (*policy == to_string(p)) return p;
+  diag.error(e->value.Mark(), fmt::format("on_interruption: expected resume, hold or abort, got {}", *policy));
+  return OnInterruption::abort;
+}
+
 }  // namespace
+
+std::string_view to_string(OnInterruption policy) {
+  switch (policy) {
+    case OnInterruption::resume:
+      return "resume";
+    case OnInterruption::hold:
+      return "hold";
+    case OnInterruption::abort:
+      break;
+  }
+  return "abort";
+}
 
 std::string_view to_string(Deformation deformation) {
   return deformation == Deformation::hpt ? "HPT" : "none";
@@ -473,7 +495,7 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
   recipe.source_path = source_name;
   recipe.text = std::string(yaml_text);
   const MapView top(diag, root, root.Mark(), "recipe",
-                    {"insitu_recipe", "name", "sample", "stage", "program", "safe_state", "output", "detector",
+                    {"insitu_recipe", "name", "sample", "stage", "program", "safe_state", "on_interruption", "output", "detector",
                      "exposures", "analysis", "dma", "dsc"});
 
   const Entry* version_entry = top.require("insitu_recipe");
@@ -539,6 +561,8 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
       }
     }
   }
+
+  recipe.on_interruption = read_on_interruption(diag, top.find("on_interruption"));
 
   if (const Entry* e = top.require("output")) {
     if (auto output = as_map(diag, *e, "output", {"directory"})) {
