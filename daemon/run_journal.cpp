@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -38,6 +39,15 @@ void apply(JournalState& state, const nlohmann::json& line) {
   } else if (const auto end = line.find("end"); end != line.end()) {
     state.exit_status = end->at("exit_status").get<std::string>();
   }
+}
+
+// A line torn by the kill holds nothing: cut it, so that the resumed run's lines start on a line of their own.
+void cut_torn_tail(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty() || text.back() == '\n') return;
+  const auto last_newline = text.rfind('\n');
+  std::filesystem::resize_file(file, last_newline == std::string::npos ? 0 : last_newline + 1);
 }
 
 }  // namespace
@@ -73,7 +83,10 @@ RunJournal::RunJournal(const std::filesystem::path& file, std::chrono::system_cl
              .dump());
 }
 
-RunJournal::RunJournal(const std::filesystem::path& file) : path_(file), fd_(open_journal(file, 0)) {}
+RunJournal::RunJournal(const std::filesystem::path& file) : path_(file) {
+  cut_torn_tail(file);
+  fd_ = open_journal(file, 0);
+}
 
 RunJournal::~RunJournal() { ::close(fd_); }
 

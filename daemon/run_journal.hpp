@@ -7,7 +7,7 @@
 //   {"frame": {"sequence"}}                                   the last frame handed to the run file
 //   {"resumed": {"at_s", "segment"}}                          a later process took the run up again
 //   {"end": {"exit_status"}}                                  the run closed its file: nothing to resume
-// A torn last line (the kill came mid-write) is ignored.
+// A torn last line (the kill came mid-write) is ignored, and cut before a resumed run appends.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -39,7 +39,7 @@ class RunJournal {
   // A new journal (truncating any), with its start line.
   RunJournal(const std::filesystem::path& file, std::chrono::system_clock::time_point utc_origin, double speed,
              const std::string& recipe_source);
-  // The journal of a run being resumed: appended to.
+  // The journal of a run being resumed: appended to, after cutting a last line the kill tore.
   explicit RunJournal(const std::filesystem::path& file);
   ~RunJournal();
   RunJournal(const RunJournal&) = delete;
