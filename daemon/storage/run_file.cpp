@@ -217,7 +217,7 @@ std::unique_ptr<RunFile> RunFile::reopen(const std::filesystem::path& file, cons
   {
     const h5::Handle readable = h5::open_file(file, h5::Access::swmr_read);
     const h5::Handle entry = h5::open_group(readable, s::entry);
-    if (h5::exists(entry, s::detector::group) || h5::exists(entry, s::analysis::group))
+    if (resumption && (h5::exists(entry, s::detector::group) || h5::exists(entry, s::analysis::group)))
       throw std::runtime_error(file.string() + ": a run with a detector or analysis cannot be taken up yet");
   }
   return start_writer(std::move(run), [resumption](RunFile& raw) {

@@ -75,7 +75,7 @@ class RunFile {
   // writer's marks (killed_file.hpp), cuts uncommitted rows back to each stream's commit marker, adds `resumption`
   // as a row of entry/resumptions (the gap: the last committed record's time, the resume time, the 1-based segment)
   // when given, then appends in SWMR mode again (or only finishes: a run closed as interrupted). Runs with a
-  // detector or analysis layout cannot be taken up yet (std::runtime_error).
+  // detector or analysis layout can be closed so, not yet resumed (std::runtime_error).
   struct ResumptionRow {
     double resume_time_s;
     std::size_t segment;  // 1-based
