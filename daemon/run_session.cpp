@@ -5,6 +5,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 #include "daemon/console.hpp"
@@ -36,6 +37,8 @@ class RunDirectory {
       path_ = output / fmt::format("{:%Y%m%dT%H%M%SZ}-{}-{}", now, safe_file_name(sample), n);
     std::filesystem::create_directories(path_);
   }
+  // A directory a run already has (one being resumed): never removed.
+  explicit RunDirectory(std::filesystem::path existing) : path_(std::move(existing)), kept_(true) {}
   ~RunDirectory() {
     std::error_code ignored;
     if (!kept_) std::filesystem::remove_all(path_, ignored);
@@ -233,6 +236,8 @@ struct RunSession::Impl {
   std::unique_ptr<RunFileSink> file_sink;
   std::unique_ptr<bluesky::DocumentSink> bluesky_sink;
   std::optional<StatusLine> status_line;
+  std::unique_ptr<RunJournal> journal;
+  std::optional<std::size_t> journaled_segment;  // the last segment the journal has
   bool running = false;
   documents::RunStop stop;
 
@@ -240,6 +245,9 @@ struct RunSession::Impl {
 
   std::shared_ptr<spdlog::logger> logger(const std::string& name) const { return make_logger(name, log_sinks); }
   void prepare(recipe::Recipe recipe);
+  void prepare_resumed(recipe::Recipe recipe, const ResumeFrom& resume);
+  void open_log(const std::filesystem::path& directory);
+  void journal_document(const documents::Document& document);
   void describe_start();
   void connect_instruments();
   void build_run();
@@ -257,9 +265,7 @@ void RunSession::Impl::prepare(recipe::Recipe recipe) {
   } catch (const std::exception& e) {
     throw SessionNotStarted(fmt::format("cannot create the run directory: {}", e.what()));
   }
-  log_sinks = settings.log_sinks;
-  log_sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir->path() / "run.log").string()));
-  log = logger("insitu.run");
+  open_log(dir->path());
   const bool simulated = settings.simulate || host.simulation();
   try {
     Simulation* sim = host.simulation();
@@ -270,14 +276,66 @@ void RunSession::Impl::prepare(recipe::Recipe recipe) {
     file_path = dir->path() / "run.h5";
     file = storage::RunFile::create(file_path, run_metadata(settings, recipe, clock, connections, simulated), {},
                                     side.layout);
+    journal = std::make_unique<RunJournal>(dir->path() / kJournalName, clock.utc_origin(), clock.speed(),
+                                           settings.recipe_source);
   } catch (const std::exception& e) {
     throw SessionNotStarted(fmt::format("the run cannot start: {}", e.what()));
   }
   dir->keep();
   log->info("run directory {}", dir->path().string());
-  setup = program::RunSetup{std::move(recipe), {}, std::nullopt, side.analysis};
+  setup = program::RunSetup{std::move(recipe), {}, std::nullopt, side.analysis, std::nullopt};
   describe_start();
   if (connections.trigger) setup.acquisition = acquisition_plan_for(setup.recipe, connections, clock);
+}
+
+void RunSession::Impl::open_log(const std::filesystem::path& directory) {
+  log_sinks = settings.log_sinks;
+  log_sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>((directory / "run.log").string()));
+  log = logger("insitu.run");
+}
+
+// Where the first part got to (its journal) and what it flushed (its file) decide where the programme goes on.
+void RunSession::Impl::prepare_resumed(recipe::Recipe recipe, const ResumeFrom& resume) {
+  dir.emplace(resume.directory);
+  open_log(dir->path());
+  const auto& j = resume.journal;
+  const std::size_t segment = j.segment_known ? j.segment_index : 0;
+  try {
+    Simulation* sim = host.simulation();
+    if (sim) sim->prepare_run(clock, recipe, dir->path(), settings.simulation);
+    connections = resolve_connections(settings, recipe, sim);
+    file_path = dir->path() / "run.h5";
+    file = storage::RunFile::reopen(file_path, run_metadata(settings, recipe, clock, connections, sim != nullptr),
+                                    storage::RunFile::ResumptionRow{clock.now_s(), segment + 1});
+    journal = std::make_unique<RunJournal>(dir->path() / kJournalName);
+    journal->resumed(clock.now_s(), segment);
+  } catch (const std::exception& e) {
+    throw SessionNotStarted(fmt::format("the run cannot be resumed: {}", e.what()));
+  }
+  log->warn("run resumed in {}: segment {}, {:.1f} s after its last record", dir->path().string(), segment + 1,
+            clock.now_s() - file->last_committed_s());
+  setup = program::RunSetup{std::move(recipe), {}, std::nullopt, std::nullopt, std::nullopt};
+  program::Resumption resumption{std::nullopt, file->last_committed_s()};
+  if (j.segment_known) {
+    resumption.at = program::ResumePoint{j.segment_index, j.segment_started_s, j.segment_start_K};
+    journaled_segment = j.segment_index;
+  }
+  setup.resumption = resumption;
+  describe_start();
+}
+
+// The journal follows the run: segment changes, frames and the end, each line on disk before the next document.
+void RunSession::Impl::journal_document(const documents::Document& document) {
+  if (const auto* e = std::get_if<documents::RunEvent>(&document); e && e->kind == io::EventKind::segment) {
+    const auto p = run->status().program;
+    if (journaled_segment && p.segment_index <= *journaled_segment) return;
+    journaled_segment = p.segment_index;
+    journal->segment(p.segment_index, e->time_s, p.temperature_K.value_or(std::nan("")));
+  } else if (const auto* f = std::get_if<documents::FrameEvent>(&document)) {
+    journal->frame(f->record.sequence);
+  } else if (const auto* stop = std::get_if<documents::RunStop>(&document)) {
+    journal->end(std::string(documents::to_string(stop->exit_status)));
+  }
 }
 
 void RunSession::Impl::describe_start() {
@@ -296,6 +354,24 @@ void RunSession::Impl::describe_start() {
 RunSession::RunSession(Host& host, const io::RunClock& clock, recipe::Recipe recipe, SessionSettings settings)
     : impl_(std::make_unique<Impl>(host, clock, std::move(settings))) {
   impl_->prepare(std::move(recipe));
+}
+
+void close_interrupted_run(const std::filesystem::path& directory, const JournalState& journal,
+                           const std::string& reason) {
+  storage::RunMetadata meta;
+  meta.start_time_iso = io::iso8601_utc(journal.utc_origin);
+  meta.clock_speed = journal.speed;
+  auto file = storage::RunFile::reopen(directory / "run.h5", meta, std::nullopt);
+  const double end_s = file->last_committed_s();
+  file->append(storage::RunEvent{end_s, std::string(io::to_string(io::EventKind::fault)), reason});
+  if (!file->finish(end_s, "interrupted")) throw std::runtime_error(file->error().value_or("run file not closed"));
+  RunJournal(directory / kJournalName).end("interrupted");
+}
+
+RunSession::RunSession(Host& host, const io::RunClock& clock, recipe::Recipe recipe, SessionSettings settings,
+                       ResumeFrom resume)
+    : impl_(std::make_unique<Impl>(host, clock, std::move(settings))) {
+  impl_->prepare_resumed(std::move(recipe), resume);
 }
 
 RunSession::~RunSession() {
@@ -337,6 +413,7 @@ void RunSession::Impl::build_run() {
       [&the_run](const std::string& error) { the_run.record_failed("run file: " + error); });
   if (setup.recipe.dsc) file_sink->import_dsc_at_finish(*setup.recipe.dsc, log);
   documents.subscribe([sink = file_sink.get()](const documents::Document& d) { (*sink)(d); });
+  documents.subscribe([this](const documents::Document& d) { journal_document(d); });
   documents.subscribe(LogSink(log));
   if (settings.bluesky.jsonl || settings.bluesky.publisher) {
     const bool frames_stored = side.layout.detector && side.layout.detector->store_frames;

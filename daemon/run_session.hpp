@@ -14,6 +14,7 @@
 
 #include "daemon/bluesky/document_sink.hpp"
 #include "daemon/host.hpp"
+#include "daemon/run_journal.hpp"
 #include "protocols/recipe/recipe.hpp"
 #include "protocols/run/documents.hpp"
 #include "protocols/run/run.hpp"
@@ -42,9 +43,26 @@ class SessionNotStarted : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A run whose process died, taken up again in its directory (run.h5 and run.journal there). The caller's run clock
+// continues the first part's (io::RunClock's resuming constructor, from the journal).
+struct ResumeFrom {
+  std::filesystem::path directory;
+  JournalState journal;
+};
+
+// Closes the file of a run whose process died (its recipe's on_interruption: abort) without resuming it: an event
+// says why, and exit_status is "interrupted"; the journal ends. Throws std::runtime_error when the file cannot be
+// taken up.
+void close_interrupted_run(const std::filesystem::path& directory, const JournalState& journal,
+                           const std::string& reason);
+
 class RunSession {
  public:
   RunSession(Host& host, const io::RunClock& clock, recipe::Recipe recipe, SessionSettings settings);
+  // Resumes the run in `resume.directory`: the run file is appended to (storage::RunFile::reopen), the journal goes
+  // on, and the programme continues from the journal's segment as a ramp from the stage's temperature.
+  RunSession(Host& host, const io::RunClock& clock, recipe::Recipe recipe, SessionSettings settings,
+             ResumeFrom resume);
   ~RunSession();
   RunSession(const RunSession&) = delete;
   RunSession& operator=(const RunSession&) = delete;

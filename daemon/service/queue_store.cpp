@@ -334,6 +334,21 @@ void QueueStore::set_run_file(RunId id, const std::string& relative_path) {
   });
 }
 
+Run QueueStore::mark_resumed(RunId id, TimePoint time, const std::string& reason) {
+  return guarded(path_, [&] {
+    SQLite::Transaction transaction(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (const auto run = require(id); run.state != RunState::interrupted)
+      throw QueueConflict(fmt::format("run {} is {}: only an interrupted run can be resumed", id, to_string(run.state)));
+    if (!select_runs("WHERE state IN ('running', 'paused')").empty())
+      throw QueueConflict(fmt::format("run {} cannot be resumed while another run is running", id));
+    const auto when = io::iso8601_utc(time);
+    execute(db_, "UPDATE runs SET state = 'running', ended = NULL, reason = ? WHERE id = ?", reason, id);
+    append_state(id, RunState::running, when, reason);
+    transaction.commit();
+    return require(id);
+  });
+}
+
 std::vector<RunId> QueueStore::recover_after_restart(TimePoint time) {
   return guarded(path_, [&] {
     SQLite::Transaction transaction(db_, SQLite::TransactionBehavior::IMMEDIATE);

@@ -115,6 +115,10 @@ class QueueStore {
   Run mark_state(RunId id, RunState state, TimePoint time, const std::string& reason);
   void set_run_file(RunId id, const std::string& relative_path);  // on a run that has started
 
+  // An interrupted run taken up again (its recipe's on_interruption: resume) becomes running; its end time is
+  // cleared. QueueConflict when it is not interrupted or another run is running or paused.
+  Run mark_resumed(RunId id, TimePoint time, const std::string& reason);
+
   // At service start: every run left running or paused becomes interrupted. Returns their ids.
   std::vector<RunId> recover_after_restart(TimePoint time);
 

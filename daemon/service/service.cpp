@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "daemon/service/document_json.hpp"
 #include "daemon/service/run_json.hpp"
 #include "daemon/service/systemd.hpp"
@@ -153,7 +155,8 @@ void Service::stop(const std::string& why) {
 }
 
 awaitable<void> Service::serve() {
-  for (const auto id : queue_.recover_after_restart(std::chrono::system_clock::now())) {
+  const auto interrupted = queue_.recover_after_restart(std::chrono::system_clock::now());
+  for (const auto id : interrupted) {
     log_->warn("run {} was running when insitud stopped: marked interrupted", id);
     notify(NotificationKind::fault, fmt::format("run {} interrupted", id),
            "insitud stopped during the run (a crash or power cut); the run is marked interrupted.", id);
@@ -163,13 +166,20 @@ awaitable<void> Service::serve() {
   notify_ready();
   log_->info("insitud ready: data under {}, recipes under {}{}", config_.data_root.string(),
              config_.recipes_root.string(), config_.simulate ? fmt::format(", simulated at {}x", config_.speed) : "");
-  const std::function<bool()> work_or_stop = [this] { return stopping_ || queue_.next_runnable().has_value(); };
+  co_await take_up_interrupted(interrupted);
+  const std::function<bool()> work_or_stop = [this] {
+    return stopping_ || operator_resume_ || queue_.next_runnable().has_value();
+  };
   while (!stopping_) {
-    if (idle_)
+    if (idle_ && awaiting_operator_.empty())  // a run held for an operator keeps the stage as it is
       co_await idle_->hold_until(work_or_stop, changed_);
     else
       co_await changed_.wait_until(work_or_stop, io::RunClock::wall_clock::now() + std::chrono::seconds(60));
     if (stopping_) break;
+    if (const auto id = std::exchange(operator_resume_, std::nullopt)) {
+      if (apply_interruption_policy(queue_.run(*id), true)) co_await run_current();
+      continue;
+    }
     const auto next = queue_.next_runnable();
     if (!next || !begin_run(*next)) continue;
     co_await run_current();
@@ -190,6 +200,93 @@ bool Service::begin_run(const Run& queued) {
     refuse_start(queued, e.what());
   }
   return false;
+}
+
+awaitable<void> Service::take_up_interrupted(const std::vector<RunId>& ids) {
+  for (const auto id : ids) {
+    if (stopping_) co_return;
+    if (apply_interruption_policy(queue_.run(id))) co_await run_current();
+  }
+}
+
+// The run's journal says where it got to; its recipe (as queued) says what to do. Anything that prevents it leaves
+// the run interrupted, with the reason in the log and a notification.
+bool Service::apply_interruption_policy(const Run& interrupted, bool operator_resumes) {
+  const auto id = interrupted.id;
+  const auto refuse = [&](const std::string& why) {
+    log_->error("run {} stays interrupted: {}", id, why);
+    notify(NotificationKind::fault, fmt::format("run {} not resumed", id), why, id);
+    return false;
+  };
+  if (!interrupted.run_file) return refuse("it has no run file");
+  const auto directory = (config_.data_root / *interrupted.run_file).parent_path();
+  try {
+    auto journal = daemon::read_journal(directory / daemon::kJournalName);
+    if (journal.exit_status) return refuse("its run file was already closed (" + *journal.exit_status + ")");
+    auto recipe = validated_recipe(interrupted.submission.recipe_text, interrupted.submission.source);
+    switch (operator_resumes ? recipe::OnInterruption::resume : recipe.on_interruption) {
+      case recipe::OnInterruption::resume:
+        start_resumed_session(interrupted, std::move(recipe), {directory, std::move(journal)});
+        return true;
+      case recipe::OnInterruption::hold:
+        log_->warn("run {} interrupted, on_interruption: hold: waiting for an operator (insitu resume|abort {})", id,
+                   id);
+        awaiting_operator_.push_back(id);
+        return false;
+      case recipe::OnInterruption::abort:
+        daemon::close_interrupted_run(directory, journal,
+                                      "insitud stopped during the run; closed as interrupted (on_interruption: abort)");
+        log_->warn("run {} closed as interrupted (on_interruption: abort)", id);
+        return false;
+    }
+  } catch (const std::exception& e) {
+    return refuse(e.what());
+  }
+  return false;
+}
+
+nlohmann::json Service::act_on_interrupted(RunAction action, RunId id) {
+  if (action != RunAction::resume && action != RunAction::abort)
+    throw RequestRefused(409, fmt::format("run {} is interrupted: it can be resumed or aborted", id));
+  const auto interrupted = queue_.run(id);
+  if (action == RunAction::resume) {
+    if (current_) throw RequestRefused(409, fmt::format("run {} is running: resume run {} after it", current_->queued.id, id));
+    operator_resume_ = id;
+    changed_.notify();
+  } else {
+    const auto directory = (config_.data_root / interrupted.run_file.value_or("")).parent_path();
+    try {
+      daemon::close_interrupted_run(directory, daemon::read_journal(directory / daemon::kJournalName),
+                                    "insitud stopped during the run; closed as interrupted by an operator");
+    } catch (const std::exception& e) {
+      throw RequestRefused(409, fmt::format("run {} cannot be closed: {}", id, e.what()));
+    }
+    log_->warn("run {} closed as interrupted by an operator", id);
+  }
+  std::erase(awaiting_operator_, id);
+  return run_json(interrupted);
+}
+
+void Service::start_resumed_session(const Run& interrupted, recipe::Recipe recipe, daemon::ResumeFrom resume) {
+  daemon::SessionSettings settings;
+  settings.recipe_source = interrupted.submission.source;
+  settings.output = config_.data_root;
+  settings.linkam_url = config_.linkam_url;
+  settings.analysis_workers = config_.analysis_workers;
+  settings.log_sinks = log_sinks_;
+  settings.simulation.seed = static_cast<std::uint64_t>(interrupted.id);
+  auto current = std::make_unique<Current>();
+  current->clock = std::make_unique<io::RunClock>(resume.journal.speed, resume.journal.utc_origin);
+  current->session =
+      std::make_unique<daemon::RunSession>(host_, *current->clock, std::move(recipe), settings, std::move(resume));
+  current->session->subscribe([this](const documents::Document& d) { on_document(d); });
+  current->queued = queue_.mark_resumed(interrupted.id, std::chrono::system_clock::now(),
+                                        "resumed after insitud stopped (on_interruption: resume)");
+  current_ = std::move(current);
+  log_->info("run {} resumed: {}", interrupted.id, current_->session->directory().string());
+  notify(NotificationKind::run_started, fmt::format("run {} resumed: {}", interrupted.id, interrupted.submission.sample),
+         fmt::format("file {}", run_file_of(*current_->session)), interrupted.id);
+  broadcast_queue();
 }
 
 awaitable<void> Service::run_current() {

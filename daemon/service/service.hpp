@@ -59,6 +59,13 @@ class Service final : public Control {
   };
 
   bool begin_run(const Run& queued);
+  // The recipe's on_interruption for each run the last service left interrupted: resume runs it again here.
+  awaitable<void> take_up_interrupted(const std::vector<RunId>& ids);
+  // true: a resumed session is current. `operator_resumes`: resume whatever the recipe says (insitu resume ID).
+  bool apply_interruption_policy(const Run& interrupted, bool operator_resumes = false);
+  // An operator's `resume ID` / `abort ID` of a run left interrupted under on_interruption: hold.
+  nlohmann::json act_on_interrupted(RunAction action, RunId id);
+  void start_resumed_session(const Run& interrupted, recipe::Recipe recipe, daemon::ResumeFrom resume);
   awaitable<void> run_current();
   void start_session(const Run& queued, recipe::Recipe recipe);
   void finish_run(daemon::SessionEnd end);
@@ -96,6 +103,8 @@ class Service final : public Control {
   std::vector<Broadcast> listeners_;
   std::unique_ptr<Current> current_;
   std::vector<std::string> finished_since_summary_;
+  std::vector<RunId> awaiting_operator_;   // interrupted under on_interruption: hold
+  std::optional<RunId> operator_resume_;   // asked to resume; taken up by serve()
   bool stopping_ = false;
   std::string stop_why_;
 };

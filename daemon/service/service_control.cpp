@@ -144,6 +144,8 @@ json Service::remove(RunId id) {
 }
 
 json Service::act(RunAction action, std::optional<RunId> id, const std::string& reason) {
+  if (id && std::find(awaiting_operator_.begin(), awaiting_operator_.end(), *id) != awaiting_operator_.end())
+    return act_on_interrupted(action, *id);
   auto* run = current_ ? current_->session->run() : nullptr;
   if (!run) throw RequestRefused(409, "no run is running");
   const auto running = current_->queued.id;

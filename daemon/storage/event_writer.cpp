@@ -28,6 +28,18 @@ EventWriter::EventWriter(const h5::Handle& file, const std::string& entry_path, 
       {.type = h5::Dtype::fixed_string(message_length), .tail_shape = {}, .chunk_rows = chunk_rows});
 }
 
+EventWriter EventWriter::reopen(const h5::Handle& file, const std::string& entry_path) {
+  const h5::Handle events = h5::open_group(file, s::entry_path(entry_path, s::events::group));
+  EventWriter w;
+  w.time_ = h5::open_dataset(events, s::events::time);
+  const hsize_t rows = h5::rows(w.time_);
+  w.kind_ = h5::open_dataset(events, s::events::kind);
+  w.message_ = h5::open_dataset(events, s::events::message);
+  for (const auto* d : {&w.kind_, &w.message_})
+    if (h5::rows(*d) != rows) h5::resize_rows(*d, rows);
+  return w;
+}
+
 void EventWriter::append(std::span<const RunEvent> events) {
   const std::size_t n = events.size();
   if (n == 0) return;

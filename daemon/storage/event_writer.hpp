@@ -20,10 +20,13 @@ struct RunEvent {
 class EventWriter {
  public:
   EventWriter(const h5::Handle& file, const std::string& entry_path, const std::string& start_time_iso);
+  // The events a killed writer left (regular mode): kind and message cut back to `time`'s committed rows.
+  static EventWriter reopen(const h5::Handle& file, const std::string& entry_path);
   void append(std::span<const RunEvent> events);  // every column flushed, `time` last
   void close();  // closes every dataset, throwing on failure
 
  private:
+  EventWriter() = default;
   h5::Handle time_, kind_, message_;
 };
 

@@ -181,6 +181,13 @@ Handle open_file(const std::filesystem::path& file, Access access) {
   return Handle(check(H5Fopen(file.c_str(), flags, fapl.get()), "H5Fopen " + file.string()));
 }
 
+Handle open_file_for_swmr(const std::filesystem::path& file) {
+  silence();
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(fapl)"));
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "H5Pset_libver_bounds");
+  return Handle(check(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen " + file.string()));
+}
+
 void start_swmr(const Handle& file) { check(H5Fstart_swmr_write(file.get()), "H5Fstart_swmr_write"); }
 
 void sync_to_disk(const Handle& file) {

@@ -51,6 +51,8 @@ Handle create_file(const std::filesystem::path& file);
 // SWMR readers keep their shared locks: file_lock.hpp).
 enum class Access { read, read_write, swmr_read, read_write_unlocked };
 Handle open_file(const std::filesystem::path& file, Access access);
+// Read-write with the latest format, as SWMR writing (start_swmr) needs: a killed run's file taken up again.
+Handle open_file_for_swmr(const std::filesystem::path& file);
 // After this no group, dataset or attribute may be created (1.10.8 does not enforce it; we must).
 void start_swmr(const Handle& file);
 // fsync of the file descriptor: HDF5 flushes only reach the page cache (safe against a process

@@ -71,6 +71,47 @@ struct RunFile::Writer {
     h5::start_swmr(file);
   }
 
+  // A killed run's file, taken up again; returns the latest committed record time.
+  double reopen(const std::filesystem::path& path, const std::optional<ResumptionRow>& resumption) {
+    recover_killed_file(path);
+    file = h5::open_file_for_swmr(path);
+    mark.emplace(path);
+    log.emplace(TemperatureLogWriter::reopen(file, s::entry));
+    events.emplace(EventWriter::reopen(file, s::entry));
+    const h5::Handle entry = h5::open_group(file, s::entry);
+    double last_s = 0;
+    for (const auto& times_path : {std::string(s::log::group) + "/" + s::log::time,
+                                   std::string(s::events::group) + "/" + s::events::time}) {
+      const auto times = h5::read_1d<double>(h5::open_dataset(entry, times_path));
+      if (!times.empty()) last_s = std::max(last_s, times.back());
+    }
+    if (resumption) add_resumption(entry, last_s, resumption->resume_time_s, resumption->segment);
+    h5::start_swmr(file);
+    return last_s;
+  }
+
+  static void add_resumption(const h5::Handle& entry, double last_s, double resume_s, std::size_t segment) {
+    namespace r = s::resumptions;
+    if (!h5::exists(entry, r::group)) {
+      const h5::Handle group = h5::create_group(entry, r::group, s::nx::collection);
+      h5::set_attribute(group, s::attr::description,
+                        "the run's process died and the run was taken up again: one row per resumption");
+      for (const auto& [name, units] : {std::pair{r::last_record_time, s::unit::second},
+                                        std::pair{r::resume_time, s::unit::second}}) {
+        const auto d = h5::create_extendable(group, name, {.type = h5::Dtype{}, .tail_shape = {}, .chunk_rows = 64});
+        h5::set_attribute(d, s::attr::units, units);
+      }
+      h5::create_extendable(group, r::segment,
+                            {.type = h5::dtype_of<std::int64_t>(), .tail_shape = {}, .chunk_rows = 64});
+    }
+    const h5::Handle group = h5::open_group(entry, r::group);
+    const std::vector<double> last{last_s}, resumed{resume_s};
+    const std::vector<std::int64_t> seg{static_cast<std::int64_t>(segment)};
+    h5::append<double>(h5::open_dataset(group, r::last_record_time), last);
+    h5::append<double>(h5::open_dataset(group, r::resume_time), resumed);
+    h5::append<std::int64_t>(h5::open_dataset(group, r::segment), seg);
+  }
+
   // Returns the number of records made visible.
   std::size_t commit_samples() {
     const std::size_t n = pending_samples.size();
@@ -157,19 +198,44 @@ std::unique_ptr<RunFile> RunFile::create(const std::filesystem::path& file, cons
   parse_iso8601_utc(metadata.start_time_iso);  // fail before the run, not at finish()
 
   std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, std::move(layout)));
-  // The layout is built on the writer thread too, so HDF5 is only ever touched by that thread.
-  // The thread owns the promise: create() may return while set_value() is still unwinding.
+  return start_writer(std::move(run), [](RunFile& raw) {
+    try {
+      raw.writer_->build(raw.path_, raw.metadata_, raw.layout_);
+      if (raw.writer_->detector) raw.frame_filter_ = raw.writer_->detector->filter();
+    } catch (...) {
+      const bool created = static_cast<bool>(raw.writer_->file);
+      std::error_code ignored;
+      if (created) std::filesystem::remove(raw.path_, ignored);  // ours, and not a usable run file
+      throw;
+    }
+  });
+}
+
+std::unique_ptr<RunFile> RunFile::reopen(const std::filesystem::path& file, const RunMetadata& metadata,
+                                         std::optional<ResumptionRow> resumption, RunFileOptions options) {
+  std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, {}));
+  {
+    const h5::Handle readable = h5::open_file(file, h5::Access::swmr_read);
+    const h5::Handle entry = h5::open_group(readable, s::entry);
+    if (resumption && (h5::exists(entry, s::detector::group) || h5::exists(entry, s::analysis::group)))
+      throw std::runtime_error(file.string() + ": a run with a detector or analysis cannot be taken up yet");
+  }
+  return start_writer(std::move(run), [resumption](RunFile& raw) {
+    raw.last_committed_s_ = raw.writer_->reopen(raw.path_, resumption);
+    raw.last_time_s_ = raw.last_committed_s_;
+  });
+}
+
+// The file is built (or taken up) on the writer thread too, so HDF5 is only ever touched by that thread. The thread
+// owns the promise: the caller may return while set_value() is still unwinding.
+std::unique_ptr<RunFile> RunFile::start_writer(std::unique_ptr<RunFile> run, std::function<void(RunFile&)> build) {
   std::promise<void> built;
   auto ready = built.get_future();
-  run->thread_ = std::thread([raw = run.get(), built = std::move(built)]() mutable {
+  run->thread_ = std::thread([raw = run.get(), built = std::move(built), build = std::move(build)]() mutable {
     try {
-      raw->writer_->build(raw->path_, raw->metadata_, raw->layout_);
-      if (raw->writer_->detector) raw->frame_filter_ = raw->writer_->detector->filter();
+      build(*raw);
     } catch (...) {
-      const bool created = static_cast<bool>(raw->writer_->file);
       raw->writer_.reset();
-      std::error_code ignored;
-      if (created) std::filesystem::remove(raw->path_, ignored);  // ours, and not a usable run file
       built.set_exception(std::current_exception());
       return;
     }

@@ -71,6 +71,19 @@ class RunFile {
   // Invalid layouts and unavailable explicit frame filters throw here too.
   static std::unique_ptr<RunFile> create(const std::filesystem::path& file, const RunMetadata&, RunFileOptions = {},
                                          RunFileLayout = {});
+  // Takes up the file of a run whose writer was killed, without losing a committed record: clears the killed
+  // writer's marks (killed_file.hpp), cuts uncommitted rows back to each stream's commit marker, adds `resumption`
+  // as a row of entry/resumptions (the gap: the last committed record's time, the resume time, the 1-based segment)
+  // when given, then appends in SWMR mode again (or only finishes: a run closed as interrupted). Runs with a
+  // detector or analysis layout can be closed so, not yet resumed (std::runtime_error).
+  struct ResumptionRow {
+    double resume_time_s;
+    std::size_t segment;  // 1-based
+  };
+  static std::unique_ptr<RunFile> reopen(const std::filesystem::path& file, const RunMetadata&,
+                                         std::optional<ResumptionRow> resumption, RunFileOptions = {});
+  // The latest time among the records committed before the reopen (0 for a created file).
+  double last_committed_s() const { return last_committed_s_; }
   ~RunFile();  // finishes with status "aborted" if finish() was not called
 
   RunFile(const RunFile&) = delete;
@@ -140,6 +153,7 @@ class RunFile {
 
   RunFile(std::filesystem::path file, RunMetadata metadata, RunFileOptions options, RunFileLayout layout);
   void enqueue(Item item);
+  static std::unique_ptr<RunFile> start_writer(std::unique_ptr<RunFile> run, std::function<void(RunFile&)> build);
   void run_writer();
   void write(Item& item);  // one record on the writer thread
   void commit(bool all);
@@ -151,6 +165,7 @@ class RunFile {
   RunFileOptions options_;
   RunFileLayout layout_;
   std::optional<h5::Filter> frame_filter_;
+  double last_committed_s_ = 0.0;
   std::unique_ptr<Writer> writer_;  // HDF5 state; touched only by the writer thread after create()
 
   mutable std::mutex mutex_;

@@ -135,6 +135,14 @@ inline constexpr const char* pump = "pump";
 inline constexpr const char* plot = "temperature";  // NXdata under the entry
 }  // namespace log
 
+// ---- the run's resumptions after its process died (a row each, written before SWMR starts again) -------------------
+namespace resumptions {
+inline constexpr const char* group = "resumptions";
+inline constexpr const char* last_record_time = "last_record_time";  // the first part's last committed record
+inline constexpr const char* resume_time = "resume_time";
+inline constexpr const char* segment = "segment";                    // 1-based programme segment it resumed in
+}  // namespace resumptions
+
 // ---- the stretches the stage spent off the programme (written at finish) ------------------------------------------
 namespace deviations {
 inline constexpr const char* group = "sample/temperature_deviations";

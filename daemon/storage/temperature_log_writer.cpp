@@ -76,6 +76,25 @@ TemperatureLogWriter::TemperatureLogWriter(const h5::Handle& file, const std::st
     h5::soft_link(plot, log_path + "/" + name, name);
 }
 
+TemperatureLogWriter TemperatureLogWriter::reopen(const h5::Handle& file, const std::string& entry_path) {
+  const h5::Handle log = h5::open_group(file, s::entry_path(entry_path, s::log::group));
+  TemperatureLogWriter w;
+  w.time_ = h5::open_dataset(log, s::log::time);
+  const hsize_t rows = h5::rows(w.time_);
+  const auto column = [&](const char* name) {
+    h5::Handle d = h5::open_dataset(log, name);
+    if (h5::rows(d) != rows) h5::resize_rows(d, rows);
+    return d;
+  };
+  w.time_uncertainty_ = column(s::log::time_uncertainty);
+  w.value_ = column(s::log::value);
+  w.setpoint_ = column(s::log::setpoint);
+  w.status_ = column(s::log::status);
+  w.error_ = column(s::log::error);
+  w.pump_ = column(s::log::pump);
+  return w;
+}
+
 void TemperatureLogWriter::append(std::span<const TemperatureSample> samples) {
   const std::size_t n = samples.size();
   if (n == 0) return;

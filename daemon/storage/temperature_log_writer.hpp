@@ -39,10 +39,14 @@ void write_temperature_deviations(const h5::Handle& file, const std::string& ent
 class TemperatureLogWriter {
  public:
   TemperatureLogWriter(const h5::Handle& file, const std::string& entry_path, const std::string& start_time_iso);
+  // The log a killed writer left (regular mode, before SWMR starts again): columns longer than `time` hold rows
+  // never committed and are cut back to it, so that appends stay aligned.
+  static TemperatureLogWriter reopen(const h5::Handle& file, const std::string& entry_path);
   void append(std::span<const TemperatureSample> samples);  // every column flushed, `time` last
   void close();  // closes every dataset, throwing on failure
 
  private:
+  TemperatureLogWriter() = default;
   h5::Handle time_, time_uncertainty_, value_, setpoint_, status_, error_, pump_;
 };
 

@@ -12,6 +12,11 @@ RunClock::RunClock(double speed)
   if (!(speed > 0.0)) throw std::invalid_argument("run clock speed must be positive");
 }
 
+RunClock::RunClock(double speed, std::chrono::system_clock::time_point utc_origin) : RunClock(speed) {
+  wall_origin_ -= std::chrono::duration_cast<wall_clock::duration>(std::chrono::system_clock::now() - utc_origin);
+  utc_origin_ = utc_origin;
+}
+
 double RunClock::now_s() const {
   return run_s_at(wall_clock::now());
 }

@@ -14,6 +14,9 @@ class RunClock {
   using wall_clock = std::chrono::steady_clock;
 
   explicit RunClock(double speed = 1.0);
+  // A clock whose origin was at `utc_origin` (a run resumed after its process died): run time goes on from
+  // (now - utc_origin) x speed, so the resumed part's times continue the first part's.
+  RunClock(double speed, std::chrono::system_clock::time_point utc_origin);
 
   double speed() const { return speed_; }
   // Seconds of run time since the origin.

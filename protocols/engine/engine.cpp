@@ -303,10 +303,20 @@ struct Engine::Impl {
     while (clock.now_s() < profile.end_s()) co_await tick();
   }
 
+  // A hold resumed after an interruption ends when it would have: its setpoint reached the hold temperature at the
+  // approach rate from where the segment began, and the controller held on while nothing read it.
+  double resumed_hold_end_s(const recipe::Hold& hold, const ResumePoint& resume) const {
+    const double approach_K = std::isfinite(resume.segment_start_K) ? std::abs(hold.temperature_K - resume.segment_start_K) : 0.0;
+    const double approach_s = approach_K / (hold.approach_rate_K_per_min / 60.0);
+    return std::max(profile.end_s(), resume.segment_started_s + approach_s + *hold.duration_s);
+  }
+
   awaitable<void> run_hold(const recipe::Hold& hold) {
     co_await head_for(hold.temperature_K, hold.approach_rate_K_per_min);
     double deadline_s = clock.now_s() + (hold.until_stable ? hold.until_stable->timeout_s : 0.0);
     std::optional<double> hold_ends_s;  // the duration counts from when the setpoint reaches the hold temperature
+    if (const auto& resume = settings.resume_from; resume && resume->segment_index == segment_index && hold.duration_s)
+      hold_ends_s = resumed_hold_end_s(hold, *resume);
     std::optional<double> stable_since_s;
     awaiting_stability = hold.until_stable.has_value();
     if (awaiting_stability) end_excursion(clock.now_s());
@@ -341,13 +351,24 @@ struct Engine::Impl {
     }
   }
 
+  // The resumed segment keeps its start; its event says it is the programme's continuation after the gap.
+  std::string begin_segment() {
+    const auto& resume = settings.resume_from;
+    const bool resumed = resume && resume->segment_index == segment_index;
+    segment_started_s = resumed ? resume->segment_started_s : clock.now_s();
+    if (!resumed) return {};
+    return fmt::format(" (resumed after an interruption, from the stage's {:.2f} K; the segment began at {:.1f} s)",
+                       current_K(), resume->segment_started_s);
+  }
+
   awaitable<void> run_program() {
-    for (segment_index = 0; segment_index < recipe.program.size(); ++segment_index) {
+    const std::size_t first = settings.resume_from ? settings.resume_from->segment_index : 0;
+    for (segment_index = first; segment_index < recipe.program.size(); ++segment_index) {
       const auto& segment = recipe.program[segment_index];
-      segment_started_s = clock.now_s();
+      const std::string resumed = begin_segment();
       warned_follow = warned_cooling = warned_dewar = false;
-      emit(io::EventKind::segment, fmt::format("segment {}/{} {}: {}", segment_index + 1, recipe.program.size(),
-                                               segment.label, describe(segment)));
+      emit(io::EventKind::segment, fmt::format("segment {}/{} {}: {}{}", segment_index + 1, recipe.program.size(),
+                                               segment.label, describe(segment), resumed));
       if (const auto* ramp = std::get_if<recipe::Ramp>(&segment.action))
         co_await run_ramp(*ramp);
       else

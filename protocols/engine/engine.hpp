@@ -58,9 +58,18 @@ struct Deviation {
   double max_deviation_K;  // the largest |T - setpoint| seen
 };
 
+// Where a run whose process died had got to (its journal says): the programme goes on from this segment, as a ramp
+// from the stage's temperature, never a jump to where the setpoint would be.
+struct ResumePoint {
+  std::size_t segment_index = 0;
+  double segment_started_s = 0;  // run time the segment began (a hold's time counts from then)
+  double segment_start_K = 0;    // the stage's temperature then
+};
+
 struct EngineSettings {
   // How long the program waits for a lost stage link before it gives up (run time).
   double link_grace_s = 600.0;
+  std::optional<ResumePoint> resume_from;
 };
 
 // The programmed temperature: from T0 at t0 toward the target at a fixed rate, then flat.

@@ -425,7 +425,29 @@ bool within_node_budget(const YAML::Node& node, std::size_t& budget) {
   return true;
 }
 
+OnInterruption read_on_interruption(Diagnostics& diag, const Entry* e) {
+  if (!e) return OnInterruption::abort;
+  const auto policy = read_string(diag, e);
+  if (!policy) return OnInterruption::abort;
+  for (const auto p : {OnInterruption::abort, OnInterruption::resume, OnInterruption::hold})
+    if (*policy == to_string(p)) return p;
+  diag.error(e->value.Mark(), fmt::format("on_interruption: expected resume, hold or abort, got {}", *policy));
+  return OnInterruption::abort;
+}
+
 }  // namespace
+
+std::string_view to_string(OnInterruption policy) {
+  switch (policy) {
+    case OnInterruption::resume:
+      return "resume";
+    case OnInterruption::hold:
+      return "hold";
+    case OnInterruption::abort:
+      break;
+  }
+  return "abort";
+}
 
 std::string_view to_string(Deformation deformation) {
   return deformation == Deformation::hpt ? "HPT" : "none";
@@ -521,6 +543,8 @@ Recipe parse_recipe(std::string_view yaml_text, const std::string& source_name,
     if (const auto state = read_choice_in(diag, e, format::recipe_format()))
       recipe.safe_state = *state == 0 ? SafeState::stop : SafeState::hold;
   }
+
+  recipe.on_interruption = read_on_interruption(diag, top.find("on_interruption"));
 
   if (const Entry* e = top.require("output")) {
     if (auto output = as_section(diag, *e, "output", format::section("output"))) {

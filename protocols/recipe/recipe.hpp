@@ -46,6 +46,10 @@ struct Segment {
 };
 
 enum class SafeState { stop, hold };
+// What insitud does with the run when it finds it was interrupted (its process killed, the machine rebooted):
+// resume the programme from the stage's temperature, hold the stage for an operator, or close the run.
+enum class OnInterruption { abort, resume, hold };
+std::string_view to_string(OnInterruption);
 enum class LnpPump { automatic, manual };
 
 struct StageSpec {
@@ -218,6 +222,7 @@ struct Recipe {
   StageSpec stage;
   std::vector<Segment> program;  // repeats expanded
   SafeState safe_state;
+  OnInterruption on_interruption = OnInterruption::abort;
   std::string output_directory;
   // Optional sections: a recipe without them runs the stage only.
   std::optional<DetectorSpec> detector;

@@ -230,6 +230,8 @@ struct Tables {
        section_field("stage", true, stage),
        Field{"program", K::program, true, "the temperature program: hold, ramp and repeat segments"},
        choice("safe_state", false, "what the stage does when the run ends or fails", {"stop", "hold"}),
+       choice("on_interruption", false, "what insitud does with the run after it was killed or the machine rebooted",
+              {"abort", "resume", "hold"}),
        section_field("output", true, output),
        section_field("detector", false, detector),
        section_field("exposures", false, exposures),

@@ -18,6 +18,12 @@ double unix_s(std::chrono::system_clock::time_point t) {
 // A worker that gives no result for this long has hung; the run ends without the frames it still holds.
 constexpr auto kAnalysisStall = std::chrono::minutes(10);
 
+EngineSettings engine_settings(const RunSetup& setup) {
+  EngineSettings settings;
+  if (setup.resumption) settings.resume_from = setup.resumption->at;
+  return settings;
+}
+
 }  // namespace
 
 struct Run::Impl final : RunObserver {
@@ -67,7 +73,7 @@ struct Run::Impl final : RunObserver {
         instruments(i),
         documents(d),
         log(std::move(lg)),
-        engine(clock, instruments.stage, setup.recipe, *this) {
+        engine(clock, instruments.stage, setup.recipe, *this, engine_settings(setup)) {
     if (setup.analysis && instruments.analysis) run_analyser.emplace(*setup.analysis);
     const auto driver_event = [this](double time_s, io::EventKind kind, const std::string& message) {
       emit(documents::RunEvent{time_s, kind, message});
@@ -158,6 +164,12 @@ struct Run::Impl final : RunObserver {
       emit(documents::run_analysis_descriptor());
     }
     if (instruments.dma) emit(documents::dma_descriptor());
+    if (const auto& r = setup.resumption)
+      emit(documents::RunEvent{clock.now_s(), io::EventKind::fault,
+                               fmt::format("interrupted: the run's process died after {:.1f} s (its last record); "
+                                           "resumed at {:.1f} s, {:.1f} s without records, in segment {}",
+                                           r->last_record_s, clock.now_s(), clock.now_s() - r->last_record_s,
+                                           r->at ? r->at->segment_index + 1 : 1)});
   }
 
   // --- the analysis --------------------------------------------------------------------------------

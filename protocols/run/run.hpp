@@ -28,11 +28,18 @@ class ExportWatcher;
 
 namespace insitu::program {
 
+// A run taken up again after its process died: where its programme goes on, and the gap, for the record.
+struct Resumption {
+  std::optional<ResumePoint> at;  // none: the first part died before its programme began, which starts over
+  double last_record_s = 0;  // the last reading or event the first part flushed (run time)
+};
+
 struct RunSetup {
   recipe::Recipe recipe;
   documents::RunStart start;                           // what the start document says besides the recipe
   std::optional<AcquisitionPlan> acquisition;          // with exposures
   std::optional<analysis::PipelineSettings> analysis;  // with inline analysis
+  std::optional<Resumption> resumption;                // the run continues one whose process died
 };
 
 // The instruments and services the run uses; all outlive it. Null: not part of this run.

@@ -27,7 +27,48 @@ using ::testing::StartsWith;
 using testing::check_temperature_log;
 using testing::Child;
 using testing::event_at;
+using testing::sample_at;
 using testing::ScratchDir;
+
+// A killed run's file taken up again (insitud resuming a run): every committed record stays, the uncommitted tails
+// the kill left in the other columns are cut so the new rows line up, and the gap is a row of entry/resumptions.
+TEST(RunFileCrash, KilledRunIsTakenUpAgainAndAppendedToLosingNothing) {
+  ScratchDir dir("resume");
+  const auto path = dir.path() / "run.nxs";
+  {
+    Child writer({STORAGE_PROBE, "crash", path.string()});
+    for (std::uint64_t samples = 0; samples < 3'000;) {
+      const auto line = writer.read_line();
+      ASSERT_TRUE(line);
+      std::istringstream in(*line);
+      std::string word;
+      in >> word >> samples;
+    }
+    writer.kill(SIGKILL);
+    writer.wait();
+  }
+  std::size_t committed = 0, events = 0;
+  {
+    const RunFileReader reader(path);
+    committed = reader.temperature_log().rows();
+    events = reader.events().rows();
+  }
+  const double resume_s = sample_at(committed + 100).time_s;
+  {
+    auto run = RunFile::reopen(path, testing::test_metadata(), RunFile::ResumptionRow{resume_s, 2});
+    EXPECT_DOUBLE_EQ(run->last_committed_s(), std::max(sample_at(committed - 1).time_s, event_at(events - 1).time_s));
+    for (std::size_t i = committed; i < committed + 1'000; ++i) run->append(sample_at(i));
+    run->append(event_at(events));
+    ASSERT_TRUE(run->finish(sample_at(committed + 999).time_s, "completed")) << run->error().value_or("");
+  }
+  const h5::Handle f = h5::open_file(path, h5::Access::read);  // a regular file again
+  EXPECT_EQ(check_temperature_log(f), committed + 1'000);       // every row, old and new, in place
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, "/entry/events/time")).size(), events + 1);
+  EXPECT_EQ(h5::read_1d<double>(h5::open_dataset(f, "/entry/resumptions/resume_time")), std::vector<double>{resume_s});
+  EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(f, "/entry/resumptions/segment")),
+            std::vector<std::int64_t>{2});
+  EXPECT_EQ(RunFileReader(path).text("exit_status"), "completed");
+}
 
 TEST(RunFileCrash, EveryRecordReportedFlushedSurvivesKill9) {
   ScratchDir dir("kill9");
