@@ -220,6 +220,7 @@ struct RunSession::Impl {
   std::unique_ptr<RunFileSink> file_sink;
   std::optional<StatusLine> status_line;
   bool running = false;
+  std::optional<std::string> abort_at_start;  // an abort asked for before the run started
   documents::RunStop stop;
 
   Impl(Host& h, const io::RunClock& c, SessionSettings s) : host(h), clock(c), settings(std::move(s)) {}
@@ -293,6 +294,13 @@ std::shared_ptr<spdlog::logger> RunSession::log() const { return impl_->log; }
 const recipe::Recipe& RunSession::recipe() const { return impl_->setup.recipe; }
 void RunSession::subscribe(documents::Sink sink) { impl_->extra_sinks.push_back(std::move(sink)); }
 program::Run* RunSession::run() { return impl_->running ? impl_->run.get() : nullptr; }
+
+void RunSession::abort(const std::string& reason) {
+  if (auto* the_run = run())
+    the_run->abort(reason);
+  else if (!impl_->run && !impl_->abort_at_start)
+    impl_->abort_at_start = reason;
+}
 const documents::RunStop& RunSession::stop() const { return impl_->stop; }
 
 void RunSession::Impl::connect_instruments() {
@@ -331,6 +339,7 @@ awaitable<SessionEnd> RunSession::execute() {
   m.connect_instruments();
   m.build_run();
   m.running = true;
+  if (m.abort_at_start) m.run->abort(*m.abort_at_start);
   m.stop = co_await m.run->start();
   m.running = false;
   m.stage->close();
