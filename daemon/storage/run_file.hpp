@@ -152,6 +152,7 @@ class RunFile {
   RunFileLayout layout_;
   std::optional<h5::Filter> frame_filter_;
   std::unique_ptr<Writer> writer_;  // HDF5 state; touched only by the writer thread after create()
+  std::filesystem::path end_reserve_;  // room held on the file's disk for the end of the run; empty: none
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
