@@ -24,8 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-ChildProcess insitu(const fs::path& dir, std::vector<std::string> args) {
-  return ChildProcess::spawn(kInsituBinary, std::move(args), dir / "stdout.txt", dir / "stderr.txt");
+// Its stdout and stderr go to DIR/NAME.out and DIR/NAME.err.
+ChildProcess insitu(const fs::path& dir, std::vector<std::string> args, const std::string& name = "run") {
+  return ChildProcess::spawn(kInsituBinary, std::move(args), dir / (name + ".out"), dir / (name + ".err"));
 }
 
 // Waits until the run file exists and a SWMR reader sees at least `rows` readings.
@@ -164,7 +165,7 @@ void expect_secured_and_closed(const ChildProcess& child, std::optional<int> cod
     EXPECT_NE(r.exit_status.find("run file incomplete"), std::string::npos) << r.exit_status;
   }
   EXPECT_FALSE(fs::exists(file.parent_path() / ".run.h5.end-reserve"));
-  auto summary = insitu(out, {"summary", file.string()});
+  auto summary = insitu(out.parent_path().parent_path(), {"summary", file.string()}, "summary");  // off the disk
   EXPECT_EQ(summary.wait_for(30s), 0) << summary.err();
 }
 
@@ -231,7 +232,7 @@ TEST(ProcessFaults, AKilledRunIsRecoveredSummarisedAndReprocessed) {
   // 150 readings: 75 s of run time, a dark and a few data frames stored.
   ASSERT_TRUE(wait_for_readings(out, 150, 90s)) << child.err();
   const auto file = only_run_file(out);
-  auto busy = insitu(out, {"recover", file.string()});
+  auto busy = insitu(dir, {"recover", file.string()}, "busy");
   EXPECT_EQ(busy.wait_for(30s), 1);
   EXPECT_NE(busy.err().find("still being written by a running insitu"), std::string::npos) << busy.err();
   EXPECT_FALSE(fs::exists(file.string() + ".bak"));
@@ -240,13 +241,16 @@ TEST(ProcessFaults, AKilledRunIsRecoveredSummarisedAndReprocessed) {
   child.signal(SIGKILL);
   EXPECT_EQ(child.wait_for(30s), 128 + SIGKILL);
 
-  auto summary = insitu(out, {"summary", file.string()});
+  auto summary = insitu(dir, {"summary", file.string()}, "summary");
   EXPECT_EQ(summary.wait_for(30s), 0) << summary.err();
-  auto reprocess = insitu(out, {"reprocess", file.string()});
-  EXPECT_EQ(reprocess.wait_for(120s), 0) << reprocess.err();
-  auto recover = insitu(out, {"recover", file.string()});
+  auto recover = insitu(dir, {"recover", file.string()}, "recover");
   EXPECT_EQ(recover.wait_for(30s), 0) << recover.err();
-  EXPECT_TRUE(fs::exists(file.string() + ".bak"));
+  EXPECT_NE(recover.out().find("recovered (status flags cleared, nothing truncated)"), std::string::npos)
+      << recover.out();
+  ASSERT_TRUE(fs::exists(file.string() + ".bak"));
+  EXPECT_GE(fs::file_size(file), fs::file_size(file.string() + ".bak"));  // never truncated
+  auto reprocess = insitu(dir, {"reprocess", file.string()}, "reprocess");
+  EXPECT_EQ(reprocess.wait_for(120s), 0) << reprocess.err();
 
   const auto after = RunRecord::read(file);
   ASSERT_GE(after.time_s.size(), seen.time_s.size());
@@ -254,7 +258,7 @@ TEST(ProcessFaults, AKilledRunIsRecoveredSummarisedAndReprocessed) {
     ASSERT_EQ(after.time_s[i], seen.time_s[i]);
     ASSERT_EQ(after.value_K[i], seen.value_K[i]);
   }
-  auto again = insitu(out, {"summary", file.string()});
+  auto again = insitu(dir, {"summary", file.string()}, "again");
   EXPECT_EQ(again.wait_for(30s), 0) << again.err();
   fs::remove_all(dir);
 }
