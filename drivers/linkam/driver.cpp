@@ -117,8 +117,9 @@ awaitable<void> Driver::connect() {
   log_->info("connected to Linkam T95 at {}", link_.describe());
 }
 
-// The back-off, waited in slices so that a deadline set meanwhile (an abort) ends the wait.
+// The back-off; once a deadline is set (an abort), waited in slices so that the deadline ends the wait.
 awaitable<void> Driver::wait_to_reconnect() {
+  if (!give_up_at_) co_await link_.wait_to_reconnect();
   constexpr double kSliceWall_s = 0.25;
   while (!link_.may_reconnect() && !given_up()) co_await clock_.sleep_for(kSliceWall_s * clock_.speed());
 }
