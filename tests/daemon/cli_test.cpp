@@ -139,8 +139,9 @@ TEST(InsituCli, AMistypedCommandSuggestsTheClosestOne) {
   EXPECT_EQ(refusal({"rn", "recipe.yaml"}), "2 unknown command 'rn'; did you mean 'run'?\n");
   EXPECT_EQ(refusal({"chekc"}), "2 unknown command 'chekc'; did you mean 'check'?\n");
   EXPECT_EQ(refusal({"frobnicate"}),
-            "2 unknown command 'frobnicate'; commands: run, check, ports, summary, dma, dsc, compare, reprocess, submit, "
-            "queue, status, history, watch, pause, resume, abort, stop-after-frame, hold, release, remove, move, token\n");
+            "2 unknown command 'frobnicate'; commands: run, check, ports, summary, dma, dsc, compare, recover, "
+            "reprocess, submit, queue, status, history, watch, pause, resume, abort, stop-after-frame, hold, release, "
+            "remove, move, token\n");
   // Other usage errors are one line and exit 2 too.
   EXPECT_EQ(refusal({"check"}), "2 recipe is required (see --help)\n");
   std::filesystem::remove_all(dir);
