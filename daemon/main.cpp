@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include "daemon/dma_command.hpp"
 #include "daemon/dsc_command.hpp"
 #include "daemon/export_command.hpp"
+#include "daemon/host.hpp"
 #include "daemon/recipe_schema.hpp"
 #include "daemon/reprocess_command.hpp"
 #include "daemon/run_command.hpp"
@@ -101,6 +104,12 @@ int recover(const std::filesystem::path& file, bool backup) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `insitu run` holds SIGINT, SIGTERM and SIGHUP from its first instruction to its exit: one that comes before the
+  // run exists must not end the process halfway through making it (run_recipe takes them up; README, signals).
+  if (argc > 1 && std::string_view(argv[1]) == "run") {
+    const auto control = insitu::daemon::ControlSignalsBlocked::signals();
+    pthread_sigmask(SIG_BLOCK, &control, nullptr);
+  }
   CLI::App app{"insitu: in-situ X-ray diffraction temperature ramps, unattended, from one YAML recipe"};
   app.require_subcommand(1);
   app.set_version_flag("--version", INSITU_VERSION);

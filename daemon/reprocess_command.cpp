@@ -89,6 +89,8 @@ Results run_level(Collected& collected, const analysis::PipelineSettings& settin
     for (const auto& e : collected.errors) all += "\n  " + e;
     throw std::runtime_error(std::to_string(collected.errors.size()) + " frame(s) failed:" + all);
   }
+  if (collected.frames.empty())  // a run killed before its first data frame was stored, say
+    throw std::runtime_error("no data frame to analyse (only darks, or frames without pixels)");
   analysis::RunAnalyser run_analyser(settings);
   Results r;
   for (auto& [seq, f] : collected.frames) {

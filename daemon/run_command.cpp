@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
+#include <optional>
 
 #include "daemon/bluesky/zmq_publisher.hpp"
 #include "daemon/console.hpp"
@@ -12,6 +14,10 @@
 
 namespace insitu::daemon {
 namespace {
+
+std::string_view signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM";
+}
 
 int exit_code(SessionEnd end) {
   switch (end) {
@@ -28,23 +34,52 @@ int exit_code(SessionEnd end) {
 }
 
 // SIGINT, SIGTERM and SIGHUP (the terminal went) abort, the stage put in its safe state first; SIGUSR1 pauses,
-// SIGUSR2 resumes.
+// SIGUSR2 resumes. One that came while the session was being prepared waited (blocked) for the loop; an abort then
+// reaches the run as soon as it starts.
 void control_by_signals(Host& host, RunSession& session) {
   host.on_signal([&session](int signal) {
     auto* run = session.run();
-    if (!run) return;
-    if (signal == SIGUSR1)
-      run->pause();
-    else if (signal == SIGUSR2)
-      run->resume();
-    else
-      run->abort(fmt::format("signal {}", signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM"));
+    if (signal == SIGUSR1 || signal == SIGUSR2) {
+      if (run && signal == SIGUSR1) run->pause();
+      if (run && signal == SIGUSR2) run->resume();
+      return;
+    }
+    session.abort(fmt::format("signal {}", signal_name(signal)));
   });
+}
+
+// The control signals blocked for the whole command, so that none kills the process before the run exists (they
+// wait until the loop runs); any still pending at the end (one that came as the run closed) is taken, so that the
+// exit code stays the run's.
+class ControlSignalsHeld {
+ public:
+  ControlSignalsHeld() = default;
+  ~ControlSignalsHeld() {
+    const auto control = ControlSignalsBlocked::signals();
+    const timespec no_wait{};
+    while (sigtimedwait(&control, nullptr, &no_wait) > 0) {
+    }
+  }
+  ControlSignalsHeld(const ControlSignalsHeld&) = delete;
+  ControlSignalsHeld& operator=(const ControlSignalsHeld&) = delete;
+
+ private:
+  ControlSignalsBlocked blocked_;
+};
+
+// The abort signal already waiting, if any: one that came before anything of the run exists.
+std::optional<int> pending_abort_signal() {
+  sigset_t pending;
+  sigpending(&pending);
+  for (int s : {SIGINT, SIGTERM, SIGHUP})
+    if (sigismember(&pending, s) == 1) return s;
+  return std::nullopt;
 }
 
 }  // namespace
 
 int run_recipe(const RunOptions& options, const SimulationSettings& simulation) {
+  const ControlSignalsHeld held;
   recipe::Recipe recipe;
   try {
     recipe = recipe::load_recipe(options.recipe_path);
@@ -65,6 +100,10 @@ int run_recipe(const RunOptions& options, const SimulationSettings& simulation) 
   settings.log_sinks = {console_log_sink(live_status)};
   settings.simulate = options.simulate;
   settings.simulation = simulation;
+  if (const auto signal = pending_abort_signal()) {
+    fmt::print(stderr, "{} before the run started: nothing done\n", signal_name(*signal));
+    return run_not_started;
+  }
   // Bound before the run is prepared, so that subscribers already waiting are connected when the start goes out.
   std::unique_ptr<bluesky::ZmqPublisher> publisher;
   try {

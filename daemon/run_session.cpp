@@ -239,6 +239,7 @@ struct RunSession::Impl {
   std::unique_ptr<RunJournal> journal;
   std::optional<std::size_t> journaled_segment;  // the last segment the journal has
   bool running = false;
+  std::optional<std::string> abort_at_start;  // an abort asked for before the run started
   documents::RunStop stop;
 
   Impl(Host& h, const io::RunClock& c, SessionSettings s) : host(h), clock(c), settings(std::move(s)) {}
@@ -388,6 +389,13 @@ const analysis::AnalysisAxes* RunSession::analysis_axes() const {
 }
 void RunSession::subscribe(documents::Sink sink) { impl_->extra_sinks.push_back(std::move(sink)); }
 program::Run* RunSession::run() { return impl_->running ? impl_->run.get() : nullptr; }
+
+void RunSession::abort(const std::string& reason) {
+  if (auto* the_run = run())
+    the_run->abort(reason);
+  else if (!impl_->run && !impl_->abort_at_start)
+    impl_->abort_at_start = reason;
+}
 const documents::RunStop& RunSession::stop() const { return impl_->stop; }
 
 void RunSession::Impl::connect_instruments() {
@@ -434,6 +442,7 @@ awaitable<SessionEnd> RunSession::execute() {
   m.connect_instruments();
   m.build_run();
   m.running = true;
+  if (m.abort_at_start) m.run->abort(*m.abort_at_start);
   m.stop = co_await m.run->start();
   m.running = false;
   m.stage->close();

@@ -78,6 +78,9 @@ class RunSession {
   void subscribe(documents::Sink sink);
   // The run while execute() runs, for control; null before and after.
   program::Run* run();
+  // On the loop: aborts the run, or, before execute() has started it, has it abort as soon as it starts (the stage
+  // still secured, the file closed with its exit status). After the run has ended, nothing.
+  void abort(const std::string& reason);
   // On the loop: connects, runs the recipe, closes the instruments. Never throws.
   awaitable<SessionEnd> execute();
   const documents::RunStop& stop() const;

@@ -1,5 +1,6 @@
 #include "daemon/simulation.hpp"
 
+#include <cstdio>
 #include <fstream>
 
 #include "daemon/xrd_setup.hpp"
@@ -53,7 +54,7 @@ class SimulatedDetector {
           // Channel B is the shutter line (closed = inverted polarity); channel A reads a frame out.
           asio::post(render_thread_, [this, pulse] {
             if (pulse.channel == 2) detector_->set_shutter_open(pulse.polarity == trigger::Polarity::normal);
-            if (pulse.channel == 1) detector_->on_pulse(pulse.edge_s);
+            if (pulse.channel == 1) read_out(pulse.edge_s);
           });
         });
   }
@@ -69,12 +70,24 @@ class SimulatedDetector {
   const std::filesystem::path& frames_dir() const { return frames_dir_; }
 
  private:
+  // A detector computer whose disk is full (or whose share went) writes no frame: the run finds it missing. The
+  // first such failure is said once on stderr; the simulation goes on.
+  void read_out(double edge_s) {
+    try {
+      detector_->on_pulse(edge_s);
+    } catch (const std::exception& e) {
+      if (!write_failed_) std::fprintf(stderr, "simulated detector: a frame was not written: %s\n", e.what());
+      write_failed_ = true;
+    }
+  }
+
   linkam::sim::BackgroundStage& stage_;
   std::filesystem::path frames_dir_, trigger_link_;
   linkam::sim::TemperatureHistory history_;
   asio::thread_pool render_thread_{1};
   std::unique_ptr<detector::sim::DetectorSimulator> detector_;
   std::unique_ptr<trigger::sim::BackgroundTrigger> trigger_;
+  bool write_failed_ = false;  // on the render thread
 };
 
 // The simulated DHR-3 has already measured the sweep: its TRIOS exports wait in the folder, its truth beside it.

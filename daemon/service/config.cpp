@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "daemon/client/locations.hpp"
+#include "drivers/io/connection_url.hpp"
 #include "protocols/recipe/yaml_fields.hpp"
 
 namespace insitu::service {
@@ -115,10 +116,18 @@ void apply(const ServiceOverrides& o, ServiceConfig& c) {
   if (o.listen) parse_listen(*o.listen, c);
   if (o.simulate) c.simulate = *o.simulate;
   if (o.speed) {
-    if (!(*o.speed > 0.0)) throw ConfigError("--speed must be positive");
+    // The configuration file's bounds; 1e400 reads as infinity.
+    if (!(*o.speed >= 1e-3 && *o.speed <= 1e4)) throw ConfigError("--speed must be within 0.001..10000");
     c.speed = *o.speed;
   }
   if (o.linkam_url) c.linkam_url = *o.linkam_url;
+  if (c.linkam_url) {  // refused now, not when the first run connects
+    try {
+      io::parse_connection_url(*c.linkam_url);
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string(o.linkam_url ? "--linkam" : "instruments.linkam") + ": " + e.what());
+    }
+  }
   if (c.state_dir.empty()) c.state_dir = client::default_state_dir();
   c.state_dir = std::filesystem::absolute(c.state_dir);
   // Relative roots are under the state directory, so one --state-dir is a whole self-contained service.

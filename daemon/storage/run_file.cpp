@@ -1,5 +1,8 @@
 #include "daemon/storage/run_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,6 +25,26 @@ namespace s = schema;
 constexpr std::size_t max_queued = 1 << 20;  // records; beyond this the writer is hopelessly behind
 constexpr std::size_t max_queued_frame_bytes = std::size_t{1} << 30;  // 128 frames of 2048^2 uint16: ~25 min at 12 s
 constexpr auto sync_interval = std::chrono::seconds(1);
+
+// Disk space held beside the run file from its creation and given back when the run ends: on a full disk the
+// records stop, but the end of the run (end_time, exit_status, the closing metadata) must still fit.
+constexpr off_t kEndReserveBytes = 1 << 20;
+
+std::filesystem::path reserve_end_space(const std::filesystem::path& file) {
+  const auto reserve = file.parent_path() / ("." + file.filename().string() + ".end-reserve");
+  const int fd = ::open(reserve.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return {};
+  const bool held = ::posix_fallocate(fd, 0, kEndReserveBytes) == 0;
+  ::close(fd);
+  std::error_code ignored;
+  if (!held) std::filesystem::remove(reserve, ignored);
+  return held ? reserve : std::filesystem::path();
+}
+
+void release(const std::filesystem::path& reserve) {
+  std::error_code ignored;
+  if (!reserve.empty()) std::filesystem::remove(reserve, ignored);
+}
 
 }  // namespace
 
@@ -198,6 +221,7 @@ std::unique_ptr<RunFile> RunFile::create(const std::filesystem::path& file, cons
   parse_iso8601_utc(metadata.start_time_iso);  // fail before the run, not at finish()
 
   std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, std::move(layout)));
+  run->end_reserve_ = reserve_end_space(file);
   return start_writer(std::move(run), [](RunFile& raw) {
     try {
       raw.writer_->build(raw.path_, raw.metadata_, raw.layout_);
@@ -214,6 +238,7 @@ std::unique_ptr<RunFile> RunFile::create(const std::filesystem::path& file, cons
 std::unique_ptr<RunFile> RunFile::reopen(const std::filesystem::path& file, const RunMetadata& metadata,
                                          std::optional<ResumptionRow> resumption, RunFileOptions options) {
   std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, {}));
+  run->end_reserve_ = reserve_end_space(file);
   {
     const h5::Handle readable = h5::open_file(file, h5::Access::swmr_read);
     const h5::Handle entry = h5::open_group(readable, s::entry);
@@ -247,6 +272,7 @@ std::unique_ptr<RunFile> RunFile::start_writer(std::unique_ptr<RunFile> run, std
   } catch (...) {
     run->thread_.join();
     run->finishing_ = true;  // nothing to finish: the destructor must not enqueue
+    release(run->end_reserve_);
     throw;
   }
   return run;
@@ -434,6 +460,7 @@ void RunFile::commit(bool all) {
 
 // Commits what is pending, ends SWMR, reopens and writes the end (Writer::finalize); every loss goes to error().
 void RunFile::end_run(const Finish& finish) {
+  release(end_reserve_);
   Writer& w = *writer_;
   std::vector<std::string> lost;
   if (auto earlier = error()) lost.push_back(*earlier);  // records were dropped: the file must say so

@@ -167,6 +167,7 @@ class RunFile {
   std::optional<h5::Filter> frame_filter_;
   double last_committed_s_ = 0.0;
   std::unique_ptr<Writer> writer_;  // HDF5 state; touched only by the writer thread after create()
+  std::filesystem::path end_reserve_;  // room held on the file's disk for the end of the run; empty: none
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -2,6 +2,7 @@
 // A simulated instrument on its own thread and io_context, sharing the caller's run clock: how
 // `insitu run --simulate` and the tests put a device behind a real pseudo-terminal. `Server` is constructed
 // with the io_context first, then the given arguments, and must have `link()` (the pty path it publishes).
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <string>
@@ -16,7 +17,7 @@ class BackgroundLoop {
  public:
   template <typename... Args>
   explicit BackgroundLoop(Args&&... args)
-      : server_(io_, std::forward<Args>(args)...), work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+      : server_(io_, std::forward<Args>(args)...), work_(asio::make_work_guard(io_)), thread_([this] { serve(); }) {}
 
   ~BackgroundLoop() {
     work_.reset();
@@ -46,6 +47,19 @@ class BackgroundLoop {
   Server& server() { return server_; }
 
  private:
+  // A handler that throws (a simulator's bug, a full disk under the files it writes) is said on stderr and the
+  // instrument goes on: an exception leaving the thread would end the whole process, the run's safe state unsent.
+  void serve() {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "simulated instrument: %s\n", e.what());
+      }
+    }
+  }
+
   asio::io_context io_;
   Server server_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;

@@ -88,7 +88,7 @@ awaitable<Driver::Exchange> Driver::exchange(const std::string& command) {
 // `T` until a well-formed status comes back: the controller ignores everything before its first `T`, and
 // after a timeout a late reply may still be in flight, so stale input is dropped first.
 awaitable<std::optional<Reading>> Driver::greet() {
-  for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open(); ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && link_.is_open() && !given_up(); ++attempt) {
     link_.channel().discard_input();
     co_await pace();
     const double sent_s = clock_.now_s();
@@ -117,10 +117,19 @@ awaitable<void> Driver::connect() {
   log_->info("connected to Linkam T95 at {}", link_.describe());
 }
 
+// The back-off; once a deadline is set (an abort), waited in slices so that the deadline ends the wait.
+awaitable<void> Driver::wait_to_reconnect() {
+  if (!give_up_at_) co_await link_.wait_to_reconnect();
+  constexpr double kSliceWall_s = 0.25;
+  while (!link_.may_reconnect() && !given_up()) co_await clock_.sleep_for(kSliceWall_s * clock_.speed());
+}
+
 awaitable<bool> Driver::try_reconnect(bool wait_for_backoff) {
+  if (given_up()) co_return false;
   if (!link_.may_reconnect()) {
     if (!wait_for_backoff) co_return false;
-    co_await link_.wait_to_reconnect();
+    co_await wait_to_reconnect();
+    if (given_up()) co_return false;
   }
   try {
     co_await link_.open();
@@ -189,7 +198,7 @@ awaitable<std::optional<Reading>> Driver::read_status() {
 
 awaitable<std::optional<Reading>> Driver::read_status_locked() {
   int failures = 0;
-  for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && !given_up(); ++attempt) {
     co_await pace();  // so that the stamp below brackets the exchange itself, not the pacing
     const double sent_s = clock_.now_s();
     auto ex = co_await exchange(status_command());
@@ -229,7 +238,7 @@ awaitable<bool> Driver::set_exchange(const std::string& command) {
 
 awaitable<void> Driver::send_set_command(const std::string& command) {
   auto lock = co_await link_.lock();
-  for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && !given_up(); ++attempt) {
     if (!link_.is_open() && !co_await try_reconnect(true)) continue;
     if (co_await set_exchange(command)) co_return;
     if (link_.is_open()) {
@@ -237,8 +246,8 @@ awaitable<void> Driver::send_set_command(const std::string& command) {
       co_await greet();
     }
   }
-  throw DriverError(fmt::format("Linkam command {} could not be delivered to {}", command,
-                                settings_.url.to_string()));
+  throw DriverError(fmt::format("Linkam command {} could not be delivered to {}{}", command,
+                                settings_.url.to_string(), given_up() ? " before the deadline" : ""));
 }
 
 awaitable<void> Driver::set_rate(double rate_K_per_min) {
@@ -264,7 +273,7 @@ awaitable<void> Driver::start() {
   // Set first: a reconnect on the way restores the ramp by itself, and the reading below then finds it running.
   intent_ = RunIntent::running;
   auto lock = co_await link_.lock();
-  for (int attempt = 0; attempt < settings_.attempts_per_command; ++attempt) {
+  for (int attempt = 0; attempt < settings_.attempts_per_command && !given_up(); ++attempt) {
     if (!link_.is_open() && !co_await try_reconnect(true)) continue;
     const auto reading = co_await read_status_locked();
     if (!reading) continue;

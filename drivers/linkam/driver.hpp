@@ -94,6 +94,10 @@ class Driver {
   awaitable<void> hold_current();
   awaitable<void> set_pump(PumpMode mode, int manual_speed = 0);
   RunIntent intent() const { return intent_; }
+  // From the wall-clock instant `deadline` on, commands and readings fail at once rather than wait out reply
+  // timeouts and the reconnect back-off: an abort and the safe-state path must end even with a silent controller.
+  void give_up_at(io::RunClock::wall_clock::time_point deadline) { give_up_at_ = deadline; }
+  bool given_up() const { return give_up_at_ && io::RunClock::wall_clock::now() >= *give_up_at_; }
 
   const DriverSettings& settings() const { return settings_; }
   // Readings asked for again because their exchange took too long to be stamped (scheduler stalls, a slow link).
@@ -115,6 +119,7 @@ class Driver {
   awaitable<std::optional<bool>> restore_run_state(const Reading& found);
   awaitable<void> send_set_command(const std::string& command);
   awaitable<void> pace();
+  awaitable<void> wait_to_reconnect();
 
   const io::RunClock& clock_;
   DriverSettings settings_;
@@ -130,6 +135,7 @@ class Driver {
   std::optional<std::pair<PumpMode, int>> pump_;
   RunIntent intent_ = RunIntent::none;
   std::function<void(const Reconnection&)> on_reconnect_;
+  std::optional<io::RunClock::wall_clock::time_point> give_up_at_;
 };
 
 }  // namespace insitu::linkam

@@ -14,6 +14,8 @@ namespace {
 struct AbortRequested {};
 // How long a safe-state command may take to show in the controller's status (run time; at least 3 polls).
 constexpr double kConfirmDeadline_s = 10.0;
+// The fault recorded when the safe-state path ran out of wall time without the controller answering.
+constexpr std::string_view kSafeStateSilent = "safe state not confirmed: controller silent";
 // Thrown when the program cannot go on (stage refused a command, link down too long, stage fault).
 struct ProgramFailure {
   std::string reason;
@@ -242,6 +244,8 @@ struct Engine::Impl {
       } catch (const linkam::LimitRefused& e) {
         throw ProgramFailure{e.what()};
       } catch (const linkam::DriverError& e) {
+        if (interruptible && abort_reason) throw AbortRequested{};
+        if (stage.given_up()) throw ProgramFailure{std::string(kSafeStateSilent)};
         const double now_s = clock.now_s();
         if (!first_failure_s) {
           first_failure_s = now_s;
@@ -376,8 +380,15 @@ struct Engine::Impl {
     }
   }
 
+  void give_up_on_silence() {
+    const auto limit = std::chrono::duration<double>(settings.safe_state_wall_s);
+    stage.give_up_at(io::RunClock::wall_clock::now() +
+                     std::chrono::duration_cast<io::RunClock::wall_clock::duration>(limit));
+  }
+
   awaitable<void> secure_stage() {
     securing = true;
+    give_up_on_silence();
     end_excursion(clock.now_s());
     const bool hold = recipe.safe_state == recipe::SafeState::hold;
     try {
@@ -390,7 +401,9 @@ struct Engine::Impl {
       }
       co_await confirm_safe_state(hold);
     } catch (const ProgramFailure& f) {
-      emit(io::EventKind::fault, fmt::format("could not put the stage in its safe state: {}", f.reason));
+      emit(io::EventKind::fault, f.reason == kSafeStateSilent
+                                     ? f.reason
+                                     : fmt::format("could not put the stage in its safe state: {}", f.reason));
     }
   }
 
@@ -400,11 +413,17 @@ struct Engine::Impl {
     const auto wanted = hold ? linkam::ControllerState::holding_current : linkam::ControllerState::stopped;
     const double deadline_s = clock.now_s() + std::max(kConfirmDeadline_s, 3 * recipe.stage.poll_interval_s);
     std::optional<linkam::Reading> reading;
+    bool answered = false;
     for (;;) {
       reading = co_await stage.read_status();
       if (reading) on_reading(*reading);
       if (reading && reading->status.state == wanted) break;
-      if (clock.now_s() >= deadline_s) {
+      answered = answered || reading;
+      if (!answered && stage.given_up()) {
+        emit(io::EventKind::fault, std::string(kSafeStateSilent));
+        co_return;
+      }
+      if (clock.now_s() >= deadline_s || stage.given_up()) {
         emit(io::EventKind::fault,
              fmt::format("the controller did not confirm the safe state ({}) within {:g} s: {}", hold ? "hold" : "stop",
                          std::max(kConfirmDeadline_s, 3 * recipe.stage.poll_interval_s),
@@ -502,6 +521,8 @@ void Engine::resume() {
 void Engine::abort(const std::string& reason) {
   io::assert_in_loop();
   if (!impl_->abort_reason) impl_->abort_reason = reason;
+  // A command waiting on a silent controller must not hold the abort up past the safe-state budget.
+  if (impl_->state == RunState::running || impl_->state == RunState::paused) impl_->give_up_on_silence();
   impl_->notify();
 }
 

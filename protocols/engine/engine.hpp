@@ -70,6 +70,9 @@ struct EngineSettings {
   // How long the program waits for a lost stage link before it gives up (run time).
   double link_grace_s = 600.0;
   std::optional<ResumePoint> resume_from;
+  // Wall seconds an abort and the safe-state path may spend on a controller that does not answer (the stop
+  // command and its read-back); then the stage is given up on, with the fault in the record.
+  double safe_state_wall_s = 5.0;
 };
 
 // The programmed temperature: from T0 at t0 toward the target at a fixed rate, then flat.

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace insitu::detector {
@@ -394,6 +395,14 @@ TEST_F(FrameFiles, EdfTruncatedIsIncompleteBadHeaderIsCorrupt) {
   EXPECT_NE(message.find("header line 3"), std::string::npos) << message;
   EXPECT_EQ(error_kind(write_header("neg.edf", "DataType = UnsignedShort ;\nDim_1 = -2 ;\nDim_2 = 2 ;\n"), &message),
             FrameFileError::Kind::corrupt);
+  // A side of 0 pixels (a SIGFPE downstream once) is corrupt too, said in one line with the header line.
+  for (const auto& [name, body, said] :
+       {std::tuple{"zero1.edf", "DataType = UnsignedShort ;\nDim_1 = 0 ;\nDim_2 = 2 ;\n", "line 3: Dim_1 = 0"},
+        std::tuple{"zero2.edf", "DataType = UnsignedShort ;\nDim_1 = 2 ;\nDim_2 = 0 ;\n", "line 4: Dim_2 = 0"}}) {
+    EXPECT_EQ(error_kind(write_header(name, body), &message), FrameFileError::Kind::corrupt) << name;
+    EXPECT_NE(message.find(said), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
   EXPECT_EQ(error_kind(write_header("zip.edf", "DataType = UnsignedShort ;\nDim_1 = 2 ;\nDim_2 = 2 ;\n"
                                                "Compression = GzipCompression ;\n"),
                        &message),

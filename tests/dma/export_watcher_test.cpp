@@ -1,6 +1,7 @@
 // The export watcher over a real temp folder with an accelerated run clock (50x: a 0.5 s poll is 10 ms).
 #include "drivers/dhr3/export_watcher.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -166,6 +167,44 @@ TEST_F(ExportWatcherTest, ReportsAMalformedExportAndKeepsGoing) {
   ASSERT_EQ(ingested_.size(), 2u);
   EXPECT_EQ(ingested_[0].data.layout, Layout::json);
   EXPECT_EQ(ingested_[1].path, bad_path);
+}
+
+// A number past double's range once escaped the watcher as an exception and ended the watch in silence: in both
+// the text and the JSON layouts it is a malformed export, and the valid export dropped after it is still taken in.
+TEST_F(ExportWatcherTest, ANumberPastDoublesRangeIsAMalformedExportAndTheWatchGoesOn) {
+  std::string bad_lims = write_lims(dma_testing::coarse_sweep(7));
+  const auto row = bad_lims.find("Data point\t", bad_lims.size() / 3);
+  ASSERT_NE(row, std::string::npos);
+  const auto value = bad_lims.find('\t', row + 11) + 1;  // the row's second value, a measured number
+  bad_lims.replace(value, bad_lims.find('\t', value) - value, "1e400");
+  // A JSON number literal in the data rows (after ':', ',' or '[', not inside a string) becomes 1e400.
+  std::string bad_json = write_json(dma_testing::coarse_sweep(5));
+  std::size_t number = bad_json.size() / 2;
+  const auto is_literal_start = [&](std::size_t i) {
+    if (!std::isdigit(static_cast<unsigned char>(bad_json[i]))) return false;
+    const auto before = bad_json.find_last_not_of(" \n", i - 1);
+    if (before == std::string::npos) return false;
+    return bad_json[before] == ':' || bad_json[before] == ',' || bad_json[before] == '[';
+  };
+  while (number < bad_json.size() && !is_literal_start(number)) ++number;
+  ASSERT_LT(number, bad_json.size());
+  bad_json.replace(number, bad_json.find_first_of(",]} \n", number) - number, "1e400");
+  const fs::path lims_path = dir_.path() / "huge.txt", json_path = dir_.path() / "huge-json.txt";
+  const fs::path good_path = dir_.path() / "good.txt";
+  run([&]() -> awaitable<void> {
+    write_file(lims_path, bad_lims);
+    write_file(json_path, bad_json);
+    co_await wait_for(ExportEventKind::malformed, 2);
+    write_file(good_path, write_lims(dma_testing::coarse_sweep()));
+    co_await wait_for(ExportEventKind::ingested);
+  });
+  const auto malformed = messages(ExportEventKind::malformed);
+  ASSERT_EQ(malformed.size(), 2u);
+  for (const auto& m : malformed) EXPECT_THAT(m, ::testing::AnyOf(HasSubstr(lims_path.string() + ":"),
+                                                                  HasSubstr(json_path.string() + ":")));
+  for (const auto& m : malformed) EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  ASSERT_EQ(ingested_.size(), 1u);
+  EXPECT_EQ(ingested_[0].path, good_path);
 }
 
 // A lab saving one file per frequency as each ramp ends: each file alone is one curve; the run's DMA entry

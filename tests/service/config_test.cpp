@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 
 #include "tests/stage/sim_fixture.hpp"
 
@@ -101,7 +102,12 @@ TEST(ServiceConfig, ABadOverrideIsOneLine) {
   EXPECT_EQ(error_of(o), "listen: expected ADDRESS:PORT, got 'localhost'");
   o.listen.reset();
   o.speed = -1;
-  EXPECT_EQ(error_of(o), "--speed must be positive");
+  EXPECT_EQ(error_of(o), "--speed must be within 0.001..10000");
+  o.speed = std::numeric_limits<double>::infinity();  // --speed 1e400
+  EXPECT_EQ(error_of(o), "--speed must be within 0.001..10000");
+  o.speed.reset();
+  o.linkam_url = "garbage://x";
+  EXPECT_THAT(error_of(o), HasSubstr("--linkam: connection URL 'garbage://x': unknown scheme"));
 }
 
 }  // namespace

@@ -330,7 +330,13 @@ void DetectorSimulator::write(const Pending& pending) {
   if (orphan) write_qxrd_tiff(orphan_path(index), pending.image);
   // write_qxrd_tiff writes in place by scanline (as QXRD does), so a reader polling the folder can meet the
   // file partly written; the sidecar follows only once the TIFF is closed.
-  write_qxrd_tiff(path, pending.image);
+  try {
+    write_qxrd_tiff(path, pending.image);
+  } catch (const std::exception&) {
+    std::error_code ignored;  // a partly written frame takes no space from the others (a full disk)
+    std::filesystem::remove(path, ignored);
+    throw;
+  }
   if (truncated) {
     std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
     return;
