@@ -222,6 +222,8 @@ TEST_F(MalformedInputSweep, EveryCommandEndsWithADocumentedCodeAndAReason) {
     add({"reprocess", f.string()}, {0, 1, 2});
     add({"compare", f.string(), f.string(), "-o", out("compare")}, {0, 1, 2});
     add({"dsc", good_dsc, "--run", f.string(), "-o", out("dsc-run")}, {0, 1, 2});
+    add({"report", f.string(), "-o", out("report") + ".html"}, {0, 1, 2});
+    add({"export", f.string(), "--format", "gr", "-o", out("export")}, {0, 1, 2});
   }
   // recover changes files in place: it gets copies.
   for (const auto& f : run_files) {
