@@ -75,6 +75,15 @@ int EventLog::count(const std::string& k, const std::string& fragment) const {
   return n;
 }
 
+namespace {
+
+// A dataset where a group is looked for (an NXdata's sibling in a listing) is no group: no exception.
+bool is_group(const h5::Handle& file, const std::string& path) {
+  return h5::exists(file, path) && H5Iget_type(h5::open_object(file, path).get()) == H5I_GROUP;
+}
+
+}  // namespace
+
 RunFileReader::RunFileReader(const std::filesystem::path& path) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw NotARunFile(path.string() + ": no such file");
@@ -253,7 +262,7 @@ StoredCurves RunFileReader::frame_curves(std::size_t row, const std::string& ent
 }
 
 std::optional<StoredPlot> RunFileReader::nxdata(const std::string& path) const {
-  if (!h5::exists(file_, path)) return std::nullopt;
+  if (!is_group(file_, path)) return std::nullopt;
   const auto group = h5::open_group(file_, path);
   if (!h5::has_attribute(group, s::attr::signal) || !h5::has_attribute(group, s::attr::axes)) return std::nullopt;
   const auto units_of = [](const h5::Handle& dataset) {
@@ -279,7 +288,7 @@ std::optional<StoredPlot> RunFileReader::nxdata(const std::string& path) const {
 }
 
 std::vector<std::string> RunFileReader::members(const std::string& path) const {
-  if (!h5::exists(file_, path)) return {};
+  if (!is_group(file_, path)) return {};
   auto names = h5::link_names(h5::open_group(file_, path));
   std::sort(names.begin(), names.end());
   return names;

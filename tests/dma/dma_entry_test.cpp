@@ -64,7 +64,7 @@ TEST_F(DmaEntryTest, LayoutUnitsShaAndTableReadBack) {
   EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(file, e + "steps/curves")), std::vector<std::int64_t>{7});
 
   const std::string set = "entry_dma/sample_01/set_01/";
-  EXPECT_EQ(h5::read_string_attribute(h5::open_object(file, "entry_dma"), "default"), "sample_01");
+  EXPECT_EQ(h5::read_string_attribute(h5::open_object(file, "entry_dma"), "default"), "sample_01/set_01/curve_01");
   EXPECT_EQ(h5::read_string(file, "entry_dma/sample_01/name"), "Cu44Zr44Al8Hf2Co2 as-cast");
   EXPECT_EQ(h5::read_strings(h5::open_dataset(file, "entry_dma/sample_01/exports")),
             std::vector<std::string>{"export_01"});
