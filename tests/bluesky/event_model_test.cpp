@@ -7,10 +7,8 @@
 
 #include <sys/wait.h>
 
-#include <fstream>
-#include <regex>
-
 #include "tests/daemon/run_file_reader.hpp"
+#include "tests/daemon/short_recipe.hpp"
 #include "tests/stage/sim_fixture.hpp"
 #include "tests/storage/child.hpp"
 
@@ -19,24 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using storage::testing::Child;
-
-// The cryogenic recipe on a 40 K ramp around room temperature: 2 darks and about 10 frames of 512^2 analysed
-// inline, the stage log and the simulated DHR-3's exports.
-fs::path short_recipe(const fs::path& dir) {
-  std::ifstream in(INSITU_SOURCE_DIR "/config/recipes/cryo-heating.yaml");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto program = text.find("program:\n"), program_end = text.find("safe_state:");
-  text.replace(program, program_end - program,
-               "program:\n  - hold: {temperature_K: 300, duration_s: 30}\n  - ramp: {to_K: 340, "
-               "rate_K_per_min: 20}\n");
-  text = std::regex_replace(text, std::regex("binning: 1\\}"), "binning: 4}");
-  text = std::regex_replace(text, std::regex("\\.\\./instruments/"), INSITU_SOURCE_DIR "/config/instruments/");
-  text = std::regex_replace(text, std::regex("during: \\[2, 3\\]"), "during: [2]");
-  text = std::regex_replace(text, std::regex("darks: \\{before: 5, after: 5\\}"), "darks: {before: 2, after: 0}");
-  const auto path = dir / "short.yaml";
-  std::ofstream(path) << text;
-  return path;
-}
 
 std::vector<std::string> lines_of(Child& child) {
   std::vector<std::string> lines;
@@ -51,7 +31,7 @@ TEST(BlueskyDocuments, SimulatedRunValidatesAndArrivesOverZeroMq) {
   Child subscriber({"/usr/bin/python3", INSITU_SOURCE_DIR "/tests/bluesky/zmq_subscriber.py", address,
                     received.string(), "60"});
   ASSERT_EQ(subscriber.read_line(), "connected");
-  Child run({INSITU_BINARY_DIR "/daemon/insitu", "run", short_recipe(dir).string(), "--simulate", "--speed", "50",
+  Child run({INSITU_BINARY_DIR "/daemon/insitu", "run", insitu::testing::short_cryo_recipe(dir).string(), "--simulate", "--speed", "50",
              "--output", output.string(), "--zmq", address});
   lines_of(run);
   const int status = run.wait();
