@@ -437,7 +437,7 @@ inline std::optional<double> read_duration(Diagnostics& diag, const Entry* entry
 inline std::optional<double> read_number_in(Diagnostics& diag, const Entry* entry, const format::Section& section) {
   if (entry == nullptr) return std::nullopt;
   const auto& f = format::field(section, entry->name);
-  if (f.unit == "s" && f.min == 0.0) return read_duration(diag, entry, !f.min_exclusive);
+  if (f.unit == "s" && f.min == 0.0 && f.max == k_max_duration_s) return read_duration(diag, entry, !f.min_exclusive);
   if (f.min == 0.0 && f.max == format::kUnbounded) return read_positive(diag, entry, !f.min_exclusive);
   return read_number_in(diag, entry, f.min, f.max, f.unit);
 }
