@@ -267,14 +267,21 @@ nlohmann::json Service::act_on_interrupted(RunAction action, RunId id) {
   return run_json(interrupted);
 }
 
-void Service::start_resumed_session(const Run& interrupted, recipe::Recipe recipe, daemon::ResumeFrom resume) {
+// What every session of this service runs with, a new one or one taken up after a crash (the same documents sinks).
+daemon::SessionSettings Service::session_settings(const Run& run) const {
   daemon::SessionSettings settings;
-  settings.recipe_source = interrupted.submission.source;
+  settings.recipe_source = run.submission.source;
   settings.output = config_.data_root;
   settings.linkam_url = config_.linkam_url;
   settings.analysis_workers = config_.analysis_workers;
   settings.log_sinks = log_sinks_;
-  settings.simulation.seed = static_cast<std::uint64_t>(interrupted.id);
+  settings.simulation.seed = static_cast<std::uint64_t>(run.id);
+  settings.bluesky = {config_.bluesky.jsonl, bluesky_publisher_.get()};
+  return settings;
+}
+
+void Service::start_resumed_session(const Run& interrupted, recipe::Recipe recipe, daemon::ResumeFrom resume) {
+  const auto settings = session_settings(interrupted);
   auto current = std::make_unique<Current>();
   current->clock = std::make_unique<io::RunClock>(resume.journal.speed, resume.journal.utc_origin);
   current->session =
@@ -300,14 +307,7 @@ awaitable<void> Service::run_current() {
 }
 
 void Service::start_session(const Run& queued, recipe::Recipe recipe) {
-  daemon::SessionSettings settings;
-  settings.recipe_source = queued.submission.source;
-  settings.output = config_.data_root;
-  settings.linkam_url = config_.linkam_url;
-  settings.analysis_workers = config_.analysis_workers;
-  settings.log_sinks = log_sinks_;
-  settings.simulation.seed = static_cast<std::uint64_t>(queued.id);
-  settings.bluesky = {config_.bluesky.jsonl, bluesky_publisher_.get()};
+  const auto settings = session_settings(queued);
   auto current = std::make_unique<Current>();
   current->queued = queued;
   current->clock = std::make_unique<io::RunClock>(config_.speed);

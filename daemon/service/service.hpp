@@ -65,6 +65,7 @@ class Service final : public Control {
   bool apply_interruption_policy(const Run& interrupted, bool operator_resumes = false);
   // An operator's `resume ID` / `abort ID` of a run left interrupted under on_interruption: hold.
   nlohmann::json act_on_interrupted(RunAction action, RunId id);
+  daemon::SessionSettings session_settings(const Run& run) const;
   void start_resumed_session(const Run& interrupted, recipe::Recipe recipe, daemon::ResumeFrom resume);
   awaitable<void> run_current();
   void start_session(const Run& queued, recipe::Recipe recipe);
