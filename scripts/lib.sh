@@ -8,17 +8,16 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # holds the X-ray form-factor table; python3-aiosmtpd is the mail server the notification tests send to;
 # cppzmq-dev publishes the Bluesky documents, python3-zmq/-jsonschema/-yaml receive and check them and the recipes;
 # chromium is the browser the live view's test drives (tests/web, with playwright-core from npm); libtango-dev is
-# the Tango client the beamline suspenders read with, python3-tango the device server they are tested against.
+# the Tango client the beamline suspenders read with, python3-tango the device server they are tested against;
+# python3-silx (with its Qt) opens run files the way users' viewers do.
 insitu_packages=(
   build-essential cmake ninja-build pkg-config
   libboost-dev libserialport-dev libyaml-cpp-dev libhdf5-dev hdf5-tools bitshuffle
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev libssl-dev
   libeigen3-dev libfftw3-dev libtiff-dev nlohmann-json3-dev
   libsqlite3-dev libsqlitecpp-dev libcurl4-openssl-dev libsystemd-dev libtango-dev
-  python3-h5py python3-numpy python3-periodictable python3-pyfai python3-fabio python3-aiosmtpd
-# cppzmq-dev publishes the Bluesky documents, python3-zmq/-jsonschema/-yaml receive and check them and the recipes;
-# chromium is the browser the live view's test drives (tests/web, with playwright-core from npm); libtango-dev is
-# the Tango client the beamline suspenders read with, python3-tango the device server they are tested against.
+  python3-h5py python3-numpy python3-periodictable python3-pyfai python3-fabio python3-aiosmtpd python3-silx
+  cppzmq-dev python3-zmq python3-jsonschema python3-yaml chromium python3-tango
 )
 
 ensure_packages() {
