@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Steady state of a simulated run with 2048² frames, inline analysis and stored frames (bench/soak/soak.py): VmRSS
 # growth per 1000 frames at an accelerated clock, and the CPU the process uses between frames at 1x.
-#   bench/soak.sh [--frames N (1000)] [--speed S (40)] [--idle-s T (180)]   (~8 min with the defaults)
+#   bench/soak.sh [--frames N (1000)] [--speed S (40)] [--idle-s T (180)] [--samples CSV]   (~8 min by default)
 # INSITU_BIN overrides the insitu binary (default build/release/daemon/insitu).
 set -euo pipefail
 repo_root=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,7 +1,8 @@
 #pragma once
 // A run's journal (run.journal beside run.h5): what it takes to resume the run after its process died. One JSON
-// object a line, appended and fsynced at the run's start, at each segment change, at each frame and at its end, so
-// that after a kill -9 or a power cut the last line says how far the run had got:
+// object a line, appended at the run's start, at each segment change, at each frame and at its end, so that after
+// a kill -9 the last line says how far the run had got (after a power cut, the last segment line at least: every
+// line but the frame lines is fsynced):
 //   {"start": {"utc_origin_ns", "speed", "recipe_source"}}   the run clock (run time goes on from its origin)
 //   {"segment": {"index", "started_s", "start_K"}}            0-based programme segment, run time, stage temperature
 //   {"frame": {"sequence"}}                                   the last frame handed to the run file
@@ -51,7 +52,8 @@ class RunJournal {
   void end(const std::string& exit_status);
 
  private:
-  void append(const std::string& line);  // written and fsynced; throws std::runtime_error on failure
+  enum class Durability { written, synced };
+  void append(const std::string& line, Durability durability = Durability::synced);  // throws std::runtime_error
   std::filesystem::path path_;
   int fd_ = -1;
 };
