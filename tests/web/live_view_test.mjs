@@ -1,7 +1,9 @@
 // The live view in a real browser (Debian's chromium, headless, driven by playwright-core): insitud with a simulated
-// stage and detector runs a short ramp with analysis; the page's charts fill from the WebSocket (stage temperature,
-// frame image, I(Q)/S(Q)/G(r), S_eq points); pause from the page with the token pauses the run (the API says so),
-// resume resumes it; at the end the run's report.html (written by insitud) opens offline with its charts filled.
+// stage and detector runs a short ramp with analysis through the simulated glass's T_g (709 K) into
+// crystallisation; the page's charts fill from the WebSocket (stage temperature, frame image, I(Q)/S(Q)/G(r), S_eq
+// points, then the smoothed S_eq, Δφ_eq and T_g); pause from the page with the token pauses the run (the API says
+// so), resume resumes it; at the end the run's report.html (written by insitud) opens offline with every chart
+// filled.
 // Screenshots go to $ARTIFACTS. Exit code 0 when every check holds.
 //   node live_view_test.mjs   with INSITUD, SOURCE_DIR, ARTIFACTS (and CHROMIUM, default /usr/bin/chromium)
 import { spawn } from "node:child_process";
@@ -15,7 +17,7 @@ const insitud = process.env.INSITUD;
 const sourceDir = process.env.SOURCE_DIR;
 const artifacts = process.env.ARTIFACTS;
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const speed = 20; // a 6-minute ramp in ~20 s of wall time, frames 0.6 s apart
+const speed = 30; // a 13-minute programme in ~27 s of wall time, frames 0.4 s apart
 
 const failures = [];
 function check(condition, what) {
@@ -56,8 +58,9 @@ name: browser-test
 sample: {name: browser-glass, composition: Cu44Zr44Al8Hf2Co2, treatment: as cast}
 stage: {model: THMS600, poll_interval_s: 1.0}
 program:
-  - ramp: {to_K: 420, rate_K_per_min: 20}
-  - ramp: {to_K: 300, rate_K_per_min: 50}
+  - ramp: {to_K: 640, rate_K_per_min: 100}
+  - ramp: {to_K: 800, rate_K_per_min: 20}
+  - ramp: {to_K: 700, rate_K_per_min: 50}
 safe_state: stop
 output: {directory: ignored-by-the-service}
 detector:
@@ -70,7 +73,7 @@ detector:
   store_frames: true
 exposures:
   period_s: 12
-  during: [1]
+  during: [2]
   darks: {before: 1, after: 0}
 analysis:
   enabled: true
@@ -79,7 +82,7 @@ analysis:
               background: null, bgscale: 1.0}
   density: {fit_range_angstrom: [0.0, 2.0], nominal_per_cubic_m: 5.38345e28, use: nominal}
   entropy: {r_max_angstrom: 10.0}
-  run: {smoothing_window_K: 20, expected_tg_K: null}
+  run: {smoothing_window_K: 40, expected_tg_K: null}  # 10 frames a window at 4 K a frame, as the demo has
 `;
 }
 
@@ -171,7 +174,9 @@ async function main() {
     await page.screenshot({ path: finalPng, fullPage: true });
     const atEnd = await counts();
     console.log("live view counts at the end:", JSON.stringify(atEnd));
-    check(atEnd.delta_phi_points > 0, `Δφ_eq(T) is drawn (${atEnd.delta_phi_points} points)`);
+    check(atEnd.s_eq_smoothed_points > 10, `the smoothed S_eq(T) is drawn (${atEnd.s_eq_smoothed_points} points)`);
+    check(atEnd.delta_phi_points > 10, `Δφ_eq(T) is drawn (${atEnd.delta_phi_points} points)`);
+    check(Math.abs(atEnd.glass_transition_K - 709) < 15, `T_g is marked (${atEnd.glass_transition_K} K)`);
     check(pageErrors.length === 0, `no script errors in the live view (${pageErrors.join("; ")})`);
 
     const report = join(data, ended.run_file.replace(/run\.h5$/, "report.html"));
@@ -184,8 +189,9 @@ async function main() {
     await reportPage.goto("file://" + report);
     const reported = await reportPage.evaluate(() => window.insituView.counts());
     console.log("report counts:", JSON.stringify(reported));
-    check(reported.stage_points > 20 && reported.curves > 0 && reported.s_eq_points > 2 && reported.frames_drawn === 1,
-      "the report opens offline with its charts filled");
+    check(reported.stage_points > 20 && reported.curves > 0 && reported.s_eq_points > 2 && reported.frames_drawn === 1 &&
+      reported.s_eq_smoothed_points > 10 && reported.delta_phi_points > 10 && reported.glass_transition_K > 0,
+      "the report opens offline with every chart filled");
     check(requests.length === 0, `the report fetches nothing (${requests.join(", ")})`);
     const reportPng = join(artifacts, "report.png");
     await reportPage.screenshot({ path: reportPng, fullPage: true });

@@ -238,7 +238,9 @@ export function createCharts(root) {
         intensity_points: curveCharts.intensity.axis.length,
         g_of_r_points: curveCharts.g_of_r.axis.length,
         s_eq_points: seqPoints.length,
-        delta_phi_points: phi.data[0].length,
+        // Points a reader can see: NaN and null (a run level not yet computed) draw nothing.
+        s_eq_smoothed_points: smoothed.s_eq.filter(Number.isFinite).length,
+        delta_phi_points: (phi.data[1] || []).filter(Number.isFinite).length,
         glass_transition_K: glassTransition ? glassTransition.x : null,
       };
     },
