@@ -179,8 +179,8 @@ std::vector<NamedDocument> EventModelComposer::stream_datum(const documents::Str
   if (!resource_uid_ || *resource_uid_ != d.resource_uid || frames == streams_.end() || frames->second.uid.empty() ||
       seq_num == frame_seq_num_.end())
     return {};
-  frame_seq_num_.erase(seq_num);
   const std::uint64_t n = seq_num->second;
+  frame_seq_num_.erase(seq_num);
   return {{"stream_datum",
            {{"uid", fmt::format("{}/{}", *resource_uid_, datums_++)},
             {"stream_resource", *resource_uid_},
