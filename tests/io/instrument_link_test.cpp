@@ -43,16 +43,17 @@ class InstrumentLinkTest : public ::testing::Test {
         {parse_connection_url("pty:" + (dir / "ttyDev").string()), SerialSettings{19200}, '\r', false, 4.0});
   }
 
-  // Runs `body` to completion on a fresh loop.
+  // Runs `body` to completion on the fixture's loop, which outlives the links a test opens on it.
   template <typename F>
   void run(F body) {
-    asio::io_context io;
+    io.restart();
     asio::co_spawn(io, body(), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
     io.run();
   }
 
+  asio::io_context io;
   RunClock clock;
   RunEvents events;
   fs::path dir;
