@@ -35,6 +35,15 @@ function(insitu_executable name)
   insitu_warnings(${name})
 endfunction()
 
+# Sanitizer builds run 2-10x slower: their presets scale every test's TIMEOUT, the normal build keeps its own.
+set(INSITU_TEST_TIMEOUT_FACTOR 1 CACHE STRING "Multiplier of every test's TIMEOUT (the sanitizer presets set 4)")
+
+# insitu_scaled_timeout(OUT seconds): the TIMEOUT to give a test that needs `seconds` in the normal build.
+function(insitu_scaled_timeout out seconds)
+  math(EXPR scaled "${seconds} * ${INSITU_TEST_TIMEOUT_FACTOR}")
+  set(${out} ${scaled} PARENT_SCOPE)
+endfunction()
+
 # insitu_test(NAME LABEL unit|sim|slow SOURCES ... [DEPS ...] [SERIAL])
 # One GoogleTest binary per area; every TEST becomes its own ctest with the label. SERIAL: ctest runs nothing
 # beside it (a whole experiment at accelerated time, whose timing a second busy test would distort).
@@ -47,6 +56,7 @@ function(insitu_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
+  insitu_scaled_timeout(ARG_TIMEOUT ${ARG_TIMEOUT})
   add_executable(${name} ${ARG_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)

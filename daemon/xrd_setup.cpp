@@ -132,8 +132,9 @@ storage::AnalysisLayout analysis_layout(const analysis::PipelineSettings& settin
   layout.parameters = settings.describe();
   const auto table = analysis::FormFactorTable::load(settings.form_factor_file);
   for (const auto& [symbol, amount] : analysis::parse_composition(settings.composition))
+    // An init-capture: clang 14 cannot capture a structured binding.
     if (std::none_of(layout.form_factors.begin(), layout.form_factors.end(),
-                     [&](const auto& entry) { return entry.first == symbol; }))
+                     [&element = symbol](const auto& entry) { return entry.first == element; }))
       layout.form_factors.emplace_back(symbol, table.coefficients(symbol));
   layout.form_factor_source = std::filesystem::absolute(settings.form_factor_file).string();
   layout.background_text = settings.background_text;

@@ -31,11 +31,15 @@ inline std::string file_text(const std::filesystem::path& file) {
 
 class InsituProcess {
  public:
-  // `environment`: NAME=VALUE lines added to PATH, TZ=UTC and HOME=dir (nothing else is inherited).
+  // `environment`: NAME=VALUE lines added to PATH, TZ=UTC and HOME=dir (nothing else is inherited but the
+  // sanitizers' options).
   InsituProcess(std::vector<std::string> args, const std::filesystem::path& dir, std::vector<std::string> environment)
       : out_(dir / "stdout.txt"), err_(dir / "stderr.txt") {
     args.insert(args.begin(), kInsitu);
     environment.insert(environment.end(), {"PATH=/usr/bin:/bin", "TZ=UTC", "HOME=" + dir.string()});
+    // A sanitizer build's options (the asan/tsan test presets) reach the child too, so its reports are collected.
+    for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"})
+      if (const char* value = ::getenv(name)) environment.push_back(std::string(name) + "=" + value);
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     for (auto& e : environment) envp.push_back(e.data());
