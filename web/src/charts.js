@@ -25,6 +25,14 @@ function chartWidth(box) {
   return Math.max(320, Math.floor(box.clientWidth || 480) - 16);
 }
 
+// `text` shortened with an ellipsis to fit `width` canvas pixels.
+function fitText(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text;
+  let end = text.length;
+  while (end > 0 && ctx.measureText(text.slice(0, end) + "…").width > width) end--;
+  return end > 0 ? text.slice(0, end) + "…" : "";
+}
+
 // Vertical lines at x values, labelled: segment boundaries against time, T_g against temperature.
 function markersPlugin(getMarkers, colour) {
   return {
@@ -36,15 +44,21 @@ function markersPlugin(getMarkers, colour) {
         ctx.fillStyle = colour;
         ctx.setLineDash([4, 4]);
         ctx.font = `${Math.round(10 * devicePixelRatio)}px sans-serif`;
-        for (const { x, label } of getMarkers()) {
-          const px = Math.round(u.valToPos(x, "x", true));
-          if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
+        ctx.textAlign = "left";  // uPlot leaves the canvas as its last axis label set it (right-aligned)
+        ctx.textBaseline = "alphabetic";
+        const right = u.bbox.left + u.bbox.width;
+        const visible = getMarkers()
+          .map(({ x, label }) => ({ px: Math.round(u.valToPos(x, "x", true)), label }))
+          .filter(({ px }) => px >= u.bbox.left && px <= right);
+        visible.forEach(({ px, label }, i) => {
           ctx.beginPath();
           ctx.moveTo(px, u.bbox.top);
           ctx.lineTo(px, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          if (label) ctx.fillText(label, px + 3, u.bbox.top + 12 * devicePixelRatio);
-        }
+          // A label ends before the next marker's line, so neighbouring boundaries stay readable.
+          const room = (i + 1 < visible.length ? visible[i + 1].px : right) - px - 6;
+          if (label) ctx.fillText(fitText(ctx, label, room), px + 3, u.bbox.top + 12 * devicePixelRatio);
+        });
         ctx.restore();
       },
     },
