@@ -85,7 +85,7 @@ void add_overlay(const storage::RunFileReader& reader, const std::string& first_
   const auto tg = reader.numbers(std::string(s::entry_dma) + "/overlay/glass_transition_temperature");
   if (tg.empty() || !(tg.front() > 0)) return;
   auto overlay = plot(fmt::format("Fig. 3 overlay (T_g = {:.1f} K)", tg.front()), "T / T_g",
-                      "each normalised to its largest value");
+                      "normalised to max |value|");
   const auto reduced = [&](std::vector<double> t) {
     for (double& v : t) v /= tg.front();
     return t;
