@@ -92,6 +92,15 @@ TEST_F(ShortRun, SilxPlotsEveryNxdataAndOpensOnSEqOfTheHeatingRamp) {
   std::cout << check.output;
 }
 
+// What a user sees in `silx view`: the file opens on S_eq(T), and /entry/data shows one frame as an image.
+TEST_F(ShortRun, SilxViewerOpensOnSEqAndShowsOneFrameInTwoClicks) {
+  const auto artifacts = fs::path(INSITU_BINARY_DIR) / "test-artifacts" / "silx";
+  const auto view = shell("QT_QPA_PLATFORM=offscreen /usr/bin/python3 " INSITU_SOURCE_DIR "/tests/daemon/silx_view.py " +
+                          run_file_.string() + " " + artifacts.string());
+  EXPECT_EQ(view.code, 0) << view.output;
+  std::cout << view.output;
+}
+
 TEST_F(ShortRun, TheReaderFindsTheStageLogInItsSensorAndParametersAsText) {
   const storage::RunFileReader file(run_file_);
   EXPECT_TRUE(file.has_temperature_log());
