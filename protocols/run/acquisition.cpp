@@ -47,6 +47,22 @@ analysis::DarkSet combine_dark_frames(const std::vector<std::shared_ptr<const de
 
 }  // namespace
 
+void StageLog::append(double t_s, double t_uncertainty_s, double T_K, double T_setpoint_K) {
+  time_s.push_back(t_s);
+  time_uncertainty_s.push_back(t_uncertainty_s);
+  value_K.push_back(T_K);
+  setpoint_K.push_back(T_setpoint_K);
+  const auto stale = static_cast<std::size_t>(
+      std::lower_bound(time_s.begin(), time_s.end(), t_s - keep_s) - time_s.begin());
+  if (stale < 2 || 2 * stale < time_s.size()) return;  // drop when half is stale: amortised O(1) a reading
+  for (auto* column : {&time_s, &time_uncertainty_s, &value_K, &setpoint_K})
+    column->erase(column->begin(), column->begin() + static_cast<std::ptrdiff_t>(stale - 1));
+}
+
+double stage_log_keep_s(const AcquisitionPlan& plan) {
+  return 2 * plan.period_s + plan.pairing.file_deadline_after_boundary_s + 120.0;
+}
+
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder) {
   const auto& d = *recipe.detector;
   const auto& e = *recipe.exposures;

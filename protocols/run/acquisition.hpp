@@ -23,9 +23,17 @@
 namespace insitu::program {
 
 // The stage temperature log so far, kept on the loop for the exposure windows.
+// The recent stage readings a frame's temperature statistics come from. The run file keeps the whole log; here
+// readings older than `keep_s` before the latest go (in batches, so appending stays amortised O(1)), the last one
+// before that edge kept for interpolation. A frame is recorded by its file deadline, so keep_s beyond the period
+// plus that deadline is never read.
 struct StageLog {
-  std::vector<double> time_s, value_K, setpoint_K, time_uncertainty_s;
+  explicit StageLog(double keep_s = 600.0) : keep_s(keep_s) {}
+  void append(double t_s, double t_uncertainty_s, double T_K, double T_setpoint_K);
   detector::TemperatureLogView view() const { return {time_s, value_K, setpoint_K, time_uncertainty_s}; }
+
+  double keep_s;
+  std::vector<double> time_s, value_K, setpoint_K, time_uncertainty_s;
 };
 
 struct AcquisitionPlan {
@@ -40,6 +48,8 @@ struct AcquisitionPlan {
 };
 
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder);
+// How far back a run's StageLog must reach for `plan`'s frames: a period, the file deadline and slack.
+double stage_log_keep_s(const AcquisitionPlan& plan);
 
 // What the acquisition follows of the program; read on the loop, and `changed` is notified whenever any of it
 // may have changed.

@@ -36,7 +36,7 @@ struct Run::Impl final : RunObserver {
   io::LoopCondition changed{loop};  // notified on every program event, analysis result and acquisition end
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);  // analysis results that come back after the run
 
-  StageLog stage_log;
+  StageLog stage_log = setup.acquisition ? StageLog(stage_log_keep_s(*setup.acquisition)) : StageLog();
   Engine engine;
   std::unique_ptr<Acquisition> acquisition;
   std::unique_ptr<Suspenders> suspenders;
@@ -106,10 +106,7 @@ struct Run::Impl final : RunObserver {
   }
 
   void on_sample(const StageSample& s) override {
-    stage_log.time_s.push_back(s.time_s);
-    stage_log.time_uncertainty_s.push_back(s.time_uncertainty_s);
-    stage_log.value_K.push_back(s.temperature_K);
-    stage_log.setpoint_K.push_back(s.setpoint_K);
+    stage_log.append(s.time_s, s.time_uncertainty_s, s.temperature_K, s.setpoint_K);
     emit(documents::StageReading{s.time_s, s.time_uncertainty_s, s.temperature_K, s.setpoint_K, s.status_byte,
                                  s.error_byte, s.pump_byte});
   }
