@@ -24,7 +24,10 @@ class SimulatedDetector {
   // `stage_s_at_origin`: the stage clock's time at `clock`'s origin, where the stage's temperature history is kept.
   SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
                     linkam::sim::BackgroundStage& stage, double stage_s_at_origin, const SimulationSettings& settings)
-      : stage_(stage), frames_dir_(dir / "detector-sim"), trigger_link_(dir / "ttyBNC-sim") {
+      : stage_(stage),
+        frames_dir_(dir / "detector-sim"),
+        trigger_link_(dir / "ttyBNC-sim"),
+        stage_s_at_origin_(stage_s_at_origin) {
     std::filesystem::create_directories(frames_dir_);
     // Rendering is the heavy part of the simulation: below the loop and the simulated delay generator, which must
     // answer at once, but above the analysis, which may lag (the detector computer of a real setup is its own).
@@ -75,6 +78,9 @@ class SimulatedDetector {
   void read_out(double edge_s) {
     try {
       detector_->on_pulse(edge_s);
+      // Later exposures start after this edge: the history before it (a minute kept for slack) is never read again,
+      // and kept it would grow with the run.
+      history_.forget_before(edge_s + stage_s_at_origin_ - 60.0);
     } catch (const std::exception& e) {
       if (!write_failed_) std::fprintf(stderr, "simulated detector: a frame was not written: %s\n", e.what());
       write_failed_ = true;
@@ -83,6 +89,7 @@ class SimulatedDetector {
 
   linkam::sim::BackgroundStage& stage_;
   std::filesystem::path frames_dir_, trigger_link_;
+  double stage_s_at_origin_;
   linkam::sim::TemperatureHistory history_;
   asio::thread_pool render_thread_{1};
   std::unique_ptr<detector::sim::DetectorSimulator> detector_;
