@@ -30,13 +30,17 @@ struct DetectorRows {
   std::vector<double> start_s, stop_s;
   std::vector<std::int32_t> image_key;
   std::vector<std::uint32_t> flags;
+  std::vector<double> mean_K;
+  h5::Handle data;  // closed when frames are not stored
 };
 
 DetectorRows read_detector_rows(const h5::Handle& det) {
   namespace d = s::detector;
   return {h5::read_1d<std::uint64_t>(h5::open_dataset(det, d::sequence_number)), column(det, d::start_time),
           column(det, d::stop_time), h5::read_1d<std::int32_t>(h5::open_dataset(det, d::image_key)),
-          h5::read_1d<std::uint32_t>(h5::open_dataset(det, d::flags))};
+          h5::read_1d<std::uint32_t>(h5::open_dataset(det, d::flags)),
+          column(det, std::string(d::frame_temperature) + "/" + d::t_mean),
+          h5::exists(det, d::data) ? h5::open_dataset(det, d::data) : h5::Handle()};
 }
 
 void read_detector(const h5::Handle& entry, ResumedRecords& records, DetectorRows& rows) {
@@ -67,7 +71,9 @@ void read_analysis(const h5::Handle& entry, const DetectorRows& rows, ResumedRec
   for (std::size_t i = 0; i < rows.sequence.size(); ++i)
     if (rows.image_key[i] == detector::image_data && !(rows.flags[i] & detector::exposure_flag::missing) &&
         (!last_analysed || rows.sequence[i] > *last_analysed))
-      records.unanalysed_data_frames.push_back(rows.sequence[i]);
+      records.unanalysed_data_frames.push_back(
+          {rows.sequence[i], rows.start_s[i], rows.stop_s[i], rows.mean_K[i],
+           rows.data ? h5::read_row<float>(rows.data, i) : std::vector<float>{}});
 }
 
 }  // namespace

@@ -22,8 +22,15 @@ struct ResumedRecords {
     double temperature_K, s_eq_J_per_mol_K;
   };
   std::vector<AnalysedFrame> analysed;  // in the file's order (frame order)
-  // Data frames with pixels committed after the last analysed one: their analysis was in flight at the kill.
-  std::vector<std::uint64_t> unanalysed_data_frames;
+  // Data frames committed after the last analysed one (their analysis was in flight at the kill), with their
+  // stored pixels (empty when the run does not store frames), for the resumed run to analyse.
+  struct UnanalysedFrame {
+    std::uint64_t sequence;
+    double start_s, stop_s;
+    double mean_K;  // the stage sensor's, as the exposure record has it
+    std::vector<float> pixels;
+  };
+  std::vector<UnanalysedFrame> unanalysed_data_frames;
 };
 
 // From `entry` (an open /entry in any mode) whose streams are aligned to their commit markers.

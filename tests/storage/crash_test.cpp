@@ -119,7 +119,12 @@ TEST(RunFileCrash, KilledRunWithFramesAndAnalysisIsTakenUpAgain) {
     EXPECT_DOUBLE_EQ(before.analysed.back().time_s, 0.5 * (r.start_s + r.stop_s));
     EXPECT_EQ(before.unanalysed_data_frames.size(), committed - analysed - 2);
     EXPECT_TRUE(before.dark_median.empty());  // the probe never combined darks
-    for (const auto k : before.unanalysed_data_frames) run->append(testing::analysis_at(k));
+    for (const auto& frame : before.unanalysed_data_frames) {
+      const auto stored = testing::pixels_at(frame.sequence);
+      EXPECT_EQ(frame.pixels, std::vector<float>(stored.begin(), stored.end())) << frame.sequence;
+      EXPECT_DOUBLE_EQ(frame.mean_K, testing::exposure_at(frame.sequence).temperature.mean_K);
+      run->append(testing::analysis_at(frame.sequence));
+    }
     for (std::size_t k = committed; k < committed + 5; ++k) {
       run->append(testing::exposure_at(k), testing::as_bytes(testing::pixels_at(k)));
       run->append(testing::analysis_at(k));
