@@ -295,6 +295,41 @@ void RunSession::Impl::open_log(const std::filesystem::path& directory) {
   log = logger("insitu.run");
 }
 
+namespace {
+
+// The first part's records in the file, as the resumed run takes them: analysed frames for the run-level analysis,
+// frames whose analysis was in flight (with their stored pixels) to analyse first.
+program::Resumption resumption_from(const storage::ResumedRecords& records, const program::AcquisitionPlan* plan) {
+  program::Resumption r;
+  r.last_record_s = records.last_committed_s;
+  for (const auto& a : records.analysed) r.analysed.push_back({a.time_s, a.temperature_K, a.s_eq_J_per_mol_K});
+  if (!plan) return r;
+  for (const auto& f : records.unanalysed_data_frames) {
+    if (f.pixels.empty()) continue;  // frames not stored: `insitu reprocess --frames` can analyse them
+    program::AcquiredFrame frame;
+    frame.record.sequence = f.sequence;
+    frame.record.start_s = f.start_s;
+    frame.record.stop_s = f.stop_s;
+    frame.record.temperature.mean_K = f.mean_K;
+    frame.frame = std::make_shared<detector::Frame>(detector::make_frame(plan->height, plan->width, f.pixels));
+    frame.dark_median = plan->recorded_dark_median;
+    frame.pixel_mask = plan->recorded_pixel_mask;
+    r.unanalysed.push_back(std::move(frame));
+  }
+  return r;
+}
+
+// Frame numbers go on after the first part's last; its darks are re-read from the file (taken again only when the
+// first part died before combining them).
+void continue_acquisition(program::AcquisitionPlan& plan, const storage::ResumedRecords& records) {
+  if (records.last_frame_sequence) plan.first_sequence = *records.last_frame_sequence + 1;
+  if (records.dark_median.empty()) return;
+  plan.recorded_dark_median = std::make_shared<const std::vector<float>>(records.dark_median);
+  plan.recorded_pixel_mask = std::make_shared<const std::vector<std::uint32_t>>(records.pixel_mask);
+}
+
+}  // namespace
+
 // Where the first part got to (its journal) and what it flushed (its file) decide where the programme goes on.
 void RunSession::Impl::prepare_resumed(recipe::Recipe recipe, const ResumeFrom& resume) {
   dir.emplace(resume.directory);
@@ -302,27 +337,35 @@ void RunSession::Impl::prepare_resumed(recipe::Recipe recipe, const ResumeFrom& 
   const auto& j = resume.journal;
   const std::size_t segment = j.segment_known ? j.segment_index : 0;
   try {
+    side = prepare_detector_side(
+        recipe, settings.analysis_workers ? settings.analysis_workers : AnalysisPool::default_workers());
     Simulation* sim = host.simulation();
     if (sim) sim->prepare_run(clock, recipe, dir->path(), settings.simulation);
     connections = resolve_connections(settings, recipe, sim);
     file_path = dir->path() / "run.h5";
     file = storage::RunFile::reopen(file_path, run_metadata(settings, recipe, clock, connections, sim != nullptr),
-                                    storage::RunFile::ResumptionRow{clock.now_s(), segment + 1});
+                                    storage::RunFile::ResumptionRow{clock.now_s(), segment + 1}, {}, side.layout);
     journal = std::make_unique<RunJournal>(dir->path() / kJournalName);
     journal->resumed(clock.now_s(), segment);
   } catch (const std::exception& e) {
     throw SessionNotStarted(fmt::format("the run cannot be resumed: {}", e.what()));
   }
-  log->warn("run resumed in {}: segment {}, {:.1f} s after its last record", dir->path().string(), segment + 1,
-            clock.now_s() - file->last_committed_s());
-  setup = program::RunSetup{std::move(recipe), {}, std::nullopt, std::nullopt, std::nullopt};
-  program::Resumption resumption{std::nullopt, file->last_committed_s()};
+  const auto& records = file->resumed();
+  log->warn("run resumed in {}: segment {}, {:.1f} s after its last record, {} frames and {} analyses recorded",
+            dir->path().string(), segment + 1, clock.now_s() - records.last_committed_s, records.frames,
+            records.analysed.size());
+  setup = program::RunSetup{std::move(recipe), {}, std::nullopt, side.analysis, std::nullopt};
+  describe_start();
+  if (connections.trigger) {
+    setup.acquisition = acquisition_plan_for(setup.recipe, connections, clock);
+    continue_acquisition(*setup.acquisition, records);
+  }
+  program::Resumption resumption = resumption_from(records, setup.acquisition ? &*setup.acquisition : nullptr);
   if (j.segment_known) {
     resumption.at = program::ResumePoint{j.segment_index, j.segment_started_s, j.segment_start_K};
     journaled_segment = j.segment_index;
   }
-  setup.resumption = resumption;
-  describe_start();
+  setup.resumption = std::move(resumption);
 }
 
 // The journal follows the run: segment changes, frames and the end, each line on disk before the next document.

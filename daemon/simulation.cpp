@@ -17,6 +17,15 @@ double unix_s(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// A resumed run's simulated detector numbers its files from the first index again, as a restarted detector
+// computer would: into a folder of its own, so that the first part's files are neither overwritten nor taken again.
+std::filesystem::path fresh_folder(const std::filesystem::path& folder) {
+  std::filesystem::path candidate = folder;
+  for (int part = 2; std::filesystem::exists(candidate); ++part)
+    candidate = folder.string() + "-part" + std::to_string(part);
+  return candidate;
+}
+
 // The simulated detector side: a BNC 575 behind a pty whose channel-A pulses read out the simulated XRD1621,
 // which renders on its own thread (≈150 ms a full frame) into a folder the run watches like a real share.
 class SimulatedDetector {
@@ -25,7 +34,7 @@ class SimulatedDetector {
   SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
                     linkam::sim::BackgroundStage& stage, double stage_s_at_origin, const SimulationSettings& settings)
       : stage_(stage),
-        frames_dir_(dir / "detector-sim"),
+        frames_dir_(fresh_folder(dir / "detector-sim")),
         trigger_link_(dir / "ttyBNC-sim"),
         stage_s_at_origin_(stage_s_at_origin) {
     std::filesystem::create_directories(frames_dir_);

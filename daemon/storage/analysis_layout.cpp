@@ -82,6 +82,16 @@ AnalysisWriter::AnalysisWriter(const h5::Handle& file, const std::string& entry_
     : frames_writer_(std::make_unique<FrameAnalysisWriter>(file, entry_path, layout, process)),
       run_writer_(std::make_unique<RunAnalysisWriter>(h5::open_group(file, entry_path), frames_writer_->process())) {}
 
+AnalysisWriter AnalysisWriter::reopen(const h5::Handle& file, const std::string& entry_path,
+                                      const AnalysisLayout& layout) {
+  AnalysisWriter w;
+  w.frames_writer_ = std::make_unique<FrameAnalysisWriter>(FrameAnalysisWriter::reopen(file, entry_path, layout));
+  w.run_writer_ = std::make_unique<RunAnalysisWriter>(
+      RunAnalysisWriter::reopen(h5::open_group(file, entry_path), w.frames_writer_->process()));
+  w.frames_ = h5::rows(h5::open_dataset(w.frames_writer_->process(), schema::analysis::sequence_number));
+  return w;
+}
+
 AnalysisWriter::AnalysisWriter(AnalysisWriter&&) noexcept = default;
 AnalysisWriter::~AnalysisWriter() = default;
 

@@ -51,6 +51,9 @@ class AnalysisWriter {
  public:
   AnalysisWriter(const h5::Handle& file, const std::string& entry_path, const AnalysisLayout& layout,
                  const ProcessInfo& process);
+  // The analysis a killed writer left (regular mode, before SWMR starts again): per-frame rows cut back to their
+  // commit marker (FrameAnalysisWriter::reopen), the run level opened for the next update.
+  static AnalysisWriter reopen(const h5::Handle& file, const std::string& entry_path, const AnalysisLayout& layout);
   AnalysisWriter(AnalysisWriter&&) noexcept;
   ~AnalysisWriter();
 
@@ -62,6 +65,7 @@ class AnalysisWriter {
   void close();  // closes every dataset, throwing on failure
 
  private:
+  AnalysisWriter() = default;
   std::unique_ptr<FrameAnalysisWriter> frames_writer_;
   std::unique_ptr<RunAnalysisWriter> run_writer_;
   std::uint64_t frames_ = 0;

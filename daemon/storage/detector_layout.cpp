@@ -256,6 +256,47 @@ DetectorWriter::DetectorWriter(const h5::Handle& file, const std::string& entry_
   }
 }
 
+DetectorWriter DetectorWriter::reopen(const h5::Handle& file, const std::string& entry_path,
+                                      const DetectorLayout& layout) {
+  namespace d = s::detector;
+  const h5::Handle det = h5::open_group(file, s::entry_path(entry_path, d::group));
+  DetectorWriter w(layout, resolve_frame_filter(layout));
+  w.sequence_number_ = h5::open_dataset(det, d::sequence_number);
+  w.frames_ = h5::rows(w.sequence_number_);
+  const auto cut = [&](const std::string& path) {
+    h5::Handle column = h5::open_dataset(det, path);
+    if (h5::rows(column) != w.frames_) h5::resize_rows(column, w.frames_);
+    return column;
+  };
+  if (layout.store_frames) {
+    w.data_ = cut(d::data);
+    const auto shape = h5::shape(w.data_);
+    if (shape.size() != 3 || shape[1] != layout.height || shape[2] != layout.width)
+      throw std::runtime_error(h5::object_path(w.data_) + ": frames are not " + std::to_string(layout.height) + "x" +
+                               std::to_string(layout.width) + " as the recipe's detector");
+  }
+  for (auto [handle, name] : {std::pair{&w.start_time_, d::start_time}, {&w.stop_time_, d::stop_time},
+                              {&w.count_time_, d::count_time}, {&w.start_uncertainty_, d::start_uncertainty},
+                              {&w.stop_uncertainty_, d::stop_uncertainty}, {&w.image_key_, d::image_key},
+                              {&w.flags_, d::flags}, {&w.file_name_, d::file_name}})
+    *handle = cut(name);
+  const std::string temps = std::string(d::frame_temperature) + "/";
+  for (auto [handle, name] : {std::pair{&w.t_start_, d::t_start}, {&w.t_end_, d::t_end}, {&w.t_mean_, d::t_mean},
+                              {&w.t_mean_uncertainty_, d::t_mean_uncertainty}, {&w.t_min_, d::t_min},
+                              {&w.t_max_, d::t_max}, {&w.setpoint_mid_, d::setpoint_mid}})
+    *handle = cut(temps + name);
+  if (layout.sample_calibration)
+    for (auto [handle, name] :
+         {std::pair{&w.t_sample_start_, d::t_sample_start}, {&w.t_sample_end_, d::t_sample_end},
+          {&w.t_sample_mean_, d::t_sample_mean}, {&w.t_sample_mean_uncertainty_, d::t_sample_mean_uncertainty},
+          {&w.t_sample_min_, d::t_sample_min}, {&w.t_sample_max_, d::t_sample_max}})
+      *handle = cut(temps + name);
+  w.pixel_mask_ = h5::open_dataset(det, d::pixel_mask);
+  w.dark_median_ = h5::open_dataset(det, d::dark_median);
+  w.orphan_files_ = h5::open_dataset(det, d::orphan_files);
+  return w;
+}
+
 detector::WindowTemperature sample_scale(const recipe::SampleCalibration& c,
                                          const detector::WindowTemperature& sensor) {
   detector::WindowTemperature t = sensor;

@@ -98,6 +98,10 @@ class DetectorWriter {
   // Under `entry_path`, whose instrument and sample groups exist (run_entry.hpp).
   DetectorWriter(const h5::Handle& file, const std::string& entry_path, const DetectorLayout& layout,
                  const std::string& start_time_iso);
+  // The detector group a killed writer left (regular mode, before SWMR starts again): every per-frame dataset is
+  // cut back to the commit marker (sequence_number), so that a frame torn by the kill is dropped whole and appends
+  // stay aligned. std::runtime_error when the file's frames are not the layout's shape.
+  static DetectorWriter reopen(const h5::Handle& file, const std::string& entry_path, const DetectorLayout& layout);
 
   // One frame: pixels first, then the record columns, then sequence_number; every dataset flushed.
   // `raw_pixels` empty: the frame is missing or not stored (no pixels written).
@@ -111,6 +115,7 @@ class DetectorWriter {
   void close();
 
  private:
+  DetectorWriter(const DetectorLayout& layout, h5::Filter filter) : layout_(layout), filter_(filter) {}
   DetectorLayout layout_;
   h5::Filter filter_;
   std::uint64_t frames_ = 0;

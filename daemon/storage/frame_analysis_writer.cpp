@@ -1,6 +1,7 @@
 #include "daemon/storage/frame_analysis_writer.hpp"
 
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "daemon/storage/run_analysis_writer.hpp"
@@ -138,6 +139,39 @@ FrameAnalysisWriter::FrameAnalysisWriter(const h5::Handle& file, const std::stri
   set_attribute(sequence_number_, s::attr::description, "written last for each frame: rows below its length are complete");
   set_attribute(sequence_number_, s::attr::long_name, "frame");
   write_plots(process_, s::entry_path(entry_path, a::group));
+}
+
+FrameAnalysisWriter FrameAnalysisWriter::reopen(const h5::Handle& file, const std::string& entry_path,
+                                                const AnalysisLayout& layout) {
+  FrameAnalysisWriter w(layout);
+  w.process_ = h5::open_group(file, s::entry_path(entry_path, a::group));
+  w.sequence_number_ = h5::open_dataset(w.process_, a::sequence_number);
+  const hsize_t frames = h5::rows(w.sequence_number_);
+  const auto cut = [&](const char* name) {
+    h5::Handle d = h5::open_dataset(w.process_, name);
+    if (h5::rows(d) != frames) h5::resize_rows(d, frames);
+    return d;
+  };
+  const auto& axes = layout.axes;
+  for (auto [handle, name, width] :
+       {std::tuple{&w.intensity_, a::intensity, axes.q_inv_angstrom.size()},
+        {&w.intensity_sigma_, a::intensity_errors, axes.q_inv_angstrom.size()},
+        {&w.structure_factor_, a::s_of_q, axes.q_reduced_inv_angstrom.size()},
+        {&w.reduced_structure_factor_, a::f_of_q, axes.q_reduced_inv_angstrom.size()},
+        {&w.reduced_pdf_, a::g_of_r, axes.r_angstrom.size()},
+        {&w.pair_distribution_, a::pair_distribution, axes.r_angstrom.size()}}) {
+    *handle = cut(name);
+    const auto shape = h5::shape(*handle);
+    if (shape.size() != 2 || shape[1] != width)
+      throw std::runtime_error(h5::object_path(*handle) + ": rows are not " + std::to_string(width) +
+                               " wide as the run's analysis axes");
+  }
+  for (auto [handle, name] : {std::pair{&w.rho0_fit_, a::rho0_fit}, {&w.rho0_nominal_, a::rho0_nominal},
+                              {&w.s_eq_, a::s_eq}, {&w.s_eq_k_B_, a::s_eq_k_B}, {&w.temperature_, a::temperature},
+                              {&w.analysis_time_, a::analysis_time}})
+    *handle = cut(name);
+  if (layout.mask_height > 0) w.mask_ = h5::open_dataset(w.process_, a::mask);
+  return w;
 }
 
 void FrameAnalysisWriter::append(const analysis::FrameAnalysis& f) {

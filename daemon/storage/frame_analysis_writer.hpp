@@ -39,6 +39,11 @@ class FrameAnalysisWriter {
  public:
   FrameAnalysisWriter(const h5::Handle& file, const std::string& entry_path, const AnalysisLayout& layout,
                       const ProcessInfo& process);
+  // The per-frame rows a killed writer left (regular mode, before SWMR starts again), cut back to the commit marker
+  // (sequence_number) so that a frame torn by the kill is dropped whole. std::runtime_error when a curve's width is
+  // not the layout's axis.
+  static FrameAnalysisWriter reopen(const h5::Handle& file, const std::string& entry_path,
+                                    const AnalysisLayout& layout);
 
   const h5::Handle& process() const { return process_; }
   void append(const analysis::FrameAnalysis& frame);  // sequence_number last; every dataset flushed
@@ -47,6 +52,7 @@ class FrameAnalysisWriter {
   void close();  // closes every dataset, throwing on failure
 
  private:
+  explicit FrameAnalysisWriter(const AnalysisLayout& layout) : layout_(layout) {}
   AnalysisLayout layout_;
   h5::Handle process_, intensity_, intensity_sigma_, structure_factor_, reduced_structure_factor_, reduced_pdf_,
       pair_distribution_, rho0_fit_, rho0_nominal_, s_eq_, s_eq_k_B_, temperature_, analysis_time_, sequence_number_,

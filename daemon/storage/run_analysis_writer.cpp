@@ -161,6 +161,26 @@ RunAnalysisWriter::RunAnalysisWriter(const h5::Handle& entry, const h5::Handle& 
   set_attribute(entry, s::attr::default_, ep::name);
 }
 
+RunAnalysisWriter RunAnalysisWriter::reopen(const h5::Handle& entry, const h5::Handle& process) {
+  RunAnalysisWriter w;
+  const h5::Handle run = h5::open_group(process, s::run::name);
+  for (auto [handle, name] :
+       {std::pair{&w.temperature_, s::run::temperature}, {&w.s_eq_smoothed_, s::run::s_eq_smoothed},
+        {&w.ds_eq_dT_, s::run::ds_eq_dT}, {&w.delta_phi_, s::run::delta_phi}, {&w.t_g_, s::run::t_g},
+        {&w.t_g_low_, s::run::t_g_low}, {&w.t_g_high_, s::run::t_g_high}, {&w.heating_rate_, s::run::heating_rate},
+        {&w.onset_, s::run::crystallisation_onset}, {&w.feature_kind_, s::run::feature_kind},
+        {&w.feature_temperature_, s::run::feature_temperature},
+        {&w.feature_reduced_temperature_, s::run::feature_reduced_temperature},
+        {&w.feature_value_, s::run::feature_value}})
+    *handle = h5::open_dataset(run, name);
+  namespace ep = s::entropy_plot;
+  const h5::Handle plot = h5::open_group(entry, ep::name);
+  w.plot_s_eq_ = h5::open_dataset(plot, ep::s_eq);
+  w.plot_s_eq_smoothed_ = h5::open_dataset(plot, ep::s_eq_smoothed);
+  w.plot_temperature_ = h5::open_dataset(plot, ep::temperature);
+  return w;
+}
+
 void RunAnalysisWriter::update(const analysis::RunAnalysis& unaligned) {
   const analysis::RunAnalysis r = align_run_analysis(unaligned);
   for (const auto& [dataset, curve] : {std::pair{&s_eq_smoothed_, &r.s_eq_smoothed_J_per_mol_K},

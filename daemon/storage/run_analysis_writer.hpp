@@ -33,10 +33,13 @@ double crystallisation_onset_K(const analysis::RunAnalysis& aligned);
 class RunAnalysisWriter {
  public:
   RunAnalysisWriter(const h5::Handle& entry, const h5::Handle& process);
+  // The run level a killed writer left: rewritten whole by the next update, so only opened.
+  static RunAnalysisWriter reopen(const h5::Handle& entry, const h5::Handle& process);
   void update(const analysis::RunAnalysis& run);  // aligned first; every dataset flushed, temperature last
   void close();
 
  private:
+  RunAnalysisWriter() = default;
   h5::Handle temperature_, s_eq_smoothed_, ds_eq_dT_, delta_phi_, t_g_, t_g_low_, t_g_high_, heating_rate_, onset_,
       feature_kind_, feature_temperature_, feature_reduced_temperature_, feature_value_, plot_temperature_, plot_s_eq_,
       plot_s_eq_smoothed_;

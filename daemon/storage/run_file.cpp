@@ -94,23 +94,21 @@ struct RunFile::Writer {
     h5::start_swmr(file);
   }
 
-  // A killed run's file, taken up again; returns the latest committed record time.
-  double reopen(const std::filesystem::path& path, const std::optional<ResumptionRow>& resumption) {
+  // A killed run's file, taken up again; returns what its committed records hold.
+  ResumedRecords reopen(const std::filesystem::path& path, const std::optional<ResumptionRow>& resumption,
+                        const RunFileLayout& layout) {
     recover_killed_file(path);
     file = h5::open_file_for_swmr(path);
     mark.emplace(path);
     log.emplace(TemperatureLogWriter::reopen(file, s::entry));
     events.emplace(EventWriter::reopen(file, s::entry));
+    if (layout.detector) detector.emplace(DetectorWriter::reopen(file, s::entry, *layout.detector));
+    if (layout.analysis) analysis.emplace(AnalysisWriter::reopen(file, s::entry, *layout.analysis));
     const h5::Handle entry = h5::open_group(file, s::entry);
-    double last_s = 0;
-    for (const auto& times_path : {std::string(s::log::group) + "/" + s::log::time,
-                                   std::string(s::events::group) + "/" + s::events::time}) {
-      const auto times = h5::read_1d<double>(h5::open_dataset(entry, times_path));
-      if (!times.empty()) last_s = std::max(last_s, times.back());
-    }
-    if (resumption) add_resumption(entry, last_s, resumption->resume_time_s, resumption->segment);
+    ResumedRecords records = read_resumed_records(entry);
+    if (resumption) add_resumption(entry, records.last_committed_s, resumption->resume_time_s, resumption->segment);
     h5::start_swmr(file);
-    return last_s;
+    return records;
   }
 
   static void add_resumption(const h5::Handle& entry, double last_s, double resume_s, std::size_t segment) {
@@ -235,19 +233,35 @@ std::unique_ptr<RunFile> RunFile::create(const std::filesystem::path& file, cons
   });
 }
 
+namespace {
+
+// The layout must say what the file has: a detector group the layout lacks would be left torn, one it has that the
+// file lacks cannot be created under SWMR.
+void check_layout_matches(const std::filesystem::path& file, const RunFileLayout& layout, bool resuming) {
+  const h5::Handle readable = h5::open_file(file, h5::Access::swmr_read);
+  const h5::Handle entry = h5::open_group(readable, s::entry);
+  const auto check = [&](const char* group, bool in_layout, const char* what) {
+    const bool in_file = h5::exists(entry, group);
+    if (in_file != in_layout && (resuming || in_layout))
+      throw std::runtime_error(file.string() + ": the run file " + (in_file ? "has" : "has no") + " " + what +
+                               " and the resumed run " + (in_layout ? "has one" : "none"));
+  };
+  check(s::detector::group, layout.detector.has_value(), "detector");
+  check(s::analysis::group, layout.analysis.has_value(), "analysis");
+}
+
+}  // namespace
+
 std::unique_ptr<RunFile> RunFile::reopen(const std::filesystem::path& file, const RunMetadata& metadata,
-                                         std::optional<ResumptionRow> resumption, RunFileOptions options) {
-  std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, {}));
+                                         std::optional<ResumptionRow> resumption, RunFileOptions options,
+                                         RunFileLayout layout) {
+  check_layout_matches(file, layout, resumption.has_value());
+  std::unique_ptr<RunFile> run(new RunFile(file, metadata, options, std::move(layout)));
   run->end_reserve_ = reserve_end_space(file);
-  {
-    const h5::Handle readable = h5::open_file(file, h5::Access::swmr_read);
-    const h5::Handle entry = h5::open_group(readable, s::entry);
-    if (resumption && (h5::exists(entry, s::detector::group) || h5::exists(entry, s::analysis::group)))
-      throw std::runtime_error(file.string() + ": a run with a detector or analysis cannot be taken up yet");
-  }
   return start_writer(std::move(run), [resumption](RunFile& raw) {
-    raw.last_committed_s_ = raw.writer_->reopen(raw.path_, resumption);
-    raw.last_time_s_ = raw.last_committed_s_;
+    raw.resumed_ = raw.writer_->reopen(raw.path_, resumption, raw.layout_);
+    raw.last_time_s_ = raw.resumed_.last_committed_s;
+    if (raw.writer_->detector) raw.frame_filter_ = raw.writer_->detector->filter();
   });
 }
 

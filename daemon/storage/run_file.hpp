@@ -36,6 +36,7 @@
 #include "daemon/storage/detector_layout.hpp"
 #include "daemon/storage/event_writer.hpp"
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/resumed_records.hpp"
 #include "daemon/storage/run_entry.hpp"
 #include "daemon/storage/temperature_log_writer.hpp"
 
@@ -72,18 +73,22 @@ class RunFile {
   static std::unique_ptr<RunFile> create(const std::filesystem::path& file, const RunMetadata&, RunFileOptions = {},
                                          RunFileLayout = {});
   // Takes up the file of a run whose writer was killed, without losing a committed record: clears the killed
-  // writer's marks (killed_file.hpp), cuts uncommitted rows back to each stream's commit marker, adds `resumption`
-  // as a row of entry/resumptions (the gap: the last committed record's time, the resume time, the 1-based segment)
-  // when given, then appends in SWMR mode again (or only finishes: a run closed as interrupted). Runs with a
-  // detector or analysis layout can be closed so, not yet resumed (std::runtime_error).
+  // writer's marks (killed_file.hpp), cuts uncommitted rows back to each stream's commit marker (a frame or an
+  // analysis row torn by the kill is dropped whole), adds `resumption` as a row of entry/resumptions (the gap: the
+  // last committed record's time, the resume time, the 1-based segment) when given, then appends in SWMR mode again
+  // (or only finishes: a run closed as interrupted). `layout` is the resumed run's: its detector and analysis must
+  // be the file's (std::runtime_error otherwise); an empty layout takes up the stage streams only.
   struct ResumptionRow {
     double resume_time_s;
     std::size_t segment;  // 1-based
   };
   static std::unique_ptr<RunFile> reopen(const std::filesystem::path& file, const RunMetadata&,
-                                         std::optional<ResumptionRow> resumption, RunFileOptions = {});
+                                         std::optional<ResumptionRow> resumption, RunFileOptions = {},
+                                         RunFileLayout layout = {});
+  // What the records committed before the reopen hold (nothing for a created file).
+  const ResumedRecords& resumed() const { return resumed_; }
   // The latest time among the records committed before the reopen (0 for a created file).
-  double last_committed_s() const { return last_committed_s_; }
+  double last_committed_s() const { return resumed_.last_committed_s; }
   ~RunFile();  // finishes with status "aborted" if finish() was not called
 
   RunFile(const RunFile&) = delete;
@@ -165,7 +170,7 @@ class RunFile {
   RunFileOptions options_;
   RunFileLayout layout_;
   std::optional<h5::Filter> frame_filter_;
-  double last_committed_s_ = 0.0;
+  ResumedRecords resumed_;
   std::unique_ptr<Writer> writer_;  // HDF5 state; touched only by the writer thread after create()
   std::filesystem::path end_reserve_;  // room held on the file's disk for the end of the run; empty: none
 

@@ -127,7 +127,10 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
         plan(std::move(p)),
         emit(std::move(e)),
         log(std::move(lg)),
-        pairer(plan.pairing) {}
+        pairer(plan.pairing),
+        next_sequence(plan.first_sequence),
+        dark_median(plan.recorded_dark_median),
+        pixel_mask(plan.recorded_pixel_mask) {}
 
   // Folder polls and re-reads of a file found still in writing.
   double poll_interval_s() const { return std::min(0.5, plan.period_s / 8); }
@@ -451,7 +454,7 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
   // stretch the program runs in exposed segments (a pause or an unexposed segment ends one), darks after the
   // last.
   awaitable<void> take_series(const ProgramView& program) {
-    if (plan.darks_before > 0 && !program.stop_requested()) {
+    if (plan.darks_before > 0 && !dark_median && !program.stop_requested()) {
       co_await dark_series(plan.darks_before, program);
       co_await trigger.set_shutter(false);
       // Each frame is recorded or given up by its deadline, so the wait is bounded by the last one's.

@@ -45,6 +45,11 @@ struct AcquisitionPlan {
   bool sidecar = false;
   detector::PairingConfig pairing;
   std::size_t height = 2048, width = 2048;
+  // A run taken up after its process died goes on from the first part's records: frame numbers after its last,
+  // and its darks' median and bad pixels (no darks are taken before when they are given).
+  std::uint64_t first_sequence = 0;
+  std::shared_ptr<const std::vector<float>> recorded_dark_median;
+  std::shared_ptr<const std::vector<std::uint32_t>> recorded_pixel_mask;
 };
 
 AcquisitionPlan acquisition_plan(const recipe::Recipe& recipe, const std::filesystem::path& frames_folder);

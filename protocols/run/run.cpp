@@ -171,6 +171,19 @@ struct Run::Impl final : RunObserver {
 
   // --- the analysis --------------------------------------------------------------------------------
 
+  // A resumed run's analysis starts from the first part's: its analysed frames, then the frames it left unanalysed.
+  void take_up_first_part_analysis() {
+    if (!setup.resumption || !run_analyser) return;
+    auto& first = *setup.resumption;
+    for (const auto& point : first.analysed) run_analyser->add(point);
+    counts.analysed += first.analysed.size();
+    if (!first.unanalysed.empty())
+      event(io::EventKind::info, fmt::format("analysing {} frame(s) recorded before the interruption",
+                                             first.unanalysed.size()));
+    for (auto& frame : first.unanalysed) on_data_frame(std::move(frame));
+    first.unanalysed.clear();
+  }
+
   void on_data_frame(AcquiredFrame frame) {
     if (!run_analyser) return;
     try {
@@ -424,6 +437,7 @@ awaitable<documents::RunStop> Run::start() {
   io::assert_in_loop();
   auto& m = *impl_;
   m.emit_start();
+  m.take_up_first_part_analysis();
   co_await m.run_program();
   co_await m.log_stage_while_acquiring();
   if (m.instruments.dma) m.instruments.dma->stop();

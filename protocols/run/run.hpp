@@ -32,6 +32,10 @@ namespace insitu::program {
 struct Resumption {
   std::optional<ResumePoint> at;  // none: the first part died before its programme began, which starts over
   double last_record_s = 0;  // the last reading or event the first part flushed (run time)
+  // The first part's analysed frames: the run-level analysis (S_eq smoothing, T_g) covers them and the new ones.
+  std::vector<analysis::RunPoint> analysed = {};
+  // Frames the first part recorded whose analysis was in flight when it died: analysed before the new ones.
+  std::vector<AcquiredFrame> unanalysed = {};
 };
 
 struct RunSetup {

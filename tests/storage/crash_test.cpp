@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "daemon/storage/h5.hpp"
+#include "daemon/storage/killed_file.hpp"
 #include "daemon/storage/run_file.hpp"
 #include "daemon/storage/run_file_reader.hpp"
 #include "tests/storage/child.hpp"
@@ -68,6 +69,98 @@ TEST(RunFileCrash, KilledRunIsTakenUpAgainAndAppendedToLosingNothing) {
   EXPECT_EQ(h5::read_1d<std::int64_t>(h5::open_dataset(f, "/entry/resumptions/segment")),
             std::vector<std::int64_t>{2});
   EXPECT_EQ(RunFileReader(path).text("exit_status"), "completed");
+}
+
+// The kill -9 lands wherever it lands; on top, the test tears one more frame and one more analysis row by hand (some
+// columns one row longer than their commit marker), as a kill between two datasets' flushes leaves them.
+void tear_one_more_row(const std::filesystem::path& path) {
+  recover_killed_file(path);
+  const h5::Handle f = h5::open_file(path, h5::Access::read_write);
+  for (const char* column : {"/entry/instrument/detector/data", "/entry/instrument/detector/frame_temperature/T_mean",
+                             "/entry/analysis/I", "/entry/analysis/S_eq"}) {
+    const h5::Handle d = h5::open_dataset(f, column);
+    h5::resize_rows(d, h5::rows(d) + 1);
+  }
+}
+
+// A killed run with frames and analysis taken up again: every committed frame and analysis row stays, torn rows are
+// dropped whole, and what the first part left (frame numbering, darks, analysed frames, the analyses in flight) is
+// handed to the resumed run; its frames then follow on in every dataset.
+TEST(RunFileCrash, KilledRunWithFramesAndAnalysisIsTakenUpAgain) {
+  ScratchDir dir("resume_frames");
+  const auto path = dir.path() / "run.nxs";
+  {
+    Child writer({STORAGE_PROBE, "crash-frames", path.string()});
+    for (std::uint64_t frames = 0; frames < 8;) {
+      const auto line = writer.read_line();
+      ASSERT_TRUE(line);
+      std::istringstream in(*line);
+      std::string word;
+      in >> word >> frames;
+    }
+    writer.kill(SIGKILL);
+    writer.wait();
+  }
+  tear_one_more_row(path);
+  const auto layout = testing::frames_and_analysis_layout();
+  std::size_t committed = 0;
+  {
+    auto run = RunFile::reopen(path, testing::test_metadata(), RunFile::ResumptionRow{1e4, 2}, {}, layout);
+    const ResumedRecords& before = run->resumed();
+    committed = before.frames;
+    ASSERT_GE(committed, 8u);
+    EXPECT_EQ(before.last_frame_sequence, committed - 1);
+    ASSERT_FALSE(before.analysed.empty());
+    EXPECT_EQ(before.analysed.front().sequence, 2u);
+    const std::size_t analysed = before.analysed.size();
+    EXPECT_EQ(before.analysed.back().sequence, analysed + 1);  // frames 2, 3, ... in order
+    EXPECT_DOUBLE_EQ(before.analysed.back().s_eq_J_per_mol_K, testing::analysis_at(analysed + 1).s_eq_J_per_mol_K);
+    const auto r = testing::exposure_at(analysed + 1);
+    EXPECT_DOUBLE_EQ(before.analysed.back().time_s, 0.5 * (r.start_s + r.stop_s));
+    EXPECT_EQ(before.unanalysed_data_frames.size(), committed - analysed - 2);
+    EXPECT_TRUE(before.dark_median.empty());  // the probe never combined darks
+    for (const auto& frame : before.unanalysed_data_frames) {
+      const auto stored = testing::pixels_at(frame.sequence);
+      EXPECT_EQ(frame.pixels, std::vector<float>(stored.begin(), stored.end())) << frame.sequence;
+      EXPECT_DOUBLE_EQ(frame.mean_K, testing::exposure_at(frame.sequence).temperature.mean_K);
+      run->append(testing::analysis_at(frame.sequence));
+    }
+    for (std::size_t k = committed; k < committed + 5; ++k) {
+      run->append(testing::exposure_at(k), testing::as_bytes(testing::pixels_at(k)));
+      run->append(testing::analysis_at(k));
+    }
+    ASSERT_TRUE(run->finish(testing::exposure_at(committed + 4).stop_s, "completed")) << run->error().value_or("");
+  }
+  const h5::Handle f = h5::open_file(path, h5::Access::read);
+  EXPECT_EQ(testing::check_frames(f), committed + 5);  // every frame, pixels and records, old and new
+  const auto analysed = h5::read_1d<std::uint64_t>(h5::open_dataset(f, "/entry/analysis/sequence_number"));
+  std::vector<std::uint64_t> data_frames;
+  for (std::uint64_t k = 2; k < committed + 5; ++k) data_frames.push_back(k);
+  EXPECT_EQ(analysed, data_frames);
+  for (const char* column : {"/entry/analysis/I", "/entry/analysis/S_eq", "/entry/analysis/G_of_r"})
+    EXPECT_EQ(h5::rows(h5::open_dataset(f, column)), data_frames.size()) << column;
+  const RunFileReader reader(path);
+  ASSERT_TRUE(reader.analysis());
+  ASSERT_TRUE(reader.frames());
+  EXPECT_EQ(reader.frames()->sequence.size(), committed + 5);
+  EXPECT_EQ(reader.reduced_pdf(data_frames.size() - 1).g_per_angstrom2, testing::analysis_at(committed + 4).reduced_pdf);
+}
+
+// Resuming with another detector or analysis than the file's would leave streams torn or misaligned.
+TEST(RunFileCrash, AResumedLayoutMustBeTheFiles) {
+  ScratchDir dir("resume_layout");
+  const auto path = dir.path() / "run.nxs";
+  {
+    Child writer({STORAGE_PROBE, "crash-frames", path.string()});
+    ASSERT_TRUE(writer.read_line());
+    writer.kill(SIGKILL);
+    writer.wait();
+  }
+  EXPECT_THROW(RunFile::reopen(path, testing::test_metadata(), RunFile::ResumptionRow{1e4, 1}), std::runtime_error);
+  auto wider = testing::frames_and_analysis_layout();
+  wider.detector->width += 1;
+  EXPECT_THROW(RunFile::reopen(path, testing::test_metadata(), RunFile::ResumptionRow{1e4, 1}, {}, wider),
+               std::runtime_error);
 }
 
 TEST(RunFileCrash, EveryRecordReportedFlushedSurvivesKill9) {

@@ -5,6 +5,8 @@
 //   storage_probe frames <file> <frames> SWMR-read <file>, print "frames N" whenever len(sequence_number)
 //                                        changes (pixels and records checked), exit 0 once it reaches <frames>
 //   storage_probe crash <file>           write records until SIGKILLed, printing "committed S E"
+//   storage_probe crash-frames <file>    write frames (darks 0 and 1, then data frames with their analysis rows)
+//                                        until SIGKILLed, printing "frames F analysed A" as they commit
 //   storage_probe full <file> <bytes>    write under RLIMIT_FSIZE=<bytes> until the writer reports an
 //                                        error, keep appending, finish; print "error <msg>", "dropped N"
 //   storage_probe hold <file> <release>  SWMR-read <file> as a viewer would, print "open rows N" (the log's
@@ -85,6 +87,26 @@ int crash(const std::string& file) {
   }
 }
 
+int crash_frames(const std::string& file) {
+  auto run = st::RunFile::create(file, st::testing::test_metadata(), {.flush_interval_s = 0.05},
+                                 st::testing::frames_and_analysis_layout());
+  st::RunFileStats reported;
+  for (std::size_t k = 0;; ++k) {
+    run->append(st::testing::sample_at(k));
+    run->append(st::testing::exposure_at(k), st::testing::as_bytes(st::testing::pixels_at(k)));
+    if (k >= 2) run->append(st::testing::analysis_at(k));
+    const auto stats = run->stats();
+    if (stats.frames_committed != reported.frames_committed ||
+        stats.analysis_rows_committed != reported.analysis_rows_committed) {
+      std::printf("frames %llu analysed %llu\n", static_cast<unsigned long long>(stats.frames_committed),
+                  static_cast<unsigned long long>(stats.analysis_rows_committed));
+      std::fflush(stdout);
+      reported = stats;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+}
+
 int hold(const std::string& file, const std::string& release) {
   const st::h5::Handle h = st::h5::open_file(file, st::h5::Access::swmr_read);
   const st::h5::Handle time = st::h5::open_dataset(h, "/entry/sample/temperature_log/time");
@@ -130,6 +152,7 @@ int main(int argc, char** argv) {
     if (mode == "follow" && argc == 5) return follow(argv[2], std::stoul(argv[3]), std::stoul(argv[4]));
     if (mode == "frames" && argc == 4) return frames(argv[2], std::stoul(argv[3]));
     if (mode == "crash" && argc == 3) return crash(argv[2]);
+    if (mode == "crash-frames" && argc == 3) return crash_frames(argv[2]);
     if (mode == "full" && argc == 4) return full(argv[2], std::stoll(argv[3]));
     if (mode == "hold" && argc == 4) return hold(argv[2], argv[3]);
     std::fprintf(stderr, "usage: storage_probe follow <file> <rows> <events> | frames <file> <n> | crash <file> | full <file> <bytes>\n");

@@ -203,6 +203,11 @@ inline analysis::FrameAnalysis analysis_at(std::size_t k) {
   return f;
 }
 
+// A run file with the small detector and an analysis on the small axes.
+inline RunFileLayout frames_and_analysis_layout() {
+  return {.detector = small_detector(), .analysis = AnalysisLayout{.axes = small_axes(), .parameters = {}}};
+}
+
 // A run-level result of `n` rows whose values depend on `seed`.
 inline analysis::RunAnalysis run_analysis(std::size_t n, double seed) {
   analysis::RunAnalysis r;
