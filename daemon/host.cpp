@@ -28,6 +28,7 @@ Host::Host() : signals_(io_, SIGINT, SIGTERM, SIGHUP) {
 Host::~Host() {
   analysis_.reset();
   readers_.join();
+  background_.join();
   simulation_.reset();
 }
 

@@ -37,6 +37,8 @@ class Host {
   asio::any_io_executor loop() { return io_.get_executor(); }
   // Frame files are read and darks combined here, off the loop.
   asio::any_io_executor frame_readers() { return readers_.get_executor(); }
+  // Slow file work between runs (a run's HTML report) here, off the loop.
+  asio::any_io_executor background() { return background_.get_executor(); }
 
   // The simulated instruments for --simulate, alive until the host goes (the stage's pty under `dir`).
   Simulation& start_simulation(const io::RunClock& clock, const std::filesystem::path& dir);
@@ -59,6 +61,7 @@ class Host {
   asio::signal_set signals_;
   std::function<void(int)> on_signal_;
   asio::thread_pool readers_{1};
+  asio::thread_pool background_{1};
   std::unique_ptr<Simulation> simulation_;
   std::unique_ptr<PooledAnalysis> analysis_;
 };

@@ -299,7 +299,9 @@ void Service::start_resumed_session(const Run& interrupted, recipe::Recipe recip
 awaitable<void> Service::run_current() {
   if (idle_) idle_->mark_in_run();
   const auto end = co_await current_->session->execute();
-  finish_run(end);
+  const auto [state, reason] = finish_run(end);
+  const auto report = co_await write_report();
+  announce_end(state, reason, report);
   // What the run left in flight (cancelled reads and timers) completes before its session goes.
   asio::steady_timer drain(host_.loop(), std::chrono::milliseconds(200));
   co_await drain.async_wait(asio::use_awaitable);
@@ -336,7 +338,8 @@ void Service::refuse_start(const Run& queued, const std::string& reason) {
   broadcast_queue();
 }
 
-void Service::finish_run(daemon::SessionEnd end) {
+// The run's end in the queue at once (a crash while its report is written must not leave it running there).
+std::pair<RunState, std::string> Service::finish_run(daemon::SessionEnd end) {
   const auto& stop = current_->session->stop();
   const auto id = current_->queued.id;
   auto [state, reason] = end_state(end, stop, current_->at_stop ? &*current_->at_stop : nullptr, current_->faults);
@@ -347,10 +350,16 @@ void Service::finish_run(daemon::SessionEnd end) {
                          stop_why_);
   }
   queue_.mark_state(id, state, std::chrono::system_clock::now(), reason);
-  const auto report = write_report();
-  const auto& sample = current_->queued.submission.sample;
   log_->info("run {} {}{}", id, to_string(state), reason.empty() ? "" : ": " + reason);
-  finished_since_summary_.push_back(fmt::format("run {} ({}): {}", id, sample, to_string(state)));
+  finished_since_summary_.push_back(
+      fmt::format("run {} ({}): {}", id, current_->queued.submission.sample, to_string(state)));
+  return {state, reason};
+}
+
+// The end's notification, naming the report when there is one.
+void Service::announce_end(RunState state, const std::string& reason, const std::optional<std::string>& report) {
+  const auto id = current_->queued.id;
+  const auto& sample = current_->queued.submission.sample;
   notify(notification_for(state), fmt::format("run {} {}: {}", id, to_string(state), sample),
          fmt::format("{}{}file {}", reason, reason.empty() ? "" : "\n", run_file_of(*current_->session)), id,
          report ? Fields{{"report", *report}} : Fields{});
@@ -358,18 +367,26 @@ void Service::finish_run(daemon::SessionEnd end) {
   if (!stopping_ && !queue_.next_runnable()) queue_empty_summary();
 }
 
-// report.html beside the closed run file, its path under the data root; nothing when it could not be written
-// (logged: the run itself is complete without it).
-std::optional<std::string> Service::write_report() const {
-  const auto& file = current_->session->file_path();
+// report.html beside the closed run file, written on the host's background thread (a night's run takes a while to
+// read); its path under the data root, nothing when it could not be written (logged: the run is complete without it).
+awaitable<std::optional<std::string>> Service::write_report() {
+  const auto file = current_->session->file_path();
   const auto report = file.parent_path() / "report.html";
-  try {
-    web::write_report(file, report);
-  } catch (const std::exception& e) {
-    log_->warn("run {}: no report: {}", current_->queued.id, e.what());
-    return std::nullopt;
+  const auto write = [file, report]() -> awaitable<std::string> {
+    std::string error;
+    try {
+      web::write_report(file, report);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    co_return error;
+  };
+  const std::string error = co_await asio::co_spawn(host_.background(), write(), asio::use_awaitable);
+  if (!error.empty()) {
+    log_->warn("run {}: no report: {}", current_->queued.id, error);
+    co_return std::nullopt;
   }
-  return std::filesystem::relative(report, config_.data_root).string();
+  co_return std::filesystem::relative(report, config_.data_root).string();
 }
 
 void Service::queue_empty_summary() {

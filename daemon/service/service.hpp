@@ -69,8 +69,9 @@ class Service final : public Control {
   void start_resumed_session(const Run& interrupted, recipe::Recipe recipe, daemon::ResumeFrom resume);
   awaitable<void> run_current();
   void start_session(const Run& queued, recipe::Recipe recipe);
-  void finish_run(daemon::SessionEnd end);
-  std::optional<std::string> write_report() const;
+  std::pair<RunState, std::string> finish_run(daemon::SessionEnd end);
+  void announce_end(RunState state, const std::string& reason, const std::optional<std::string>& report);
+  awaitable<std::optional<std::string>> write_report();
   void refuse_start(const Run& queued, const std::string& reason);
   void on_document(const documents::Document& document);
   SubmittedRun submission(const nlohmann::json& request) const;
