@@ -476,6 +476,11 @@ void RunSession::Impl::build_run() {
     status_line.emplace(host.loop(), the_run);
     documents.subscribe([this](const documents::Document& d) { (*status_line)(d); });
   }
+  if (auto* sim = host.simulation(); sim && sim->stage_is_external())
+    documents.subscribe([sim](const documents::Document& d) {
+      if (const auto* reading = std::get_if<documents::StageReading>(&d))
+        sim->record_stage_reading(reading->time_s, reading->temperature_K);
+    });
   for (auto& sink : extra_sinks) documents.subscribe(sink);
   documents.on_sink_failure([&the_run](const std::string& why) { the_run.record_failed("the run record: " + why); });
 }

@@ -80,7 +80,9 @@ Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::s
       status_timer_(host.loop()),
       daily_timer_(host.loop()) {
   std::optional<std::string> stage_url = config_.linkam_url;
-  if (config_.simulate) {
+  if (config_.simulate && stage_url) {  // a stage of its own (e.g. insitu-linkam-sim), the detector side simulated
+    host_.start_simulation(clock_, *stage_url);
+  } else if (config_.simulate) {
     std::filesystem::create_directories(config_.state_dir / "simulation");
     stage_url = host_.start_simulation(clock_, config_.state_dir / "simulation").stage_url();
   }
