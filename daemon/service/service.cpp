@@ -236,7 +236,7 @@ bool Service::apply_interruption_policy(const Run& interrupted, bool operator_re
         awaiting_operator_.push_back(id);
         return false;
       case recipe::OnInterruption::abort:
-        daemon::close_interrupted_run(directory, journal,
+        daemon::close_interrupted_run(directory, journal, &recipe,
                                       "insitud stopped during the run; closed as interrupted (on_interruption: abort)");
         log_->warn("run {} closed as interrupted (on_interruption: abort)", id);
         return false;
@@ -257,8 +257,15 @@ nlohmann::json Service::act_on_interrupted(RunAction action, RunId id) {
     changed_.notify();
   } else {
     const auto directory = (config_.data_root / interrupted.run_file.value_or("")).parent_path();
+    std::optional<recipe::Recipe> recipe;  // to cut what the death tore; the file closes without it too
+    try {
+      recipe = validated_recipe(interrupted.submission.recipe_text, interrupted.submission.source);
+    } catch (const std::exception& e) {
+      log_->warn("run {}: its recipe is no longer readable ({}): closed without cutting torn rows", id, e.what());
+    }
     try {
       daemon::close_interrupted_run(directory, daemon::read_journal(directory / daemon::kJournalName),
+                                    recipe ? &*recipe : nullptr,
                                     "insitud stopped during the run; closed as interrupted by an operator");
     } catch (const std::exception& e) {
       throw RequestRefused(409, fmt::format("run {} cannot be closed: {}", id, e.what()));
