@@ -37,6 +37,11 @@ Simulation& Host::start_simulation(const io::RunClock& clock, const std::filesys
   return *simulation_;
 }
 
+Simulation& Host::start_simulation(const io::RunClock& clock, std::string external_stage_url) {
+  simulation_ = std::make_unique<Simulation>(clock, std::move(external_stage_url));
+  return *simulation_;
+}
+
 PooledAnalysis& Host::start_analysis(const PipelineWorkers& pipelines, std::size_t workers,
                                      std::size_t queue_capacity) {
   analysis_ =

@@ -42,6 +42,7 @@ class Host {
 
   // The simulated instruments for --simulate, alive until the host goes (the stage's pty under `dir`).
   Simulation& start_simulation(const io::RunClock& clock, const std::filesystem::path& dir);
+  Simulation& start_simulation(const io::RunClock& clock, std::string external_stage_url);  // detector side only
   Simulation* simulation() { return simulation_.get(); }
   // `workers` analysis threads over the pipelines, results posted to the loop.
   PooledAnalysis& start_analysis(const PipelineWorkers& pipelines, std::size_t workers, std::size_t queue_capacity);

@@ -305,7 +305,10 @@ program::Resumption resumption_from(const storage::ResumedRecords& records, cons
   for (const auto& a : records.analysed) r.analysed.push_back({a.time_s, a.temperature_K, a.s_eq_J_per_mol_K});
   if (!plan) return r;
   for (const auto& f : records.unanalysed_data_frames) {
-    if (f.pixels.empty()) continue;  // frames not stored: `insitu reprocess --frames` can analyse them
+    if (f.pixels.empty()) {  // frames not stored: the run says which, `insitu reprocess --frames` can analyse them
+      r.not_analysable.push_back(f.sequence);
+      continue;
+    }
     program::AcquiredFrame frame;
     frame.record.sequence = f.sequence;
     frame.record.start_s = f.start_s;
@@ -401,11 +404,12 @@ RunSession::RunSession(Host& host, const io::RunClock& clock, recipe::Recipe rec
 }
 
 void close_interrupted_run(const std::filesystem::path& directory, const JournalState& journal,
-                           const std::string& reason) {
+                           const recipe::Recipe* recipe, const std::string& reason) {
   storage::RunMetadata meta;
   meta.start_time_iso = io::iso8601_utc(journal.utc_origin);
   meta.clock_speed = journal.speed;
-  auto file = storage::RunFile::reopen(directory / "run.h5", meta, std::nullopt);
+  const DetectorSide side = recipe ? prepare_detector_side(*recipe, 1) : DetectorSide{};
+  auto file = storage::RunFile::reopen(directory / "run.h5", meta, std::nullopt, {}, side.layout);
   const double end_s = file->last_committed_s();
   file->append(storage::RunEvent{end_s, std::string(io::to_string(io::EventKind::fault)), reason});
   if (!file->finish(end_s, "interrupted")) throw std::runtime_error(file->error().value_or("run file not closed"));
@@ -476,6 +480,11 @@ void RunSession::Impl::build_run() {
     status_line.emplace(host.loop(), the_run);
     documents.subscribe([this](const documents::Document& d) { (*status_line)(d); });
   }
+  if (auto* sim = host.simulation(); sim && sim->stage_is_external())
+    documents.subscribe([sim](const documents::Document& d) {
+      if (const auto* reading = std::get_if<documents::StageReading>(&d))
+        sim->record_stage_reading(reading->time_s, reading->temperature_K);
+    });
   for (auto& sink : extra_sinks) documents.subscribe(sink);
   documents.on_sink_failure([&the_run](const std::string& why) { the_run.record_failed("the run record: " + why); });
 }

@@ -51,10 +51,11 @@ struct ResumeFrom {
 };
 
 // Closes the file of a run whose process died (its recipe's on_interruption: abort) without resuming it: an event
-// says why, and exit_status is "interrupted"; the journal ends. Throws std::runtime_error when the file cannot be
-// taken up.
+// says why, and exit_status is "interrupted"; the journal ends. With the run's `recipe`, detector and analysis rows
+// the death left torn are cut, as a resume cuts them (null: a recipe no longer readable; the reader's committed
+// lengths still hold). Throws std::runtime_error when the file cannot be taken up.
 void close_interrupted_run(const std::filesystem::path& directory, const JournalState& journal,
-                           const std::string& reason);
+                           const recipe::Recipe* recipe, const std::string& reason);
 
 class RunSession {
  public:

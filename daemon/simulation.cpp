@@ -31,8 +31,9 @@ std::filesystem::path fresh_folder(const std::filesystem::path& folder) {
 class SimulatedDetector {
  public:
   // `stage_s_at_origin`: the stage clock's time at `clock`'s origin, where the stage's temperature history is kept.
+  // Without a simulated `stage`, the history is what record_stage_reading gives it, on `clock`'s times.
   SimulatedDetector(const io::RunClock& clock, const recipe::Recipe& recipe, const std::filesystem::path& dir,
-                    linkam::sim::BackgroundStage& stage, double stage_s_at_origin, const SimulationSettings& settings)
+                    linkam::sim::BackgroundStage* stage, double stage_s_at_origin, const SimulationSettings& settings)
       : stage_(stage),
         frames_dir_(fresh_folder(dir / "detector-sim")),
         trigger_link_(dir / "ttyBNC-sim"),
@@ -41,10 +42,11 @@ class SimulatedDetector {
     // Rendering is the heavy part of the simulation: below the loop and the simulated delay generator, which must
     // answer at once, but above the analysis, which may lag (the detector computer of a real setup is its own).
     asio::post(render_thread_, [] { io::lower_this_thread_priority(5); });
-    stage.with_model([this](auto& model) {
-      model.set_recorder(&history_);
-      return 0;
-    });
+    if (stage_)
+      stage_->with_model([this](auto& model) {
+        model.set_recorder(&history_);
+        return 0;
+      });
     const auto& d = *recipe.detector;
     detector::sim::DetectorSimConfig config;
     config.poni_path = *d.geometry;
@@ -73,10 +75,14 @@ class SimulatedDetector {
   ~SimulatedDetector() {
     trigger_.reset();
     render_thread_.join();
-    stage_.with_model([](auto& model) {
-      model.set_recorder(nullptr);
-      return 0;
-    });
+    if (stage_)
+      stage_->with_model([](auto& model) {
+        model.set_recorder(nullptr);
+        return 0;
+      });
+  }
+  void record_stage_reading(double run_s, double temperature_K) {
+    if (!stage_) history_.record(run_s, temperature_K);
   }
   std::string trigger_url() const { return "pty:" + trigger_link_.string(); }
   const std::filesystem::path& frames_dir() const { return frames_dir_; }
@@ -96,7 +102,7 @@ class SimulatedDetector {
     }
   }
 
-  linkam::sim::BackgroundStage& stage_;
+  linkam::sim::BackgroundStage* stage_;  // null: an external stage
   std::filesystem::path frames_dir_, trigger_link_;
   double stage_s_at_origin_;
   linkam::sim::TemperatureHistory history_;
@@ -122,26 +128,29 @@ std::filesystem::path write_simulated_dma_exports(const recipe::Recipe& recipe, 
 
 struct Simulation::Impl {
   const io::RunClock& clock;
-  linkam::sim::BackgroundStage stage;
+  std::unique_ptr<linkam::sim::BackgroundStage> stage;  // null: the stage is external_stage_url
+  std::string external_stage_url;
   std::unique_ptr<SimulatedDetector> detector;
   std::optional<std::filesystem::path> dma_folder;
-
-  Impl(const io::RunClock& stage_clock, const std::filesystem::path& dir)
-      : clock(stage_clock), stage(stage_clock, dir / "ttyLinkam-sim") {}
 };
 
 Simulation::Simulation(const io::RunClock& clock, const std::filesystem::path& dir)
-    : impl_(std::make_unique<Impl>(clock, dir)) {}
+    : impl_(std::make_unique<Impl>(
+          Impl{clock, std::make_unique<linkam::sim::BackgroundStage>(clock, dir / "ttyLinkam-sim"), {}, {}, {}})) {}
+
+Simulation::Simulation(const io::RunClock& clock, std::string external_stage_url)
+    : impl_(std::make_unique<Impl>(Impl{clock, nullptr, std::move(external_stage_url), {}, {}})) {}
 
 Simulation::~Simulation() = default;
 
 void Simulation::prepare_run(const io::RunClock& run_clock, const recipe::Recipe& recipe,
                              const std::filesystem::path& run_dir, const SimulationSettings& settings) {
   end_run();
-  const double stage_s_at_origin = impl_->clock.run_s_at(run_clock.wall_time_at(0.0));
+  // An external stage's readings come on the run's own clock.
+  const double stage_s_at_origin = impl_->stage ? impl_->clock.run_s_at(run_clock.wall_time_at(0.0)) : 0.0;
   if (recipe.detector && recipe.exposures)
-    impl_->detector =
-        std::make_unique<SimulatedDetector>(run_clock, recipe, run_dir, impl_->stage, stage_s_at_origin, settings);
+    impl_->detector = std::make_unique<SimulatedDetector>(run_clock, recipe, run_dir, impl_->stage.get(),
+                                                          stage_s_at_origin, settings);
   if (recipe.dma) impl_->dma_folder = write_simulated_dma_exports(recipe, run_dir);
 }
 
@@ -150,7 +159,15 @@ void Simulation::end_run() {
   impl_->dma_folder.reset();
 }
 
-std::string Simulation::stage_url() const { return impl_->stage.url(); }
+std::string Simulation::stage_url() const {
+  return impl_->stage ? impl_->stage->url() : impl_->external_stage_url;
+}
+
+bool Simulation::stage_is_external() const { return !impl_->stage; }
+
+void Simulation::record_stage_reading(double run_s, double temperature_K) {
+  if (impl_->detector) impl_->detector->record_stage_reading(run_s, temperature_K);
+}
 
 std::optional<std::string> Simulation::trigger_url() const {
   if (!impl_->detector) return std::nullopt;

@@ -3,6 +3,8 @@
 // Simulation lives, and for each run, with a detector section the BNC 575 behind a pty whose pulses read out the
 // simulated XRD1621 into a frame folder, and with a DMA section a DHR-3 whose TRIOS exports wait in an export folder.
 // Each runs on its own thread; runs connect to them by the URLs and folders it returns, as they would to hardware.
+// With the stage an instrument of its own (e.g. insitu-linkam-sim as its own process, which keeps its physics while
+// insitud is dead), only the detector side is simulated, and it sees the stage's temperature as the run reads it.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -34,11 +36,17 @@ class Simulation {
   // The simulated stage, on `clock`, for the Simulation's whole life (a service's: its temperature carries from one
   // run to the next); its pty goes under `dir`.
   Simulation(const io::RunClock& clock, const std::filesystem::path& dir);
+  // No simulated stage: runs use the stage at `external_stage_url`, and feed its readings to record_stage_reading.
+  Simulation(const io::RunClock& clock, std::string external_stage_url);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
   std::string stage_url() const;
+  bool stage_is_external() const;
+  // A reading of the external stage at `run_s` of the current run's clock: what the simulated detector's
+  // exposures then see. Ignored with a simulated stage (the detector reads its true temperature) or no detector.
+  void record_stage_reading(double run_s, double temperature_K);
 
   // The recipe's detector side (delay generator, detector) and DMA exports for one run on `run_clock`, writing under
   // `run_dir`; they replace the previous run's. The detector sees the stage's temperature at its own run times.

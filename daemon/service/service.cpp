@@ -80,7 +80,9 @@ Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::s
       status_timer_(host.loop()),
       daily_timer_(host.loop()) {
   std::optional<std::string> stage_url = config_.linkam_url;
-  if (config_.simulate) {
+  if (config_.simulate && stage_url) {  // a stage of its own (e.g. insitu-linkam-sim), the detector side simulated
+    host_.start_simulation(clock_, *stage_url);
+  } else if (config_.simulate) {
     std::filesystem::create_directories(config_.state_dir / "simulation");
     stage_url = host_.start_simulation(clock_, config_.state_dir / "simulation").stage_url();
   }
@@ -234,7 +236,7 @@ bool Service::apply_interruption_policy(const Run& interrupted, bool operator_re
         awaiting_operator_.push_back(id);
         return false;
       case recipe::OnInterruption::abort:
-        daemon::close_interrupted_run(directory, journal,
+        daemon::close_interrupted_run(directory, journal, &recipe,
                                       "insitud stopped during the run; closed as interrupted (on_interruption: abort)");
         log_->warn("run {} closed as interrupted (on_interruption: abort)", id);
         return false;
@@ -255,8 +257,15 @@ nlohmann::json Service::act_on_interrupted(RunAction action, RunId id) {
     changed_.notify();
   } else {
     const auto directory = (config_.data_root / interrupted.run_file.value_or("")).parent_path();
+    std::optional<recipe::Recipe> recipe;  // to cut what the death tore; the file closes without it too
+    try {
+      recipe = validated_recipe(interrupted.submission.recipe_text, interrupted.submission.source);
+    } catch (const std::exception& e) {
+      log_->warn("run {}: its recipe is no longer readable ({}): closed without cutting torn rows", id, e.what());
+    }
     try {
       daemon::close_interrupted_run(directory, daemon::read_journal(directory / daemon::kJournalName),
+                                    recipe ? &*recipe : nullptr,
                                     "insitud stopped during the run; closed as interrupted by an operator");
     } catch (const std::exception& e) {
       throw RequestRefused(409, fmt::format("run {} cannot be closed: {}", id, e.what()));

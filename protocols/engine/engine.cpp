@@ -266,7 +266,10 @@ struct Engine::Impl {
     co_await deliver([&] { return stage.set_limit(target_K); });
     co_await deliver([&] { return stage.start(); });
     // A running controller ramps on from its own setpoint, which is the programmed temperature; an idle one
-    // starts from wherever the stage is.
+    // starts from wherever the stage is, read after the commands: the stage may have moved while they went out (a
+    // resumed run's controller carries on its last ramp).
+    if (!profile_active)
+      if (auto reading = co_await stage.read_status()) on_reading(*reading);
     const double now_s = clock.now_s();
     const double start_K = profile_active ? profile.at(now_s) : current_K();
     profile = SetpointProfile{now_s, start_K, linkam::quantize_limit_K(target_K), rate_K_per_min / 60.0};

@@ -1,6 +1,7 @@
 #include "protocols/run/run.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 
@@ -182,6 +183,11 @@ struct Run::Impl final : RunObserver {
                                              first.unanalysed.size()));
     for (auto& frame : first.unanalysed) on_data_frame(std::move(frame));
     first.unanalysed.clear();
+    if (!first.not_analysable.empty())
+      event(io::EventKind::warning,
+            fmt::format("frame(s) {} recorded before the interruption are not analysed: their analysis was in flight "
+                        "and the run stores no frames (`insitu reprocess --frames` analyses them from the frame files)",
+                        fmt::join(first.not_analysable, ", ")));
   }
 
   void on_data_frame(AcquiredFrame frame) {

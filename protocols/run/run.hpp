@@ -36,6 +36,8 @@ struct Resumption {
   std::vector<analysis::RunPoint> analysed = {};
   // Frames the first part recorded whose analysis was in flight when it died: analysed before the new ones.
   std::vector<AcquiredFrame> unanalysed = {};
+  // Frames in flight likewise whose pixels the file does not hold (frames not stored): said in an event.
+  std::vector<std::uint64_t> not_analysable = {};
 };
 
 struct RunSetup {

@@ -18,15 +18,15 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using insitu::testing::run_insitu;
 
-// The night recipe with its frames stored, an inline analysis and on_interruption: resume.
-void write_resumable_recipe(const std::filesystem::path& file) {
+// The night recipe with its frames stored, an inline analysis and `on_interruption` (resume or abort).
+void write_resumable_recipe(const std::filesystem::path& file, const std::string& on_interruption = "resume") {
   testing::write_recipe(file, "resumed", "as cast", 400);
   std::ifstream in(file);
   std::stringstream text;
   text << in.rdbuf();
   std::string recipe = text.str();
   recipe.replace(recipe.find("store_frames: false"), 19, "store_frames: true");
-  recipe += R"(on_interruption: resume
+  recipe += "on_interruption: " + on_interruption + R"(
 analysis:
   enabled: true
   integration: {npt: 500, split: bbox, polarization: 0.99, q_range_inv_angstrom: [0.5, 25.0]}
@@ -85,6 +85,40 @@ TEST(ServiceResume, ARunWithFramesAndAnalysisKilledMidRunResumesAndCompletesLosi
   const auto analysis = file.analysis();
   ASSERT_TRUE(analysis);
   EXPECT_EQ(analysis->sequence, data_frames);
+}
+
+// With on_interruption: abort the file is closed as interrupted, its detector and analysis datasets cut to the rows
+// the kill left whole (one length each table), as a resume cuts them.
+TEST(ServiceResume, ARunWithFramesAndAnalysisKilledUnderAbortIsClosedWithNoTornRows) {
+  testing::ServiceFixture s;
+  write_resumable_recipe(s.dir / "aborted.yaml", "abort");
+  auto service = s.start_service();
+  ASSERT_TRUE(s.wait_until_idle());
+  ASSERT_EQ(run_insitu({"submit", "--state-dir", s.state.string(), (s.dir / "aborted.yaml").string()}, s.dir).code, 0);
+  const auto running = s.wait_for(
+      "status", [](const json& j) { return j["run"].is_object() && j["run"].value("frames", 0) >= 4; }, 60s);
+  ASSERT_TRUE(running.is_object() && running["run"].is_object()) << running.dump();
+  service->kill(SIGKILL);
+  service->wait();
+
+  service = s.start_service();
+  const auto history = s.wait_for(
+      "history", [](const json& h) { return h["runs"].size() == 1 && h["runs"][0]["state"] == "interrupted"; }, 60s);
+  ASSERT_TRUE(history.is_object()) << history.dump();
+  ASSERT_TRUE(s.wait_until_idle());
+  service->kill(SIGTERM);
+  EXPECT_EQ(service->wait(), 0);
+
+  const storage::RunFileReader file(s.state / "data" / history["runs"][0]["run_file"].get<std::string>());
+  EXPECT_EQ(file.text("exit_status").value_or(""), "interrupted");
+  const std::string detector = "/entry/instrument/detector/";
+  const auto frames = file.numbers(detector + "sequence_number").size();
+  EXPECT_GE(frames, 4u);
+  for (const auto* name : {"start_time", "stop_time", "image_key", "flags", "frame_temperature/T_mean"})
+    EXPECT_EQ(file.numbers(detector + name).size(), frames) << name;
+  const auto analysed = file.numbers("/entry/analysis/sequence_number").size();
+  for (const auto* name : {"temperature", "S_eq", "analysis_time"})
+    EXPECT_EQ(file.numbers(std::string("/entry/analysis/") + name).size(), analysed) << name;
 }
 
 }  // namespace
