@@ -166,7 +166,7 @@ storage::AnalysisLayout reprocess_layout(const ReprocessInputs& in, analysis::An
   layout.parameters = in.settings.describe();
   for (const auto& [symbol, amount] : analysis::parse_composition(in.settings.composition))
     if (std::none_of(layout.form_factors.begin(), layout.form_factors.end(),
-                     [&](const auto& entry) { return entry.first == symbol; }))
+                     [&name = symbol](const auto& entry) { return entry.first == name; }))
       layout.form_factors.emplace_back(symbol, in.form_factors.coefficients(symbol));
   layout.form_factor_source = in.form_factor_source;
   layout.background_text = in.settings.background_text;

@@ -166,7 +166,7 @@ Geometry parse_poni(std::string_view text, const std::string& name) {
     nlohmann::json config;
     try {
       config = nlohmann::json::parse(cfg->value);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e11111
       fail(name, cfg->line, std::string("Detector_config is not valid JSON: ") + e.what());
     }
     if (!config.is_object()) fail(name, cfg->line, "Detector_config must be a JSON object");

@@ -90,25 +90,28 @@ YAML::Node parse_file(const std::filesystem::path& file) {
   }
 }
 
+// The shared YAML field readers raise RecipeError; insitud's callers expect ConfigError.
+[[noreturn]] void raise_config_error(f::Diagnostics& diag) {
+  try {
+    diag.raise();
+  } catch (const recipe::RecipeError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
 void read_file(const std::filesystem::path& file, ServiceConfig& c) {
   const auto root = parse_file(file);
   if (root.IsNull()) return;
   f::Diagnostics diag(file.string());
   if (!root.IsMap()) {
     diag.error(root.Mark(), "the configuration must be a map");
-    diag.raise();
+    raise_config_error(diag);
   }
   const f::MapView top(diag, root, root.Mark(), "the configuration",
                        {"state_dir", "data_root", "recipes_root", "listen", "unix_socket", "simulate", "speed",
                         "analysis_workers", "instruments", "idle", "notifications", "bluesky"});
   read_top(diag, top, c, file.string());
-  if (!diag.empty()) {
-    try {
-      diag.raise();
-    } catch (const recipe::RecipeError& e) {
-      throw ConfigError(e.what());
-    }
-  }
+  if (!diag.empty()) raise_config_error(diag);
 }
 
 void apply(const ServiceOverrides& o, ServiceConfig& c) {

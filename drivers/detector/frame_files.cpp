@@ -251,6 +251,9 @@ std::size_t parse_size(const fs::path& path, std::string_view key, const std::st
 // A frame side of 0 pixels leaves nothing to analyse (and divides by zero downstream); one past 2^16 is no detector's
 // and would overflow width x height x bytes.
 constexpr std::size_t kMaxFrameSide = std::size_t{1} << 16;
+// 8192 x 8192, several times the largest area detector's: a (compressed) TIFF of a few bytes may claim 65535 x 65535
+// pixels, which would be allocated before its strips are decoded.
+constexpr std::uint64_t kMaxFramePixels = std::uint64_t{1} << 26;
 
 std::size_t parse_frame_side(const fs::path& path, std::string_view key, const std::string& value, std::size_t line) {
   const std::size_t side = parse_size(path, key, value, line);
@@ -344,6 +347,10 @@ Frame read_tiff(const fs::path& path) {
   TIFFGetFieldDefaulted(tif.get(), TIFFTAG_SAMPLESPERPIXEL, &samples);
   TIFFGetFieldDefaulted(tif.get(), TIFFTAG_SAMPLEFORMAT, &format);
   if (width == 0 || height == 0) throw FrameFileError(Kind::corrupt, path, "image width or height is zero");
+  if (std::uint64_t{width} * height > kMaxFramePixels) {
+    throw FrameFileError(Kind::unsupported, path,
+                         fmt::format("{}x{} pixels, more than any detector frame ({})", width, height, kMaxFramePixels));
+  }
   if (samples != 1) {
     throw FrameFileError(Kind::unsupported, path, fmt::format("{} samples per pixel; detector frames have 1", samples));
   }

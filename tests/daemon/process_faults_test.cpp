@@ -45,21 +45,40 @@ bool wait_for_readings(const fs::path& output, std::size_t rows, std::chrono::se
 
 bool has_run_folder(const fs::path& output) { return fs::exists(output) && !fs::is_empty(output); }
 
+bool wait_for_run_folder(const fs::path& output, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!has_run_folder(output)) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
 TEST(ProcessFaults, ASignalAtAnyMomentOfTheStartLeavesAClosedFileOrNothing) {
   const auto dir = fresh_temp_dir("early-signal");
   const auto recipe = stage_only_cryo_recipe(dir).string();
-  const int delays_ms[] = {0, 2, 10, 30, 60, 100, 150, 250, 400, 600, 900};
+  // Fixed delays after the spawn probe the start; the last three count from the run folder's appearance, so they
+  // reach a started run however long insitu takes to start (seconds for an asan build on a busy machine).
+  struct Moment {
+    int delay_ms;
+    bool after_run_folder;
+  };
+  const Moment moments[] = {{0, false},  {2, false},   {10, false},  {30, false},  {60, false},  {100, false},
+                            {150, false}, {250, false}, {400, false}, {50, true}, {200, true}, {600, true}};
   int with_file = 0;
-  for (std::size_t i = 0; i < std::size(delays_ms); ++i) {
+  for (std::size_t i = 0; i < std::size(moments); ++i) {
     const auto out = dir / ("out" + std::to_string(i));
     const int sig = i % 2 ? SIGINT : SIGTERM;
     auto child = insitu(dir, {"run", recipe, "--simulate", "--speed", "100", "--output", out.string()});
     ASSERT_GT(child.pid(), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delays_ms[i]));
+    if (moments[i].after_run_folder) {
+      ASSERT_TRUE(wait_for_run_folder(out, 60s)) << "no run folder 60 s after the spawn";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(moments[i].delay_ms));
     child.signal(sig);
     const auto code = child.wait_for(30s);
-    ASSERT_TRUE(code) << "still running 30 s after the signal; delay " << delays_ms[i] << " ms";
-    const std::string context = "delay " + std::to_string(delays_ms[i]) + " ms, exit " + std::to_string(*code) +
+    ASSERT_TRUE(code) << "still running 30 s after the signal; moment " << i;
+    const std::string context = "moment " + std::to_string(i) + ", exit " + std::to_string(*code) +
                                 ", stderr:\n" + child.err();
     if (!has_run_folder(out)) {
       // Nothing of the run existed yet: refused (2, one line), or ended before insitu's main even ran.
