@@ -170,6 +170,11 @@ async function main() {
       return run.ended && run;
     }, 60000);
     check(ended.state.startsWith("completed"), `the run completes (${ended.state}: ${ended.reason})`);
+    const header = await page.waitForFunction(() => {
+      const s = document.getElementById("state");
+      return s.dataset.runState?.startsWith("completed") && s.textContent;
+    }, null, { timeout: 5000 }).then((h) => h.jsonValue()).catch(() => null);
+    check(header !== null, `the live view's header says the run ended (${header})`);
     await sleep(500);
     const finalPng = join(artifacts, "live-completed.png");
     await page.screenshot({ path: finalPng, fullPage: true });

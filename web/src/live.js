@@ -117,6 +117,9 @@ function onDocument(m) {
     charts.setRunAnalysis(doc);
   } else if (m.name === "stop") {
     addEvent(`${doc.time_s.toFixed(1)} s`, "stop", `${doc.exit_status}${doc.reason ? ": " + doc.reason : ""}`);
+    // The header says so at once, not at the next once-a-second status.
+    state.textContent = `run ${m.run} ${doc.exit_status}`;
+    state.dataset.runState = doc.exit_status;
   } else if (m.name === "start") {
     addEvent("0 s", "start", `run ${m.run}: ${doc.sample} (${doc.recipe})`);
   }
