@@ -289,7 +289,9 @@ struct Simulation::Impl {
     words >> target;
     const std::lock_guard lock(run_mutex);
     bool applied = false;
-    if (target == "stage" && stage) {
+    if (target == "note") {
+      applied = true;  // a moment marked for the record: a fault from outside the simulators (a signal, a full disk)
+    } else if (target == "stage" && stage) {
       applied = apply_stage_fault(*stage, words);
     } else if (target == "trigger" && detector) {
       applied = apply_trigger_fault(detector->trigger(), words);

@@ -10,6 +10,7 @@
 //   stage unplug S    stage power_cycle S                          (S: run seconds the link is down)
 //   trigger fault drop|error|garbage|noise [PREFIX]    trigger fault late S [PREFIX]    trigger unplug S
 //   detector missing|delayed|truncated|duplicate|clock_skew|orphan [VALUE_S]   (the next image read out)
+//   note TEXT    (nothing injected: marks the moment of a fault from outside, such as a signal or a full disk)
 // and recorded in `faults.log` there: stage clock s, run clock s (nan between runs), the line, applied|refused.
 // An external stage takes its faults on its own console (insitu-linkam-sim's); here its `stage` lines are refused.
 #include <cstdint>
