@@ -73,6 +73,13 @@ class SimulatedDetector {
     detector_ = std::make_unique<detector::sim::DetectorSimulator>(
         config, frames_dir_, d.frames.pattern,
         [this, stage_s_at_origin](double t0, double t1) {
+          // The stage's model moves when its controller is asked over the pty: while nothing asks (the link
+          // unplugged) its history would stop at the last question and the window read that stale value.
+          if (stage_)
+            stage_->with_model([&](auto& model) {
+              model.advance_to(t1 + stage_s_at_origin);
+              return 0;
+            });
           return history_.mean_K(t0 + stage_s_at_origin, t1 + stage_s_at_origin);
         },
         unix_s(clock.utc_origin()), d.frames.first_index);
