@@ -37,8 +37,9 @@ Simulation& Host::start_simulation(const io::RunClock& clock, const std::filesys
   return *simulation_;
 }
 
-Simulation& Host::start_simulation(const io::RunClock& clock, std::string external_stage_url) {
-  simulation_ = std::make_unique<Simulation>(clock, std::move(external_stage_url));
+Simulation& Host::start_simulation(const io::RunClock& clock, const std::filesystem::path& dir,
+                                   std::string external_stage_url) {
+  simulation_ = std::make_unique<Simulation>(clock, dir, std::move(external_stage_url));
   return *simulation_;
 }
 

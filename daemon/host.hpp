@@ -42,7 +42,9 @@ class Host {
 
   // The simulated instruments for --simulate, alive until the host goes (the stage's pty under `dir`).
   Simulation& start_simulation(const io::RunClock& clock, const std::filesystem::path& dir);
-  Simulation& start_simulation(const io::RunClock& clock, std::string external_stage_url);  // detector side only
+  // The detector side only, the stage at `external_stage_url`; the fault console under `dir`.
+  Simulation& start_simulation(const io::RunClock& clock, const std::filesystem::path& dir,
+                               std::string external_stage_url);
   Simulation* simulation() { return simulation_.get(); }
   // `workers` analysis threads over the pipelines, results posted to the loop.
   PooledAnalysis& start_analysis(const PipelineWorkers& pipelines, std::size_t workers, std::size_t queue_capacity);

@@ -111,8 +111,15 @@ void RunJournal::end(const std::string& exit_status) {
 
 void RunJournal::append(const std::string& line, Durability durability) {
   const std::string text = line + "\n";
-  if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      (durability == Durability::synced && ::fdatasync(fd_) != 0))
+  // A write that takes part of the line (the disk filling up) sets no errno: the rest is written again, and the
+  // call that cannot take any of it says why (ENOSPC), not whatever errno an earlier call left.
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(path_.string() + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  if (durability == Durability::synced && ::fdatasync(fd_) != 0)
     throw std::runtime_error(path_.string() + ": " + std::strerror(errno));
 }
 

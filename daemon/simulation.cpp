@@ -1,7 +1,22 @@
 #include "daemon/simulation.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+#include <fmt/format.h>
 
 #include "daemon/xrd_setup.hpp"
 #include "drivers/dhr3/simulator.hpp"
@@ -58,6 +73,13 @@ class SimulatedDetector {
     detector_ = std::make_unique<detector::sim::DetectorSimulator>(
         config, frames_dir_, d.frames.pattern,
         [this, stage_s_at_origin](double t0, double t1) {
+          // The stage's model moves when its controller is asked over the pty: while nothing asks (the link
+          // unplugged) its history would stop at the last question and the window read that stale value.
+          if (stage_)
+            stage_->with_model([&](auto& model) {
+              model.advance_to(t1 + stage_s_at_origin);
+              return 0;
+            });
           return history_.mean_K(t0 + stage_s_at_origin, t1 + stage_s_at_origin);
         },
         unix_s(clock.utc_origin()), d.frames.first_index);
@@ -86,6 +108,12 @@ class SimulatedDetector {
   }
   std::string trigger_url() const { return "pty:" + trigger_link_.string(); }
   const std::filesystem::path& frames_dir() const { return frames_dir_; }
+  trigger::sim::BackgroundTrigger& trigger() { return *trigger_; }
+  // The fault hits the image the next channel-A pulse reads out (its truth record names it).
+  void inject_at_next_read_out(detector::sim::FileFault fault, double value_s) {
+    asio::post(render_thread_,
+               [this, fault, value_s] { detector_->inject_fault(detector_->frames_read_out(), fault, value_s); });
+  }
 
  private:
   // A detector computer whose disk is full (or whose share went) writes no frame: the run finds it missing. The
@@ -124,28 +152,185 @@ std::filesystem::path write_simulated_dma_exports(const recipe::Recipe& recipe, 
   return folder;
 }
 
+
+// The simulators' fault console: the FIFO `fifo`, one command a line from anyone who opens it for writing (a test,
+// a script, a person at a shell); each line goes to `apply` on the console's thread. Opened read-write, so that
+// writers may come and go without the reader ever seeing an end of file.
+class FaultConsole {
+ public:
+  FaultConsole(const std::filesystem::path& fifo, std::function<void(const std::string&)> apply)
+      : apply_(std::move(apply)) {
+    std::filesystem::remove(fifo);
+    if (::mkfifo(fifo.c_str(), 0600) != 0 || (fd_ = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+      throw std::system_error(errno, std::generic_category(), "fault console " + fifo.string());
+    stop_ = ::eventfd(0, EFD_CLOEXEC);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FaultConsole() {
+    const std::uint64_t one = 1;
+    if (::write(stop_, &one, sizeof one) < 0) std::perror("fault console: stop");
+    thread_.join();
+    ::close(fd_);
+    ::close(stop_);
+  }
+  FaultConsole(const FaultConsole&) = delete;
+  FaultConsole& operator=(const FaultConsole&) = delete;
+
+ private:
+  void serve() {
+    std::string pending;
+    std::array<pollfd, 2> fds{{{fd_, POLLIN, 0}, {stop_, POLLIN, 0}}};
+    while (::poll(fds.data(), fds.size(), -1) >= 0 && !(fds[1].revents & POLLIN)) {
+      std::array<char, 512> buffer{};
+      const auto n = ::read(fd_, buffer.data(), buffer.size());
+      if (n <= 0) continue;
+      pending.append(buffer.data(), static_cast<std::size_t>(n));
+      for (auto end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+        apply_(pending.substr(0, end));
+        pending.erase(0, end + 1);
+      }
+    }
+  }
+
+  std::function<void(const std::string&)> apply_;
+  int fd_ = -1, stop_ = -1;
+  std::thread thread_;
+};
+
+std::optional<linkam::sim::Fault> stage_fault(const std::string& name) {
+  using linkam::sim::Fault;
+  if (name == "open_circuit") return Fault::open_circuit;
+  if (name == "dewar_empty") return Fault::dewar_empty;
+  if (name == "silence") return Fault::silence;
+  if (name == "garbage") return Fault::garbage;
+  return std::nullopt;
+}
+
+std::optional<trigger::FaultKind> trigger_fault(const std::string& name) {
+  using trigger::FaultKind;
+  if (name == "drop") return FaultKind::drop_reply;
+  if (name == "late") return FaultKind::late_reply;
+  if (name == "error") return FaultKind::invalid_parameter;
+  if (name == "garbage") return FaultKind::garbage;
+  if (name == "noise") return FaultKind::noise;
+  return std::nullopt;
+}
+
+std::optional<detector::sim::FileFault> file_fault(const std::string& name) {
+  using detector::sim::FileFault;
+  for (const auto f : {FileFault::missing, FileFault::delayed, FileFault::truncated, FileFault::duplicate,
+                       FileFault::clock_skew, FileFault::orphan})
+    if (to_string(f) == name) return f;
+  return std::nullopt;
+}
+
+// The stage's commands: `fault NAME on|off`, `noise FRACTION`, `unplug S`, `power_cycle S` (run seconds).
+bool apply_stage_fault(linkam::sim::BackgroundStage& stage, std::istream& words) {
+  std::string what;
+  words >> what;
+  if (what == "fault") {
+    std::string name, state;
+    words >> name >> state;
+    const auto fault = stage_fault(name);
+    if (!fault || (state != "on" && state != "off")) return false;
+    stage.set_fault(*fault, state == "on");
+    return true;
+  }
+  double value = -1;
+  words >> value;
+  if (!words || value < 0) return false;
+  if (what == "noise" && value <= 1) stage.set_byte_error_rate(value);
+  else if (what == "unplug") stage.unplug(value);
+  else if (what == "power_cycle") stage.power_cycle(value);
+  else return false;
+  return true;
+}
+
+// The delay generator's: `fault drop|error|garbage|noise [PREFIX]`, `fault late S [PREFIX]`, `unplug S`.
+bool apply_trigger_fault(trigger::sim::BackgroundTrigger& trigger, std::istream& words) {
+  std::string what, name, prefix;
+  words >> what;
+  if (what == "unplug") {
+    double seconds = -1;
+    if (!(words >> seconds) || seconds < 0) return false;
+    trigger.unplug(seconds);
+    return true;
+  }
+  words >> name;
+  const auto kind = trigger_fault(name);
+  if (what != "fault" || !kind) return false;
+  trigger::Fault fault{*kind, 0.0};
+  if (*kind == trigger::FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;
+  words >> prefix;
+  trigger.inject(fault, prefix);
+  return true;
+}
+
 }  // namespace
 
 struct Simulation::Impl {
   const io::RunClock& clock;
   std::unique_ptr<linkam::sim::BackgroundStage> stage;  // null: the stage is external_stage_url
   std::string external_stage_url;
+  std::mutex run_mutex;  // the run's simulators, replaced by prepare_run and end_run, used by the fault console
+  const io::RunClock* run_clock = nullptr;
   std::unique_ptr<SimulatedDetector> detector;
   std::optional<std::filesystem::path> dma_folder;
+  std::ofstream fault_record;
+  std::unique_ptr<FaultConsole> console;  // last: its thread uses the members above
+
+  Impl(const io::RunClock& stage_clock, const std::filesystem::path& dir,
+       std::unique_ptr<linkam::sim::BackgroundStage> simulated_stage, std::string external_url)
+      : clock(stage_clock),
+        stage(std::move(simulated_stage)),
+        external_stage_url(std::move(external_url)),
+        fault_record(dir / kFaultRecordName, std::ios::app),
+        console(std::make_unique<FaultConsole>(dir / kFaultConsoleName,
+                                               [this](const std::string& line) { apply_fault(line); })) {}
+
+  // One console line: `stage ...`, `trigger ...` or `detector FAULT [VALUE_S]`; recorded with the stage's and the
+  // run's clocks (tab-separated: stage s, run s or nan, the line, "applied" or "refused").
+  void apply_fault(const std::string& line) {
+    std::istringstream words(line);
+    std::string target;
+    words >> target;
+    const std::lock_guard lock(run_mutex);
+    bool applied = false;
+    if (target == "note") {
+      applied = true;  // a moment marked for the record: a fault from outside the simulators (a signal, a full disk)
+    } else if (target == "stage" && stage) {
+      applied = apply_stage_fault(*stage, words);
+    } else if (target == "trigger" && detector) {
+      applied = apply_trigger_fault(detector->trigger(), words);
+    } else if (target == "detector" && detector) {
+      std::string name;
+      double value_s = 0.0;
+      words >> name >> value_s;
+      const auto fault = file_fault(name);
+      if (fault) detector->inject_at_next_read_out(*fault, value_s);
+      applied = fault.has_value();
+    }
+    const double run_s = run_clock && detector ? run_clock->now_s() : std::nan("");
+    fault_record << fmt::format("{:.3f}\t{:.3f}\t{}\t{}", clock.now_s(), run_s, line, applied ? "applied" : "refused")
+                 << std::endl;
+    if (!applied) std::fprintf(stderr, "simulation fault console: refused '%s'\n", line.c_str());
+  }
 };
 
 Simulation::Simulation(const io::RunClock& clock, const std::filesystem::path& dir)
-    : impl_(std::make_unique<Impl>(
-          Impl{clock, std::make_unique<linkam::sim::BackgroundStage>(clock, dir / "ttyLinkam-sim"), {}, {}, {}})) {}
+    : impl_(std::make_unique<Impl>(clock, dir,
+                                   std::make_unique<linkam::sim::BackgroundStage>(clock, dir / "ttyLinkam-sim"), "")) {}
 
-Simulation::Simulation(const io::RunClock& clock, std::string external_stage_url)
-    : impl_(std::make_unique<Impl>(Impl{clock, nullptr, std::move(external_stage_url), {}, {}})) {}
+Simulation::Simulation(const io::RunClock& clock, const std::filesystem::path& dir, std::string external_stage_url)
+    : impl_(std::make_unique<Impl>(clock, dir, nullptr, std::move(external_stage_url))) {}
 
 Simulation::~Simulation() = default;
 
 void Simulation::prepare_run(const io::RunClock& run_clock, const recipe::Recipe& recipe,
                              const std::filesystem::path& run_dir, const SimulationSettings& settings) {
   end_run();
+  const std::lock_guard lock(impl_->run_mutex);
+  impl_->run_clock = &run_clock;
   // An external stage's readings come on the run's own clock.
   const double stage_s_at_origin = impl_->stage ? impl_->clock.run_s_at(run_clock.wall_time_at(0.0)) : 0.0;
   if (recipe.detector && recipe.exposures)
@@ -155,6 +340,8 @@ void Simulation::prepare_run(const io::RunClock& run_clock, const recipe::Recipe
 }
 
 void Simulation::end_run() {
+  const std::lock_guard lock(impl_->run_mutex);
+  impl_->run_clock = nullptr;
   impl_->detector.reset();
   impl_->dma_folder.reset();
 }

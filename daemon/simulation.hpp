@@ -5,6 +5,14 @@
 // Each runs on its own thread; runs connect to them by the URLs and folders it returns, as they would to hardware.
 // With the stage an instrument of its own (e.g. insitu-linkam-sim as its own process, which keeps its physics while
 // insitud is dead), only the detector side is simulated, and it sees the stage's temperature as the run reads it.
+// Faults are injected while they run through the FIFO `faults` in the Simulation's folder, one command a line:
+//   stage fault open_circuit|dewar_empty|silence|garbage on|off    stage noise FRACTION (of reply bytes corrupted)
+//   stage unplug S    stage power_cycle S                          (S: run seconds the link is down)
+//   trigger fault drop|error|garbage|noise [PREFIX]    trigger fault late S [PREFIX]    trigger unplug S
+//   detector missing|delayed|truncated|duplicate|clock_skew|orphan [VALUE_S]   (the next image read out)
+//   note TEXT    (nothing injected: marks the moment of a fault from outside, such as a signal or a full disk)
+// and recorded in `faults.log` there: stage clock s, run clock s (nan between runs), the line, applied|refused.
+// An external stage takes its faults on its own console (insitu-linkam-sim's); here its `stage` lines are refused.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -31,13 +39,17 @@ struct SimulationSettings {
   std::vector<SimulatedFileFault> detector_faults;
 };
 
+inline constexpr const char* kFaultConsoleName = "faults";
+inline constexpr const char* kFaultRecordName = "faults.log";
+
 class Simulation {
  public:
   // The simulated stage, on `clock`, for the Simulation's whole life (a service's: its temperature carries from one
   // run to the next); its pty goes under `dir`.
   Simulation(const io::RunClock& clock, const std::filesystem::path& dir);
-  // No simulated stage: runs use the stage at `external_stage_url`, and feed its readings to record_stage_reading.
-  Simulation(const io::RunClock& clock, std::string external_stage_url);
+  // No simulated stage: runs use the stage at `external_stage_url`, and feed its readings to record_stage_reading;
+  // the fault console goes under `dir`.
+  Simulation(const io::RunClock& clock, const std::filesystem::path& dir, std::string external_stage_url);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;

@@ -80,10 +80,10 @@ Service::Service(daemon::Host& host, ServiceConfig config, std::vector<spdlog::s
       status_timer_(host.loop()),
       daily_timer_(host.loop()) {
   std::optional<std::string> stage_url = config_.linkam_url;
+  if (config_.simulate) std::filesystem::create_directories(config_.state_dir / "simulation");  // its fault console
   if (config_.simulate && stage_url) {  // a stage of its own (e.g. insitu-linkam-sim), the detector side simulated
-    host_.start_simulation(clock_, *stage_url);
+    host_.start_simulation(clock_, config_.state_dir / "simulation", *stage_url);
   } else if (config_.simulate) {
-    std::filesystem::create_directories(config_.state_dir / "simulation");
     stage_url = host_.start_simulation(clock_, config_.state_dir / "simulation").stage_url();
   }
   if (stage_url) idle_.emplace(clock_, *stage_url, config_.idle, log_);

@@ -99,8 +99,10 @@ awaitable<std::optional<Reading>> Driver::greet() {
       co_return std::nullopt;
     }
     if (ex.outcome != Outcome::ok) continue;
-    if (const auto decoded = decode_status(ex.line); decoded.status)
-      co_return Reading{0.5 * (sent_s + received_s), 0.5 * (received_s - sent_s), *decoded.status};
+    if (const auto decoded = decode_status(ex.line); decoded.status) {
+      trusted_ = Reading{0.5 * (sent_s + received_s), 0.5 * (received_s - sent_s), *decoded.status};
+      co_return trusted_;
+    }
   }
   co_return std::nullopt;
 }
@@ -196,9 +198,24 @@ awaitable<std::optional<Reading>> Driver::read_status() {
   co_return co_await read_status_locked();
 }
 
+bool Driver::plausible_after(const Reading& from, const Reading& to) const {
+  constexpr std::uint8_t kFatalBits = error_bit::open_circuit | error_bit::power_surge;
+  constexpr double kMargin_K = 5.0;  // sensor noise and quantisation are tenths of a kelvin
+  if (to.status.error_byte & ~from.status.error_byte & kFatalBits) return false;
+  const double reach_K = settings_.limits.max_rate_K_per_min / 60.0 * std::abs(to.time_s - from.time_s) + kMargin_K;
+  return std::abs(to.status.temperature_K - from.status.temperature_K) <= reach_K;
+}
+
 awaitable<std::optional<Reading>> Driver::read_status_locked() {
-  int failures = 0;
-  for (int attempt = 0; attempt < settings_.attempts_per_command && !given_up(); ++attempt) {
+  // The T95 protocol has no checksum: one corrupted byte on a noisy line can read as an open circuit, or as a
+  // temperature hundreds of kelvin off that the log would keep. A reading that raises a fault bit or jumps further
+  // than the stage can move is taken only once the next kConfirmations readings, asked for at once, agree with it
+  // (what the stage really does persists); one the next reading contradicts is dropped with a warning.
+  constexpr int kConfirmations = 2;
+  std::optional<Reading> doubted;
+  int confirmations = 0, failures = 0;
+  for (int attempt = 0; attempt < settings_.attempts_per_command + kConfirmations && failures <
+                            settings_.attempts_per_command && !given_up(); ++attempt) {
     co_await pace();  // so that the stamp below brackets the exchange itself, not the pacing
     const double sent_s = clock_.now_s();
     auto ex = co_await exchange(status_command());
@@ -209,8 +226,25 @@ awaitable<std::optional<Reading>> Driver::read_status_locked() {
     }
     if (ex.outcome == Outcome::ok) {
       const auto decoded = decode_status(ex.line);
-      if (decoded.status && received_s - sent_s <= 2 * settings_.max_stamp_uncertainty_s)
-        co_return Reading{0.5 * (sent_s + received_s), 0.5 * (received_s - sent_s), *decoded.status};
+      if (decoded.status && received_s - sent_s <= 2 * settings_.max_stamp_uncertainty_s) {
+        const Reading reading{0.5 * (sent_s + received_s), 0.5 * (received_s - sent_s), *decoded.status};
+        if (trusted_ && !plausible_after(*trusted_, reading)) {
+          const bool agrees = doubted && plausible_after(*doubted, reading);
+          if (!agrees) {
+            doubted = reading;
+            confirmations = 0;
+            continue;
+          }
+          if (++confirmations < kConfirmations) continue;
+        } else if (doubted) {
+          events_.emit(io::EventKind::warning,
+                       fmt::format("a reading of {:.2f} K (EB1 0x{:02x}) not confirmed by the next one: dropped as "
+                                   "line noise",
+                                   doubted->status.temperature_K, doubted->status.error_byte));
+        }
+        trusted_ = reading;
+        co_return reading;
+      }
       if (decoded.status) {
         ++restamped_readings_;
         log_->debug("reading took {:.3f} s of run time; asking again", received_s - sent_s);

@@ -114,6 +114,8 @@ class Driver {
   awaitable<bool> set_exchange(const std::string& command);
   awaitable<std::optional<Reading>> greet();
   awaitable<std::optional<Reading>> read_status_locked();
+  // `to` could follow `from`: no fault bit raised, no jump beyond the stage's fastest rate.
+  bool plausible_after(const Reading& from, const Reading& to) const;
   awaitable<bool> try_reconnect(bool wait_for_backoff);
   awaitable<bool> reapply_settings();
   awaitable<std::optional<bool>> restore_run_state(const Reading& found);
@@ -128,6 +130,7 @@ class Driver {
   io::InstrumentLink link_;
   double last_command_s_ = -1e300;
   std::uint64_t restamped_readings_ = 0;
+  std::optional<Reading> trusted_;  // the last reading given out (or found on connecting): the next is judged by it
 
   // What the controller should be doing, re-applied after a reconnect.
   std::optional<double> rate_K_per_min_;

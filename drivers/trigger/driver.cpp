@@ -1,5 +1,6 @@
 #include "drivers/trigger/driver.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -276,8 +277,13 @@ awaitable<TriggerStamp> Driver::fire() {
     add_reason(stamp, fmt::format("*TRG answered {}", describe(ack.reply, ack.detail)));
   } else {
     const auto late = clock_.io_deadline(settings_.late_reply_s, late_reply_floor);
-    if (ack.received - wall_after > late)
+    if (ack.received - wall_after > late) {
       add_reason(stamp, fmt::format("ok to *TRG late ({:.1f} ms)", seconds(ack.received - wall_after) * 1e3));
+      // A unit that answers late may have acted on *TRG late too, at any moment until its ok: the stamp's
+      // uncertainty says so (the fault night saw pulses 55 ms of wall time after a 20 ms stamp).
+      stamp.uncertainty_s = std::max(stamp.uncertainty_s, (stamp.t_after_s - stamp.t_before_s) +
+                                                              seconds(ack.received - wall_after) * clock_.speed());
+    }
   }
 
   // RUN clears only once T0 is out: asking before the shot is due would read a spurious 1.

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "analysis/pipeline/darks.hpp"
 #include "drivers/io/folder_watcher.hpp"
@@ -102,6 +104,7 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
   std::vector<bool> recorded;
   std::vector<std::size_t> duplicates_reported;  // by k: extra files for that index already told of
   std::vector<bool> recorded_missing;            // by k: a file arriving now comes too late to be recorded
+  std::set<std::string> orphans_reported;        // paths: each stray file is said once
   // Detector PC clock - run clock, fixed by the first frame whose sidecar came in (see detector_time_s).
   std::optional<double> detector_clock_offset_s;
   // Complete frame files whose sidecar is not written out yet (the watcher counts a file complete once its
@@ -193,6 +196,12 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static std::string name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+  void report_orphan(const std::string& path) {
+    if (!orphans_reported.insert(path).second) return;
+    event(io::EventKind::warning, fmt::format("unexpected file kept as orphan: {}", path));
+    emit(documents::OrphanFile{path});
+  }
 
   detector::ExposureRecord exposure_record(const detector::FrameRecord& r, std::size_t k) {
     detector::ExposureRecord record;
@@ -430,6 +439,9 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
     if (parsed && !parsed->dark) arrival.index = parsed->index;
     arrival.arrival_s = file.ready_s;
     arrival.complete = file.verdict == io::FileVerdict::complete;
+    // A name that is no frame of this run is an orphan for good: said at once, not at the end of the acquisition,
+    // which a killed insitud never reaches. (One with a frame's index may still meet its boundary.)
+    if (!arrival.index) report_orphan(arrival.path);
     if (plan.sidecar && arrival.complete && arrival.index) {
       awaiting_sidecar.emplace_back(std::move(arrival), clock.now_s());
       pair_awaiting_sidecar();
@@ -544,10 +556,7 @@ awaitable<void> Acquisition::run(ProgramView program) {
   while (!co_await m.recorded_changed.wait_for(intake_over, m.clock, 60.0)) {
   }
   m.stats.orphans = m.pairer.orphans().size();
-  for (const auto& orphan : m.pairer.orphans()) {
-    m.event(io::EventKind::warning, fmt::format("unexpected file kept as orphan: {}", orphan.path));
-    m.emit(documents::OrphanFile{orphan.path});
-  }
+  for (const auto& orphan : m.pairer.orphans()) m.report_orphan(orphan.path);
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -167,6 +167,14 @@ TEST(DetectorFaults, EveryFrameKeepsItsOwnFileWhateverTheDetectorComputerDoes) {
   const auto orphan = std::string("faults-00005-test-shot.tif");
   EXPECT_EQ(run.count_events("warning", "orphan: " + (frames_dir / orphan).string()), 1);
   EXPECT_EQ(run.count_events("warning", "orphan"), 1);
+  // Said when it came, not at the end of the acquisition (which a killed insitud never reaches): before the last
+  // data frame's boundary, frames after its own.
+  double last_stop_s = 0;
+  for (const auto& t : truth) last_stop_s = std::max(last_stop_s, t.stop_s);
+  for (std::size_t i = 0; i < run.event_message.size(); ++i)
+    if (run.event_message[i].find("kept as orphan") != std::string::npos) {
+      EXPECT_LT(run.event_time_s[i], last_stop_s);
+    }
   EXPECT_EQ(h5::read_strings(h5::open_dataset(det, "orphan_files")),
             std::vector<std::string>{(frames_dir / orphan).string()})
       << "the run file lists it beside the frames";

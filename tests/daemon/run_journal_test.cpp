@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "tests/storage/records.hpp"
@@ -63,6 +68,30 @@ TEST(RunJournal, EndsAndRefusesAFileWithoutAStart) {
   std::ofstream(dir.path() / "headless") << R"({"segment": {"index": 0, "started_s": 0, "start_K": 1}})" << '\n';
   EXPECT_THROW(read_journal(dir.path() / "headless"), std::runtime_error);
   EXPECT_THROW(read_journal(dir.path() / "missing"), std::runtime_error);
+}
+
+// A disk that fills mid-line takes part of it; the error then names the cause (a file-size limit stands in for the
+// full disk: the same short write, then a write refused). It used to carry whatever errno an earlier call had left.
+TEST(RunJournal, AWriteCutShortByTheDiskSaysWhy) {
+  ScratchDir dir("journal-full");
+  const auto file = dir.path() / kJournalName;
+  RunJournal journal(file, std::chrono::system_clock::now(), 1.0, "cryo.yaml");
+  rlimit before{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  const auto previous = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  rlimit tight = before;
+  tight.rlim_cur = std::filesystem::file_size(file) + 5;  // room for 5 bytes of the next line
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+  errno = EAGAIN;  // what a non-blocking call elsewhere may have left
+  std::string message;
+  try {
+    journal.segment(0, 1.5, 295.2);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, previous);
+  EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << message;
 }
 
 }  // namespace

@@ -188,6 +188,23 @@ TEST_F(T95EmulatorTest, GarbageFaultCorruptsButStillEndsLinesWithCr) {
   EXPECT_EQ(emulator.feed("T\r", t), clean);
 }
 
+TEST_F(T95EmulatorTest, LineNoiseCorruptsTheGivenFractionOfReplyBytes) {
+  send("T\r");
+  const std::string clean = send("T\r");
+  emulator.set_byte_error_rate(0.01);
+  std::size_t bytes = 0, changed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string reply = emulator.feed("T\r", t);  // same run time: only the wire changes
+    ASSERT_EQ(reply.size(), clean.size());  // bytes are replaced, never added or dropped
+    for (std::size_t k = 0; k < reply.size(); ++k) changed += reply[k] != clean[k];
+    bytes += reply.size();
+  }
+  // 1 % of 220000 bytes is 2200 (σ ≈ 47); a replacement equal to the original (1/256) hides a few.
+  EXPECT_NEAR(static_cast<double>(changed) / static_cast<double>(bytes), 0.01 * 255.0 / 256.0, 0.001);
+  emulator.set_byte_error_rate(0.0);
+  EXPECT_EQ(emulator.feed("T\r", t), clean);
+}
+
 TEST(T95Emulator, NoisyReadingsStayWithinQuantisationAndNoise) {
   StageModel model(5);
   T95Emulator emulator(model);

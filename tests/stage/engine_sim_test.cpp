@@ -139,6 +139,26 @@ TEST_F(EngineOverPty, OpenCircuitFailsTheRunAndSecuresTheStage) {
   EXPECT_EQ(controller_state(), linkam::sim::ControllerState::stopped);
 }
 
+// 3 % of the controller's reply bytes replaced at random (the emulator's generator is seeded): about one T reply in
+// 200 decodes with the open-circuit bit set and one in 100 with a temperature digit changed, tens or hundreds of
+// kelvin off. Neither may fail the run or enter the log; a real fault persists and is still taken (the test above).
+TEST_F(EngineOverPty, LineNoiseNeitherFailsTheRunNorEntersTheLog) {
+  const auto recipe = make_recipe("  - ramp: {to_K: 400, rate_K_per_min: 10}\n");
+  fx.stage.set_byte_error_rate(0.03);
+  EXPECT_EQ(run(recipe), program::RunState::completed);
+  fx.stage.set_byte_error_rate(0.0);
+  EXPECT_EQ(recorder.count("fault", "open circuit"), 0);
+  // Each reading dropped is one that, taken, would have failed the run or broken the step check below.
+  EXPECT_GE(recorder.count("warning", "not confirmed by the next one"), 1);
+  ASSERT_GT(recorder.samples.size(), 30u);
+  // The log holds only what the stage can do: no step beyond its fastest rate (150 K/min) and the sensor's noise.
+  for (std::size_t i = 1; i < recorder.samples.size(); ++i) {
+    const auto &a = recorder.samples[i - 1], &b = recorder.samples[i];
+    EXPECT_LE(std::abs(b.temperature_K - a.temperature_K), 2.5 * (b.time_s - a.time_s) + 5.0)
+        << a.temperature_K << " K at " << a.time_s << " s, then " << b.temperature_K << " K at " << b.time_s << " s";
+  }
+}
+
 TEST_F(EngineOverPty, AbortLeavesTheStageHoldingWhenTheRecipeSaysHold) {
   const auto recipe = make_recipe("  - ramp: {to_K: 400, rate_K_per_min: 10}\n", "hold");
   const auto state = run(recipe, [&](program::Engine& e, double t) {

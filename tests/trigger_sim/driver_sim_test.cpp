@@ -119,7 +119,12 @@ TEST_F(TriggerOverPty, TwentyShotsLandInsideTheirStampWindows) {
     SCOPED_TRACE(k);
     EXPECT_LE(st.t_before_s, st.t_after_s);
     EXPECT_DOUBLE_EQ(st.t_trigger_s, st.t_after_s + settings().trigger_latency_s);
-    EXPECT_NEAR(st.uncertainty_s, (st.t_after_s - st.t_before_s) + 1e-3 * speed, 1e-9);
+    // The write's span and the stamp margin; a late ok (a starved CPU) widens it to cover the wait for the ok.
+    if (st.reason.find("ok to *TRG late") == std::string::npos) {
+      EXPECT_NEAR(st.uncertainty_s, (st.t_after_s - st.t_before_s) + 1e-3 * speed, 1e-9);
+    } else {
+      EXPECT_GT(st.uncertainty_s, (st.t_after_s - st.t_before_s) + 1e-3 * speed);
+    }
     EXPECT_GE(p.event.edge_s, st.t_before_s + unit_latency_s) << "a pulse before its trigger was written";
     if (p.event.edge_s > st.t_trigger_s) {
       ++outside;
@@ -162,6 +167,9 @@ TEST_F(TriggerOverPty, EveryShotFaultGivesAFlaggedStampAndTheNextShotIsClean) {
     EXPECT_NE(bad.reason.find(c.reason), std::string::npos) << bad.reason;
     if (!c.pulse) {
       EXPECT_NE(bad.reason.find("still armed"), std::string::npos) << bad.reason;
+    }
+    if (c.fault.kind == FaultKind::late_reply) {  // the unit may have fired at any moment until its ok
+      EXPECT_GE(bad.uncertainty_s, c.fault.delay_s) << "a late ok widens the stamp's uncertainty";
     }
     wait_run_s(0.2 * speed);  // let a late reply arrive and be flushed
     const auto good = fire();

@@ -13,6 +13,7 @@ class BackgroundStage : public io::BackgroundLoop<PtyServer> {
       : BackgroundLoop(clock, std::move(link), seed) {}
 
   void set_fault(Fault fault, bool on) { server().set_fault(fault, on); }
+  void set_byte_error_rate(double probability) { server().set_byte_error_rate(probability); }
   void unplug(double down_run_s) { server().unplug(down_run_s); }
   void power_cycle(double down_run_s) { server().power_cycle(down_run_s); }
   // What the controller has received so far (commands other than `T`), copied on the simulator's thread.

@@ -1,6 +1,6 @@
 // insitu-linkam-sim: a simulated Linkam T95 + THMS600 + LNP95 on a pseudo-terminal.
 // Fault commands on stdin: `fault open_circuit|dewar_empty|silence|garbage on|off`,
-// `unplug SECONDS` (run time), `power_cycle SECONDS` (the link drops and the controller comes back stopped), `quit`.
+// `noise FRACTION` (each reply byte replaced by a random one with that probability), `unplug SECONDS` (run time), `power_cycle SECONDS` (the link drops and the controller comes back stopped), `quit`.
 #include <iostream>
 #include <optional>
 #include <string>
@@ -55,10 +55,18 @@ int main(int argc, char** argv) {
       stage.power_cycle(down_run_s);
       return true;
     };
+    const auto noise_command = [&stage](std::istream& words) {
+      double fraction = -1;
+      words >> fraction;
+      if (!words || fraction < 0 || fraction > 1) return false;
+      stage.set_byte_error_rate(fraction);
+      return true;
+    };
     insitu::io::run_simulator_console(
         std::cin, std::cerr,
         {{"fault", "fault open_circuit|dewar_empty|silence|garbage on|off", fault_command},
-         {"power_cycle", "power_cycle SECONDS", power_cycle_command}},
+         {"power_cycle", "power_cycle SECONDS", power_cycle_command},
+         {"noise", "noise FRACTION (0..1)", noise_command}},
         [&stage](double down_run_s) { stage.unplug(down_run_s); });
   } catch (const std::exception& e) {
     std::cerr << "insitu-linkam-sim: " << e.what() << '\n';

@@ -45,6 +45,10 @@ void PtyServer::set_fault(Fault fault, bool on) {
   asio::post(io_, [this, fault, on] { model_.set_fault(fault, on); });
 }
 
+void PtyServer::set_byte_error_rate(double probability) {
+  asio::post(io_, [this, probability] { emulator_.set_byte_error_rate(probability); });
+}
+
 void PtyServer::power_cycle(double down_run_s) {
   // Posted before the unplug's own post, so the link never serves the old state once it is down.
   asio::post(io_, [this] { model_.power_cycle(); });

@@ -30,6 +30,7 @@ class PtyServer {
   const std::filesystem::path& link() const { return cable_.link(); }
 
   void set_fault(Fault fault, bool on);
+  void set_byte_error_rate(double probability);  // line noise on the replies (T95Emulator::set_byte_error_rate)
   // Pulls the cable: the master closes (the driver's fd sees a hang-up: EIO on write, EOF/EIO on
   // read) and the symlink disappears. After `down_run_s` of run time a NEW pty is opened and the
   // same symlink points to it. The link comes back in the init state (first command must be `T`);

@@ -65,6 +65,7 @@ std::string T95Emulator::feed(std::string_view bytes, double run_s) {
       }
       std::string reply = execute(line_);
       if (!reply.empty() && model_.fault(Fault::garbage)) reply = garble(std::move(reply));
+      if (byte_error_rate_ > 0.0) reply = corrupt_bytes(std::move(reply));
       out += reply;
     }
     line_.clear();
@@ -155,6 +156,13 @@ std::string T95Emulator::garble(std::string reply) {
   // line still ends in a CR, as a real corrupted line would once the device's CR gets through.
   if (rng_.next() % 2 == 0) return junk(8) + reply;
   return junk(12) + "\r";
+}
+
+std::string T95Emulator::corrupt_bytes(std::string reply) {
+  constexpr double kScale = 1.0 / 18446744073709551616.0;  // 2^-64: next() as a fraction of 1
+  for (char& b : reply)
+    if (static_cast<double>(rng_.next()) * kScale < byte_error_rate_) b = static_cast<char>(rng_.next() & 0xFF);
+  return reply;
 }
 
 }  // namespace insitu::linkam::sim

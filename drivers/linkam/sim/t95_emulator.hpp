@@ -31,6 +31,8 @@ class T95Emulator {
 
   // Back to the power-up state: init (waiting for `T`), partial line dropped. The model keeps its state.
   void reset_link();
+  // Line noise: each byte of every reply (its CR too) is replaced by a random byte with this probability.
+  void set_byte_error_rate(double probability) { byte_error_rate_ = probability; }
   bool initialised() const { return initialised_; }
   // The last commands other than `T` (at most kReceivedKept), oldest first; unanswered ones included.
   const std::deque<Received>& received() const { return received_; }
@@ -41,6 +43,7 @@ class T95Emulator {
   std::string execute(std::string_view line);
   std::string status_reply() const;
   std::string garble(std::string reply);
+  std::string corrupt_bytes(std::string reply);
 
   static constexpr std::size_t max_line_bytes = 32;  // longer lines are junk; dropped at their CR
 
@@ -49,6 +52,7 @@ class T95Emulator {
   std::string line_;
   bool overflow_ = false;
   bool initialised_ = false;
+  double byte_error_rate_ = 0.0;
   std::deque<Received> received_;
 };
 
