@@ -206,16 +206,6 @@ std::optional<linkam::sim::Fault> stage_fault(const std::string& name) {
   return std::nullopt;
 }
 
-std::optional<trigger::FaultKind> trigger_fault(const std::string& name) {
-  using trigger::FaultKind;
-  if (name == "drop") return FaultKind::drop_reply;
-  if (name == "late") return FaultKind::late_reply;
-  if (name == "error") return FaultKind::invalid_parameter;
-  if (name == "garbage") return FaultKind::garbage;
-  if (name == "noise") return FaultKind::noise;
-  return std::nullopt;
-}
-
 std::optional<detector::sim::FileFault> file_fault(const std::string& name) {
   using detector::sim::FileFault;
   for (const auto f : {FileFault::missing, FileFault::delayed, FileFault::truncated, FileFault::duplicate,
@@ -257,7 +247,7 @@ bool apply_trigger_fault(trigger::sim::BackgroundTrigger& trigger, std::istream&
     return true;
   }
   words >> name;
-  const auto kind = trigger_fault(name);
+  const auto kind = trigger::fault_kind_named(name);
   if (what != "fault" || !kind) return false;
   trigger::Fault fault{*kind, 0.0};
   if (*kind == trigger::FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;

@@ -96,6 +96,15 @@ std::pair<std::string, int> split_suffix(const std::string& node, int fallback) 
 
 }  // namespace
 
+std::optional<FaultKind> fault_kind_named(std::string_view name) {
+  if (name == "drop") return FaultKind::drop_reply;
+  if (name == "late") return FaultKind::late_reply;
+  if (name == "error") return FaultKind::invalid_parameter;
+  if (name == "garbage") return FaultKind::garbage;
+  if (name == "noise") return FaultKind::noise;
+  return std::nullopt;
+}
+
 Bnc575Emulator::Bnc575Emulator(EmulatorConfig config) : config_(std::move(config)) {
   if (config_.channel_count != 2 && config_.channel_count != 4 && config_.channel_count != 8) {
     throw std::invalid_argument(fmt::format("BNC emulator: {} channels; the family has 2, 4 or 8",

@@ -32,6 +32,9 @@ enum class FaultKind {
   garbage,            // the reply line is replaced by a junk line; the command is executed
 };
 
+// The fault's name in the simulators' consoles (drop, late, error, noise, garbage); nullopt for any other.
+std::optional<FaultKind> fault_kind_named(std::string_view name);
+
 struct Fault {
   FaultKind kind = FaultKind::drop_reply;
   double delay_s = 0.0;  // late_reply only

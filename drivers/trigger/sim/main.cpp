@@ -16,21 +16,6 @@
 #include "drivers/io/simulator_console.hpp"
 #include "drivers/trigger/sim/background_trigger.hpp"
 
-namespace {
-
-using insitu::trigger::FaultKind;
-
-std::optional<FaultKind> parse_fault(const std::string& name) {
-  if (name == "drop") return FaultKind::drop_reply;
-  if (name == "late") return FaultKind::late_reply;
-  if (name == "error") return FaultKind::invalid_parameter;
-  if (name == "garbage") return FaultKind::garbage;
-  if (name == "noise") return FaultKind::noise;
-  return std::nullopt;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"Simulated BNC 575 delay generator on a pty"};
   std::string link;
@@ -58,10 +43,10 @@ int main(int argc, char** argv) {
     const auto fault_command = [&trigger](std::istream& words) {
       std::string name, prefix;
       words >> name;
-      const auto kind = parse_fault(name);
+      const auto kind = insitu::trigger::fault_kind_named(name);
       if (!kind) return false;
       insitu::trigger::Fault fault{*kind, 0.0};
-      if (*kind == FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;
+      if (*kind == insitu::trigger::FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;
       words >> prefix;
       trigger.inject(fault, prefix);
       return true;
