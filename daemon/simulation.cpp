@@ -197,15 +197,6 @@ class FaultConsole {
   std::thread thread_;
 };
 
-std::optional<linkam::sim::Fault> stage_fault(const std::string& name) {
-  using linkam::sim::Fault;
-  if (name == "open_circuit") return Fault::open_circuit;
-  if (name == "dewar_empty") return Fault::dewar_empty;
-  if (name == "silence") return Fault::silence;
-  if (name == "garbage") return Fault::garbage;
-  return std::nullopt;
-}
-
 std::optional<detector::sim::FileFault> file_fault(const std::string& name) {
   using detector::sim::FileFault;
   for (const auto f : {FileFault::missing, FileFault::delayed, FileFault::truncated, FileFault::duplicate,
@@ -221,7 +212,7 @@ bool apply_stage_fault(linkam::sim::BackgroundStage& stage, std::istream& words)
   if (what == "fault") {
     std::string name, state;
     words >> name >> state;
-    const auto fault = stage_fault(name);
+    const auto fault = linkam::sim::fault_named(name);
     if (!fault || (state != "on" && state != "off")) return false;
     stage.set_fault(*fault, state == "on");
     return true;

@@ -11,20 +11,6 @@
 #include "drivers/io/simulator_console.hpp"
 #include "drivers/linkam/sim/background_stage.hpp"
 
-namespace {
-
-using insitu::linkam::sim::Fault;
-
-std::optional<Fault> parse_fault(const std::string& name) {
-  if (name == "open_circuit") return Fault::open_circuit;
-  if (name == "dewar_empty") return Fault::dewar_empty;
-  if (name == "silence") return Fault::silence;
-  if (name == "garbage") return Fault::garbage;
-  return std::nullopt;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"Simulated Linkam T95 controller with THMS600 stage and LNP95 pump on a pty"};
   std::string link;
@@ -43,7 +29,7 @@ int main(int argc, char** argv) {
     const auto fault_command = [&stage](std::istream& words) {
       std::string name, state;
       words >> name >> state;
-      const auto fault = parse_fault(name);
+      const auto fault = insitu::linkam::sim::fault_named(name);
       if (!fault || (state != "on" && state != "off")) return false;
       stage.set_fault(*fault, state == "on");
       return true;

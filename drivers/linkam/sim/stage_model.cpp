@@ -222,4 +222,12 @@ std::uint8_t StageModel::pb1() const {
   return static_cast<std::uint8_t>(0x80 | (pump_auto_ ? 0x40 : 0) | pump_speed_);
 }
 
+std::optional<Fault> fault_named(std::string_view name) {
+  if (name == "open_circuit") return Fault::open_circuit;
+  if (name == "dewar_empty") return Fault::dewar_empty;
+  if (name == "silence") return Fault::silence;
+  if (name == "garbage") return Fault::garbage;
+  return std::nullopt;
+}
+
 }  // namespace insitu::linkam::sim

@@ -1,5 +1,7 @@
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace insitu::linkam::sim {
 
@@ -8,6 +10,8 @@ class TemperatureHistory;
 // Switchable faults. `silence` and `garbage` act on the wire (the emulator reads them from the model
 // so one object carries the whole device state); cable unplug is done by the pty server.
 enum class Fault { open_circuit, dewar_empty, silence, garbage };
+// The fault's name in the simulators' consoles (open_circuit, dewar_empty, silence, garbage); nullopt otherwise.
+std::optional<Fault> fault_named(std::string_view name);
 
 // Controller state as reported in SB1 (byte 0 of the `T` reply).
 enum class ControllerState : std::uint8_t {
