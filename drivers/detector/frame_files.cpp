@@ -28,6 +28,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// A frame side of 0 pixels leaves nothing to analyse (and divides by zero downstream); one past 2^16 is no detector's
+// and would overflow width x height x bytes.
+constexpr std::size_t kMaxFrameSide = std::size_t{1} << 16;
+// 8192 x 8192, several times the largest area detector's: a (compressed) TIFF of a few bytes may claim 65535 x 65535
+// pixels, which would be allocated before its strips are decoded.
+constexpr std::uint64_t kMaxFramePixels = std::uint64_t{1} << 26;
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -179,6 +186,12 @@ std::vector<T> read_tiff_pixels(TIFF* tif, const fs::path& path, std::uint32_t w
     TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tile_w);
     TIFFGetField(tif, TIFFTAG_TILELENGTH, &tile_h);
     if (tile_w == 0 || tile_h == 0) fail("tile size of zero");
+    // The tile buffer is allocated before any tile is decoded: a few bytes may claim a tile of gigabytes.
+    if (std::uint64_t{tile_w} * tile_h > kMaxFramePixels) {
+      throw FrameFileError(Kind::unsupported, path,
+                           fmt::format("tiles of {}x{} pixels, more than any detector frame ({})", tile_w, tile_h,
+                                       kMaxFramePixels));
+    }
     std::vector<T> tile(static_cast<std::size_t>(tile_w) * tile_h);
     const auto tile_bytes = static_cast<tmsize_t>(tile.size() * sizeof(T));
     for (std::uint32_t y = 0; y < height; y += tile_h) {
@@ -247,13 +260,6 @@ std::size_t parse_size(const fs::path& path, std::string_view key, const std::st
   }
   return static_cast<std::size_t>(v);
 }
-
-// A frame side of 0 pixels leaves nothing to analyse (and divides by zero downstream); one past 2^16 is no detector's
-// and would overflow width x height x bytes.
-constexpr std::size_t kMaxFrameSide = std::size_t{1} << 16;
-// 8192 x 8192, several times the largest area detector's: a (compressed) TIFF of a few bytes may claim 65535 x 65535
-// pixels, which would be allocated before its strips are decoded.
-constexpr std::uint64_t kMaxFramePixels = std::uint64_t{1} << 26;
 
 std::size_t parse_frame_side(const fs::path& path, std::string_view key, const std::string& value, std::size_t line) {
   const std::size_t side = parse_size(path, key, value, line);

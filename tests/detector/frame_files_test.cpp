@@ -321,6 +321,23 @@ TEST_F(FrameFiles, CorruptAndUnsupportedTiff) {
   TIFFClose(tif);
   EXPECT_EQ(error_kind(rgb, &message), FrameFileError::Kind::unsupported);
   EXPECT_NE(message.find("3 samples per pixel"), std::string::npos) << message;
+
+  // A 16 x 16 image in one tile that claims 32768 x 32768 pixels (4 GiB as float32, found by fuzz_frame_file).
+  const fs::path huge_tile = file("huge-tile.tif");
+  tif = TIFFOpen(huge_tile.c_str(), "w");
+  ASSERT_NE(tif, nullptr);
+  TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, 16u);
+  TIFFSetField(tif, TIFFTAG_IMAGELENGTH, 16u);
+  TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, std::uint16_t{32});
+  TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, std::uint16_t{SAMPLEFORMAT_IEEEFP});
+  TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(tif, TIFFTAG_TILEWIDTH, 32768u);
+  TIFFSetField(tif, TIFFTAG_TILELENGTH, 32768u);
+  unsigned char raw[16] = {};
+  TIFFWriteRawTile(tif, 0, raw, sizeof raw);
+  TIFFClose(tif);
+  EXPECT_EQ(error_kind(huge_tile, &message), FrameFileError::Kind::unsupported);
+  EXPECT_NE(message.find("tiles of 32768x32768 pixels"), std::string::npos) << message;
 }
 
 // ---- EDF ----------------------------------------------------------------------------------------------
