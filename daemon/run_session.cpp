@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "daemon/console.hpp"
+#include "daemon/disk_space_watch.hpp"
 #include "daemon/run_file_sink.hpp"
 #include "daemon/storage/run_file.hpp"
 #include "daemon/xrd_setup.hpp"
@@ -235,6 +236,7 @@ struct RunSession::Impl {
   std::unique_ptr<program::Run> run;
   std::unique_ptr<RunFileSink> file_sink;
   std::unique_ptr<bluesky::DocumentSink> bluesky_sink;
+  std::unique_ptr<DiskSpaceWatch> disk_watch;
   std::optional<StatusLine> status_line;
   std::unique_ptr<RunJournal> journal;
   std::optional<std::size_t> journaled_segment;  // the last segment the journal has
@@ -252,6 +254,7 @@ struct RunSession::Impl {
   void describe_start();
   void connect_instruments();
   void build_run();
+  void watch_disk_space();
 };
 
 void RunSession::Impl::prepare(recipe::Recipe recipe) {
@@ -476,6 +479,7 @@ void RunSession::Impl::build_run() {
         clock, bluesky::RunFileFrames{std::filesystem::absolute(file_path), frames_stored}, settings.bluesky, log);
     documents.subscribe([sink = bluesky_sink.get()](const documents::Document& d) { (*sink)(d); });
   }
+  watch_disk_space();
   if (settings.live_status) {
     status_line.emplace(host.loop(), the_run);
     documents.subscribe([this](const documents::Document& d) { (*status_line)(d); });
@@ -487,6 +491,17 @@ void RunSession::Impl::build_run() {
     });
   for (auto& sink : extra_sinks) documents.subscribe(sink);
   documents.on_sink_failure([&the_run](const std::string& why) { the_run.record_failed("the run record: " + why); });
+}
+
+// The run directory takes the run file, the journal and the log; the frames folder, the detector's files.
+void RunSession::Impl::watch_disk_space() {
+  const std::uint64_t frame_bytes =
+      setup.acquisition ? std::uint64_t{setup.acquisition->height} * setup.acquisition->width * sizeof(float) : 0;
+  std::vector<WatchedFolder> folders{{dir->path(), bytes_a_run_keeps_free(frame_bytes)}};
+  if (setup.acquisition) folders.push_back({connections.frames_folder, bytes_a_run_keeps_free(frame_bytes)});
+  disk_watch = std::make_unique<DiskSpaceWatch>(host.loop(), std::move(folders),
+                                                [this](const std::string& why) { run->abort(why); });
+  documents.subscribe([watch = disk_watch.get()](const documents::Document& d) { (*watch)(d); });
 }
 
 awaitable<SessionEnd> RunSession::execute() {
