@@ -170,12 +170,16 @@ storage::RunMetadata run_metadata(const SessionSettings& settings, const recipe:
   return meta;
 }
 
-std::unique_ptr<dhr3::ExportWatcher> dma_watcher(Host& host, const io::RunClock& clock, const recipe::Recipe& recipe,
-                                                 const Connections& c, bool simulated) {
+// A resumed run (`resumed_from`: when its first part started) takes again the exports saved since then: the first
+// part kept them only in memory, for the run file's end.
+std::unique_ptr<dhr3::ExportWatcher> dma_watcher(
+    Host& host, const io::RunClock& clock, const recipe::Recipe& recipe, const Connections& c, bool simulated,
+    std::optional<std::chrono::system_clock::time_point> resumed_from = std::nullopt) {
   if (!recipe.dma) return nullptr;
   dhr3::ExportWatcherSettings d;
   d.folder = c.dma_folder;
   d.include_existing = simulated;  // the simulated DHR-3's exports are there before the run
+  d.include_existing_since = resumed_from;
   // No logger of its own: its events reach the log as the run's documents.
   return std::make_unique<dhr3::ExportWatcher>(host.loop(), clock, d);
 }
@@ -348,6 +352,7 @@ void RunSession::Impl::prepare_resumed(recipe::Recipe recipe, const ResumeFrom& 
     Simulation* sim = host.simulation();
     if (sim) sim->prepare_run(clock, recipe, dir->path(), settings.simulation);
     connections = resolve_connections(settings, recipe, sim);
+    dma = dma_watcher(host, clock, recipe, connections, sim != nullptr, j.utc_origin);
     file_path = dir->path() / "run.h5";
     file = storage::RunFile::reopen(file_path, run_metadata(settings, recipe, clock, connections, sim != nullptr),
                                     storage::RunFile::ResumptionRow{clock.now_s(), segment + 1}, {}, side.layout);

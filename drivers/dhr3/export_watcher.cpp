@@ -123,6 +123,7 @@ io::FolderWatchSettings folder_settings(const ExportWatcherSettings& s) {
   f.poll_interval_s = s.poll_interval_s;
   f.stable_polls = s.stable_polls;
   f.include_existing = s.include_existing;
+  f.include_existing_since = s.include_existing_since;
   f.use_inotify = s.use_inotify;
   return f;
 }

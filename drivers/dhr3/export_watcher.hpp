@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
@@ -56,6 +57,7 @@ struct ExportWatcherSettings {
   double poll_interval_s = 0.5;  // run seconds
   int stable_polls = 2;
   bool include_existing = false;  // ingest exports already in the folder at start
+  std::optional<std::chrono::system_clock::time_point> include_existing_since;  // ... those saved since then
   bool use_inotify = true;
   ParseOptions parse;
   CurveOptions curves;

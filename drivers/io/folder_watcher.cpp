@@ -295,6 +295,11 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     return files;
   }
 
+  bool modified_since_wanted(const FileStat& st) const {
+    const auto& since = settings_.include_existing_since;
+    return since && std::chrono::file_clock::to_sys(st.mtime) >= *since;
+  }
+
   void baseline() {
     auto files = list();
     if (!files) throw std::runtime_error(fmt::format("folder watcher: cannot list {}", settings_.folder.string()));
@@ -304,7 +309,7 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
       e.stat = st;
       e.first_seen_s = now_s;
       e.detected_by = Detection::existing;
-      e.state = settings_.include_existing ? State::pending : State::settled;
+      e.state = settings_.include_existing || modified_since_wanted(st) ? State::pending : State::settled;
       entries_.emplace(path, e);
     }
     // Existing files are judged on the first poll like any other; stability counts from here.

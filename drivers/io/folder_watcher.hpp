@@ -51,6 +51,8 @@ struct FolderWatchSettings {
   std::optional<std::string> sidecar_suffix;
   bool use_inotify = true;
   bool include_existing = false;  // deliver files already present at construction
+  // Deliver those of them last modified at or after this moment (a resumed run's files from before its restart).
+  std::optional<std::chrono::system_clock::time_point> include_existing_since;
   // Consulted once a file is otherwise complete; "not yet" keeps it pending and asks again next poll.
   FileValidator validator;
   // A file still pending this long (run seconds) after it was first seen is delivered as timed_out; it stays

@@ -292,6 +292,23 @@ TEST_F(FolderWatcherTest, ExistingFilesAreDeliveredWithIncludeExisting) {
   }
 }
 
+// A resumed run takes again the files saved since its first part started, not the folder's older ones.
+TEST_F(FolderWatcherTest, ExistingFilesModifiedSinceAMomentAreDelivered) {
+  write_file(watched() / "before.txt", "saved before the run");
+  write_file(watched() / "during.txt", "saved during the first part");
+  const auto run_start = std::chrono::system_clock::now();
+  fs::last_write_time(watched() / "before.txt", fs::file_time_type::clock::now() - std::chrono::hours(1));
+  auto s = settings();
+  s.include_existing_since = run_start - std::chrono::seconds(1);
+  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  auto got = run(watcher, [&]() -> awaitable<void> {
+    write_file(watched() / "after.txt", "saved after the restart");
+    co_return;
+  });
+  EXPECT_EQ(names(got), (std::set<std::string>{"during.txt", "after.txt"}));
+  EXPECT_EQ(got.size(), 2u);
+}
+
 TEST_F(FolderWatcherTest, RegexFilterIsRespected) {
   auto s = settings();
   s.filter = R"(frame-\d{5}\.tif)";

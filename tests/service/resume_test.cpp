@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using insitu::testing::run_insitu;
 
-// The night recipe with its frames stored, an inline analysis and `on_interruption` (resume or abort).
+// The night recipe with its frames stored, an inline analysis, the simulated DHR-3's exports and `on_interruption`
+// (resume or abort).
 void write_resumable_recipe(const std::filesystem::path& file, const std::string& on_interruption = "resume") {
   testing::write_recipe(file, "resumed", "as cast", 400);
   std::ifstream in(file);
@@ -35,6 +36,7 @@ analysis:
   density: {fit_range_angstrom: [0.0, 2.0], nominal_per_cubic_m: 5.38345e28, use: nominal}
   entropy: {r_max_angstrom: 10.0}
   run: {smoothing_window_K: 20, expected_tg_K: null}
+dma: {folder: /data/dhr3/exports, geometry: torsion}
 )";
   std::ofstream(file) << recipe;
 }
@@ -85,6 +87,10 @@ TEST(ServiceResume, ARunWithFramesAndAnalysisKilledMidRunResumesAndCompletesLosi
   const auto analysis = file.analysis();
   ASSERT_TRUE(analysis);
   EXPECT_EQ(analysis->sequence, data_frames);
+  // The first part held its DMA exports in memory only: the resumed part takes them up again (the fault night found
+  // a resumed run that watched no DMA folder at all).
+  EXPECT_TRUE(file.has_dma_entry());
+  EXPECT_EQ(file.text("export_01/sha256", storage::schema::entry_dma).value_or("").size(), 64u);
 }
 
 // With on_interruption: abort the file is closed as interrupted, its detector and analysis datasets cut to the rows
