@@ -74,6 +74,8 @@ void RunFileSink::operator()(const documents::Document& document) {
         } else if constexpr (std::is_same_v<T, OrphanFile>) {
           file_.append_orphan_file(d.path);
         } else if constexpr (std::is_same_v<T, DmaExport>) {
+          // Its verbatim text, curves and fits are written at the end, when the disk may be full.
+          file_.reserve_for_finish(3 * d.data->text.size() + (std::uint64_t{64} << 10));
           dma_exports_.push_back(d.data);
         } else if constexpr (std::is_same_v<T, RunStop>) {
           finish(d);

@@ -1,6 +1,7 @@
 #include "daemon/storage/run_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,17 @@ std::filesystem::path reserve_end_space(const std::filesystem::path& file) {
   std::error_code ignored;
   if (!held) std::filesystem::remove(reserve, ignored);
   return held ? reserve : std::filesystem::path();
+}
+
+bool grow_reserve(const std::filesystem::path& reserve, std::uint64_t extra_bytes) {
+  if (reserve.empty()) return false;
+  const int fd = ::open(reserve.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  const bool grown = ::fstat(fd, &st) == 0 &&
+                     ::posix_fallocate(fd, st.st_size, static_cast<off_t>(extra_bytes)) == 0;
+  ::close(fd);
+  return grown;
 }
 
 void release(const std::filesystem::path& reserve) {
@@ -374,6 +386,11 @@ void RunFile::at_finish(std::function<void(const h5::Handle& file)> writer) {
   std::lock_guard lock(mutex_);
   if (finishing_) throw std::logic_error("RunFile " + path_.string() + ": at_finish after finish()");
   finish_writers_.push_back(std::move(writer));
+}
+
+bool RunFile::reserve_for_finish(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  return !finishing_ && grow_reserve(end_reserve_, bytes);
 }
 
 std::optional<h5::Filter> RunFile::frame_filter() const { return frame_filter_; }

@@ -120,6 +120,9 @@ class RunFile {
   // `writer` runs on the writer thread after SWMR has ended and the file is reopened in regular mode (it may
   // create objects), after end_time/duration/exit_status. Register before finish(); errors go to error().
   void at_finish(std::function<void(const h5::Handle& file)> writer);
+  // Holds `bytes` more of the disk for the end of the run (what an at_finish writer will write), beside the 1 MiB
+  // held from the start. False when the disk has no more room: the end may then be lost, and finish() says what.
+  bool reserve_for_finish(std::uint64_t bytes);
   // The frame filter chosen at create (nullopt without a detector layout).
   std::optional<h5::Filter> frame_filter() const;
   // Drains the queue, ends SWMR (close), reopens in regular mode for the at_finish writers and end_time, duration,

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -228,6 +229,53 @@ TEST(RunFileCrash, FullDiskIsReportedAndLaterAppendsAreDropped) {
   ASSERT_TRUE(dropped);
   EXPECT_THAT(*dropped, StartsWith("dropped "));
   EXPECT_GE(std::stoull(dropped->substr(8)), 1001u);  // at least the 1000 samples + 1 event appended after
+}
+
+// The end of a run reopens the file outside SWMR; a writer cut there (the fault night's full disk) leaves a mark no
+// reader opens past. The reader says so and names `insitu recover`, which clears it with nothing lost.
+TEST(RunFileCrash, AFileLeftOpenOutsideSwmrIsNamedForRecoveryAndRecovered) {
+  ScratchDir dir("left_open");
+  const auto path = dir.path() / "run.nxs";
+  {
+    auto run = RunFile::create(path, testing::test_metadata(), {.flush_interval_s = 0.0});
+    for (std::size_t i = 0; i < 200; ++i) run->append(testing::sample_at(i));
+    ASSERT_TRUE(run->finish(5.0, "aborted")) << run->error().value_or("");
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const h5::Handle left = h5::open_file(path, h5::Access::read_write);
+    ::_exit(0);  // never closed: its "open for writing" mark stays in the superblock
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  try {
+    RunFileReader unreadable(path);
+    ADD_FAILURE() << "opened a file marked open for writing";
+  } catch (const NotARunFile& e) {
+    EXPECT_THAT(e.what(), HasSubstr("left open by a writer that did not close it"));
+    EXPECT_THAT(e.what(), HasSubstr("`insitu recover " + path.string() + "`"));
+  }
+  EXPECT_EQ(recover_killed_file(path), Recovery::recovered);
+  const RunFileReader file(path);
+  EXPECT_EQ(file.temperature_log().rows(), 200u);
+  EXPECT_EQ(file.text("exit_status"), "aborted");
+}
+
+// What the end of a run will write (a DMA export's text and fits) is held on the disk beside the 1 MiB from the start,
+// and given back when the run ends.
+TEST(RunFileCrash, RoomForTheEndGrowsOnRequestAndIsGivenBackAtTheEnd) {
+  ScratchDir dir("reserve");
+  const auto path = dir.path() / "run.nxs", reserve = dir.path() / ".run.nxs.end-reserve";
+  auto run = RunFile::create(path, testing::test_metadata());
+  ASSERT_TRUE(std::filesystem::exists(reserve));
+  const auto start_bytes = std::filesystem::file_size(reserve);
+  EXPECT_EQ(start_bytes, std::uintmax_t{1} << 20);
+  EXPECT_TRUE(run->reserve_for_finish(3u << 20));
+  EXPECT_EQ(std::filesystem::file_size(reserve), start_bytes + (3u << 20));
+  ASSERT_TRUE(run->finish(1.0, "completed")) << run->error().value_or("");
+  EXPECT_FALSE(std::filesystem::exists(reserve));
+  EXPECT_FALSE(run->reserve_for_finish(1u << 20));
 }
 
 // A viewer (h5py/silx with swmr=True) holds the file open through the end of the run. HDF5 1.10.8 keeps its
