@@ -69,9 +69,7 @@ Recovery recover_killed_file(const std::filesystem::path& file) {
     throw std::runtime_error(file.string() + ": still being written by a running insitu; recover it once the run has "
                                              "ended (or been killed)");
   if (opens_for_writing(file)) return Recovery::not_needed;
-  {
-    const h5::Handle readable = h5::open_file(file, h5::Access::swmr_read);  // throws when no killed run left it
-  }
+  // Marked open by a SWMR writer (a killed run) or by a regular one (the end of a run, cut by a kill or a full disk).
   clear_status_flags(file);
   const h5::Handle writable = h5::open_file(file, h5::Access::read_write);  // throws when the recovery did not take
   return Recovery::recovered;

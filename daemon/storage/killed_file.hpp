@@ -6,6 +6,9 @@
 // SWMR writer never updates: HDF5 truncates the file to it on the next close and every frame and reading is gone.
 // recover_killed_file() clears the mark and moves the end of allocation to the file's size (what `h5clear -s
 // --increment=0` does), so nothing is lost.
+//
+// The end of a run reopens the file outside SWMR to write what creates objects; cut there (a kill, a full disk), it
+// leaves a "open for writing" mark that no reader can open past, SWMR or not. The same recovery clears it.
 #include <filesystem>
 
 namespace insitu::storage {

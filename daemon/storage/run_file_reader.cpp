@@ -96,6 +96,12 @@ RunFileReader::RunFileReader(const std::filesystem::path& path) : path_(path) {
       file_ = h5::open_file(path, h5::Access::swmr_read);
       swmr_ = true;
     } catch (const h5::Error& e) {
+      // Marked open by a writer outside SWMR (the end of a run, which reopens the file, cut by a kill or a full
+      // disk): HDF5 opens it for no reader until the mark is cleared.
+      if (std::string_view(e.what()).find("not already open for SWMR writing") != std::string_view::npos)
+        throw NotARunFile(path.string() + ": left open by a writer that did not close it (killed, or the disk was full "
+                                          "while the run ended); `insitu recover " + path.string() +
+                          "` makes it readable");
       throw NotARunFile(path.string() + ": a damaged or truncated HDF5 file (" + std::string(e.what()).substr(0, 160) +
                         ")");
     }
