@@ -18,50 +18,41 @@ namespace {
 using namespace std::chrono_literals;
 using storage::testing::ScratchDir;
 
-struct Reports {
-  std::vector<std::string> reasons;
-  DiskSpaceWatch::OnLow sink() {
-    return [this](const std::string& why) { reasons.push_back(why); };
+// A scratch folder, a loop to run the watch on, and what it reported.
+class DiskSpaceWatchTest : public ::testing::Test {
+ protected:
+  // More than the scratch folder's disk has free: a folder needing this is short of space.
+  std::uint64_t more_than_free() const { return free_bytes(dir_.path()).value_or(0) + (std::uint64_t{1} << 40); }
+  DiskSpaceWatch watch(std::vector<WatchedFolder> folders) {
+    return {loop_.get_executor(), std::move(folders), [this](const std::string& why) { reasons_.push_back(why); }};
   }
+
+  ScratchDir dir_{"disk_watch"};
+  boost::asio::io_context loop_;
+  std::vector<std::string> reasons_;
 };
 
-TEST(DiskSpaceWatch, AFolderShortOfWhatTheRunNeedsIsReportedOnceWithItsFreeSpace) {
-  ScratchDir dir("disk_watch_short");
-  const auto free = free_bytes(dir.path());
-  ASSERT_TRUE(free);
-  boost::asio::io_context loop;
-  Reports reports;
-  DiskSpaceWatch watch(loop.get_executor(),
-                       {{dir.path(), 1}, {dir.path() / "absent", 1}, {dir.path(), *free + (std::uint64_t{1} << 40)}},
-                       reports.sink());
-  loop.run_for(2500ms);  // the first check and two more seconds' worth
-  ASSERT_EQ(reports.reasons.size(), 1u);
-  EXPECT_EQ(reports.reasons[0].rfind("disk full: ", 0), 0u) << reports.reasons[0];
-  EXPECT_NE(reports.reasons[0].find(" MiB free in " + dir.path().string() + ", below the "), std::string::npos)
-      << reports.reasons[0];
+TEST_F(DiskSpaceWatchTest, AFolderShortOfWhatTheRunNeedsIsReportedOnceWithItsFreeSpace) {
+  ASSERT_TRUE(free_bytes(dir_.path()));
+  auto w = watch({{dir_.path(), 1}, {dir_.path() / "absent", 1}, {dir_.path(), more_than_free()}});
+  loop_.run_for(2500ms);  // the first check and two more seconds' worth
+  ASSERT_EQ(reasons_.size(), 1u);
+  EXPECT_EQ(reasons_[0].rfind("disk full: ", 0), 0u) << reasons_[0];
+  EXPECT_NE(reasons_[0].find(" MiB free in " + dir_.path().string() + ", below the "), std::string::npos)
+      << reasons_[0];
 }
 
-TEST(DiskSpaceWatch, EnoughRoomOrAFolderNotThereYetIsNotReported) {
-  ScratchDir dir("disk_watch_room");
-  boost::asio::io_context loop;
-  Reports reports;
-  DiskSpaceWatch watch(loop.get_executor(), {{dir.path(), bytes_a_run_keeps_free(16 << 20)}, {dir.path() / "absent",
-                                                                                              ~std::uint64_t{0}}},
-                       reports.sink());
-  loop.run_for(1500ms);
-  EXPECT_TRUE(reports.reasons.empty()) << reports.reasons.front();
+TEST_F(DiskSpaceWatchTest, EnoughRoomOrAFolderNotThereYetIsNotReported) {
+  auto w = watch({{dir_.path(), bytes_a_run_keeps_free(16 << 20)}, {dir_.path() / "absent", ~std::uint64_t{0}}});
+  loop_.run_for(1500ms);
+  EXPECT_TRUE(reasons_.empty()) << reasons_.front();
 }
 
-TEST(DiskSpaceWatch, TheRunsStopEndsTheWatch) {
-  ScratchDir dir("disk_watch_stop");
-  const auto free = free_bytes(dir.path());
-  ASSERT_TRUE(free);
-  boost::asio::io_context loop;
-  Reports reports;
-  DiskSpaceWatch watch(loop.get_executor(), {{dir.path(), *free + (std::uint64_t{1} << 40)}}, reports.sink());
-  watch(documents::RunStop{});
-  loop.run_for(1500ms);
-  EXPECT_TRUE(reports.reasons.empty());
+TEST_F(DiskSpaceWatchTest, TheRunsStopEndsTheWatch) {
+  auto w = watch({{dir_.path(), more_than_free()}});
+  w(documents::RunStop{});
+  loop_.run_for(1500ms);
+  EXPECT_TRUE(reasons_.empty());
 }
 
 TEST(DiskSpaceWatch, ARunKeepsRoomForFourFramesAndItsEndRecords) {
