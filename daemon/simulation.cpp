@@ -210,12 +210,9 @@ bool apply_stage_fault(linkam::sim::BackgroundStage& stage, std::istream& words)
   std::string what;
   words >> what;
   if (what == "fault") {
-    std::string name, state;
-    words >> name >> state;
-    const auto fault = linkam::sim::fault_named(name);
-    if (!fault || (state != "on" && state != "off")) return false;
-    stage.set_fault(*fault, state == "on");
-    return true;
+    const auto fault = linkam::sim::read_fault_switch(words);
+    if (fault) stage.set_fault(fault->fault, fault->on);
+    return fault.has_value();
   }
   double value = -1;
   words >> value;
@@ -229,7 +226,7 @@ bool apply_stage_fault(linkam::sim::BackgroundStage& stage, std::istream& words)
 
 // The delay generator's: `fault drop|error|garbage|noise [PREFIX]`, `fault late S [PREFIX]`, `unplug S`.
 bool apply_trigger_fault(trigger::sim::BackgroundTrigger& trigger, std::istream& words) {
-  std::string what, name, prefix;
+  std::string what, prefix;
   words >> what;
   if (what == "unplug") {
     double seconds = -1;
@@ -237,13 +234,11 @@ bool apply_trigger_fault(trigger::sim::BackgroundTrigger& trigger, std::istream&
     trigger.unplug(seconds);
     return true;
   }
-  words >> name;
-  const auto kind = trigger::fault_kind_named(name);
-  if (what != "fault" || !kind) return false;
-  trigger::Fault fault{*kind, 0.0};
-  if (*kind == trigger::FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;
+  if (what != "fault") return false;
+  const auto fault = trigger::read_fault(words);
+  if (!fault) return false;
   words >> prefix;
-  trigger.inject(fault, prefix);
+  trigger.inject(*fault, prefix);
   return true;
 }
 

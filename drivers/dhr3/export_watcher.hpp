@@ -8,10 +8,10 @@
 // is handed out with its DMA curves (dhr3::dma_curves), and the consumer pools and fits them (analysis/dma). Runs on the
 // caller's executor.
 #include <cstddef>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <chrono>
 #include <optional>
 #include <set>
 #include <string>

@@ -94,8 +94,6 @@ std::pair<std::string, int> split_suffix(const std::string& node, int fallback) 
   return {node.substr(0, i), std::stoi(node.substr(i))};
 }
 
-}  // namespace
-
 std::optional<FaultKind> fault_kind_named(std::string_view name) {
   if (name == "drop") return FaultKind::drop_reply;
   if (name == "late") return FaultKind::late_reply;
@@ -103,6 +101,18 @@ std::optional<FaultKind> fault_kind_named(std::string_view name) {
   if (name == "garbage") return FaultKind::garbage;
   if (name == "noise") return FaultKind::noise;
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Fault> read_fault(std::istream& words) {
+  std::string name;
+  words >> name;
+  const auto kind = fault_kind_named(name);
+  if (!kind) return std::nullopt;
+  Fault fault{*kind, 0.0};
+  if (*kind == FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return std::nullopt;
+  return fault;
 }
 
 Bnc575Emulator::Bnc575Emulator(EmulatorConfig config) : config_(std::move(config)) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <deque>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,13 +33,13 @@ enum class FaultKind {
   garbage,            // the reply line is replaced by a junk line; the command is executed
 };
 
-// The fault's name in the simulators' consoles (drop, late, error, noise, garbage); nullopt for any other.
-std::optional<FaultKind> fault_kind_named(std::string_view name);
-
 struct Fault {
   FaultKind kind = FaultKind::drop_reply;
   double delay_s = 0.0;  // late_reply only
 };
+
+// A simulator console's `NAME` (drop, error, garbage, noise) or `late DELAY_S`; nullopt for anything else.
+std::optional<Fault> read_fault(std::istream& words);
 
 struct ChannelState {
   double width_s = 1e-4;

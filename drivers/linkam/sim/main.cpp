@@ -27,12 +27,9 @@ int main(int argc, char** argv) {
     std::cout << stage.link().string() << std::endl;
 
     const auto fault_command = [&stage](std::istream& words) {
-      std::string name, state;
-      words >> name >> state;
-      const auto fault = insitu::linkam::sim::fault_named(name);
-      if (!fault || (state != "on" && state != "off")) return false;
-      stage.set_fault(*fault, state == "on");
-      return true;
+      const auto fault = insitu::linkam::sim::read_fault_switch(words);
+      if (fault) stage.set_fault(fault->fault, fault->on);
+      return fault.has_value();
     };
     const auto power_cycle_command = [&stage](std::istream& words) {
       double down_run_s = -1;

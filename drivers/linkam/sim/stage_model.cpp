@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace insitu::linkam::sim {
 
@@ -222,11 +223,16 @@ std::uint8_t StageModel::pb1() const {
   return static_cast<std::uint8_t>(0x80 | (pump_auto_ ? 0x40 : 0) | pump_speed_);
 }
 
-std::optional<Fault> fault_named(std::string_view name) {
-  if (name == "open_circuit") return Fault::open_circuit;
-  if (name == "dewar_empty") return Fault::dewar_empty;
-  if (name == "silence") return Fault::silence;
-  if (name == "garbage") return Fault::garbage;
+std::optional<FaultSwitch> read_fault_switch(std::istream& words) {
+  static constexpr std::pair<const char*, Fault> names[] = {{"open_circuit", Fault::open_circuit},
+                                                            {"dewar_empty", Fault::dewar_empty},
+                                                            {"silence", Fault::silence},
+                                                            {"garbage", Fault::garbage}};
+  std::string name, state;
+  words >> name >> state;
+  if (state != "on" && state != "off") return std::nullopt;
+  for (const auto& [n, fault] : names)
+    if (name == n) return FaultSwitch{fault, state == "on"};
   return std::nullopt;
 }
 

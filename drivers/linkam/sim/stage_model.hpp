@@ -1,7 +1,7 @@
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <optional>
-#include <string_view>
 
 namespace insitu::linkam::sim {
 
@@ -10,8 +10,12 @@ class TemperatureHistory;
 // Switchable faults. `silence` and `garbage` act on the wire (the emulator reads them from the model
 // so one object carries the whole device state); cable unplug is done by the pty server.
 enum class Fault { open_circuit, dewar_empty, silence, garbage };
-// The fault's name in the simulators' consoles (open_circuit, dewar_empty, silence, garbage); nullopt otherwise.
-std::optional<Fault> fault_named(std::string_view name);
+struct FaultSwitch {
+  Fault fault;
+  bool on;
+};
+// A simulator console's `NAME on|off` (open_circuit, dewar_empty, silence, garbage); nullopt for anything else.
+std::optional<FaultSwitch> read_fault_switch(std::istream& words);
 
 // Controller state as reported in SB1 (byte 0 of the `T` reply).
 enum class ControllerState : std::uint8_t {

@@ -41,14 +41,11 @@ int main(int argc, char** argv) {
     }
 
     const auto fault_command = [&trigger](std::istream& words) {
-      std::string name, prefix;
-      words >> name;
-      const auto kind = insitu::trigger::fault_kind_named(name);
-      if (!kind) return false;
-      insitu::trigger::Fault fault{*kind, 0.0};
-      if (*kind == insitu::trigger::FaultKind::late_reply && (!(words >> fault.delay_s) || fault.delay_s < 0)) return false;
+      const auto fault = insitu::trigger::read_fault(words);
+      if (!fault) return false;
+      std::string prefix;
       words >> prefix;
-      trigger.inject(fault, prefix);
+      trigger.inject(*fault, prefix);
       return true;
     };
     const auto echo_command = [&trigger](std::istream& words) {
