@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <system_error>
 
 #include "daemon/storage/dma_entry.hpp"
 #include "daemon/storage/dsc_entry.hpp"
@@ -21,6 +23,19 @@ std::span<const std::uint8_t> pixel_bytes(const detector::Frame& frame) {
 
 // How often the writer thread's health is looked at: a failed write stops the run within this (wall) time.
 constexpr auto kWriterWatch = std::chrono::milliseconds(500);
+
+// Room on the disk for an export that is written at the end (when the disk may be full): its verbatim text, its
+// curves and its fits.
+std::uint64_t room_for_export(std::uint64_t text_bytes) { return 3 * text_bytes + (std::uint64_t{64} << 10); }
+
+// The exports (regular, not hidden) in the folder, in name order.
+std::vector<std::filesystem::path> dsc_files(const std::string& folder, std::error_code& ec) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
+    if (entry.is_regular_file() && entry.path().filename().string().front() != '.') files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 }  // namespace
 
@@ -74,8 +89,7 @@ void RunFileSink::operator()(const documents::Document& document) {
         } else if constexpr (std::is_same_v<T, OrphanFile>) {
           file_.append_orphan_file(d.path);
         } else if constexpr (std::is_same_v<T, DmaExport>) {
-          // Its verbatim text, curves and fits are written at the end, when the disk may be full.
-          file_.reserve_for_finish(3 * d.data->text.size() + (std::uint64_t{64} << 10));
+          file_.reserve_for_finish(room_for_export(d.data->text.size()));
           dma_exports_.push_back(d.data);
         } else if constexpr (std::is_same_v<T, RunStop>) {
           finish(d);
@@ -105,31 +119,25 @@ void RunFileSink::finish(const documents::RunStop& stop) {
 }
 
 void RunFileSink::import_dsc_at_finish(recipe::DscSpec dsc, std::shared_ptr<spdlog::logger> log) {
+  std::error_code unreadable_now;  // reported at the end, if it still is
+  for (const auto& export_file : dsc_files(dsc.folder, unreadable_now)) {
+    std::error_code ec;
+    if (const auto bytes = std::filesystem::file_size(export_file, ec); !ec)
+      file_.reserve_for_finish(room_for_export(bytes));
+  }
   dsc_ = std::move(dsc);
   dsc_log_ = std::move(log);
 }
-
-namespace {
-
-// The exports (regular, not hidden) in the folder, in name order.
-std::vector<std::filesystem::path> dsc_files(const std::string& folder, spdlog::logger& log) {
-  std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
-    if (entry.is_regular_file() && entry.path().filename().string().front() != '.') files.push_back(entry.path());
-  if (ec) log.warn("DSC folder {}: {}", folder, ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-}  // namespace
 
 // On the writer thread: the folder read, the exports parsed and laid on the run's heating frames when it has them.
 void RunFileSink::write_dsc_at_finish() {
   file_.at_finish([dsc = *dsc_, log = dsc_log_, run = file_.path().filename().string(), tg = glass_transition_K_,
                    T = heating_temperature_K_, phi = delta_phi_W_per_mol_](const storage::h5::Handle& file) {
+    std::error_code unreadable;
+    const auto files = dsc_files(dsc.folder, unreadable);
+    if (unreadable) log->warn("DSC folder {}: {}", dsc.folder, unreadable.message());
     std::vector<std::string> problems;
-    const auto exports = storage::read_dsc_exports(dsc_files(dsc.folder, *log), dsc.mass_mg, problems);
+    const auto exports = storage::read_dsc_exports(files, dsc.mass_mg, problems);
     for (const auto& p : problems) log->warn("DSC export not taken: {}", p);
     if (exports.empty()) return;
     std::optional<storage::DscOverlay> overlay;

@@ -25,7 +25,8 @@ class RunFileSink {
 
   void operator()(const documents::Document& document);
   // When the run ends, the DSC exports in the recipe's folder go into /entry_dsc beside the run's Δφ_eq; exports that
-  // cannot be read are logged with file, line and reason.
+  // cannot be read are logged with file, line and reason. Room on the disk for the exports already there is held from
+  // now, as the run may fill the disk before its end.
   void import_dsc_at_finish(recipe::DscSpec dsc, std::shared_ptr<spdlog::logger> log);
   // After the stop document: the writer's first error, if any part did not reach the file.
   std::optional<std::string> error() const { return file_.error(); }
