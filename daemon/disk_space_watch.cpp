@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sys/statvfs.h>
 
+#include <boost/asio/post.hpp>
+
 #include <chrono>
 #include <utility>
 
@@ -18,9 +20,11 @@ std::uint64_t bytes_a_run_keeps_free(std::uint64_t frame_bytes, unsigned frames,
   return frames * frame_bytes + margin_bytes;
 }
 
-DiskSpaceWatch::DiskSpaceWatch(boost::asio::any_io_executor loop, std::vector<WatchedFolder> folders, OnLow on_low)
-    : folders_(std::move(folders)), on_low_(std::move(on_low)), timer_(std::move(loop)) {
-  schedule(std::chrono::steady_clock::duration::zero());
+DiskSpaceWatch::DiskSpaceWatch(boost::asio::any_io_executor loop, boost::asio::any_io_executor probes,
+                               std::vector<WatchedFolder> folders, OnLow on_low)
+    : loop_(loop), probes_(std::move(probes)), folders_(std::move(folders)), on_low_(std::move(on_low)),
+      timer_(std::move(loop)) {
+  probe();
 }
 
 DiskSpaceWatch::~DiskSpaceWatch() { timer_.cancel(); }
@@ -31,23 +35,32 @@ void DiskSpaceWatch::operator()(const documents::Document& document) {
   timer_.cancel();
 }
 
-void DiskSpaceWatch::schedule(std::chrono::steady_clock::duration after) {
-  timer_.expires_after(after);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
-    if (check()) schedule(std::chrono::seconds(1));
+// One probe in flight at a time; the next is due a second after the answer.
+void DiskSpaceWatch::probe() {
+  // On the worker only the captured copies are touched: the watch may be gone before the answer. The loop counts the
+  // probe as its work until the answer is posted.
+  auto loop = boost::asio::prefer(loop_, boost::asio::execution::outstanding_work.tracked);
+  boost::asio::post(probes_, [this, loop, folders = folders_, alive = std::weak_ptr<const bool>(alive_)] {
+    std::vector<std::optional<std::uint64_t>> free;
+    for (const auto& watched : folders) free.push_back(free_bytes(watched.folder));
+    boost::asio::post(loop, [this, alive, free = std::move(free)] {
+      if (alive.expired() || stopped_ || !judge(free)) return;
+      timer_.expires_after(std::chrono::seconds(1));
+      timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopped_) probe();
+      });
+    });
   });
 }
 
-// False once a folder is short of space (reported, and the watch is done).
-bool DiskSpaceWatch::check() {
+bool DiskSpaceWatch::judge(const std::vector<std::optional<std::uint64_t>>& free) {
   constexpr double kMiB = 1 << 20;
-  for (const auto& [folder, needed] : folders_) {
-    const auto free = free_bytes(folder);
-    if (!free || *free >= needed) continue;
+  for (std::size_t i = 0; i < folders_.size(); ++i) {
+    const auto& [folder, needed] = folders_[i];
+    if (!free[i] || *free[i] >= needed) continue;
     stopped_ = true;
-    on_low_(fmt::format("disk full: {:.1f} MiB free in {}, below the {:.0f} MiB a run keeps free there", *free / kMiB,
-                        folder.string(), needed / kMiB));
+    on_low_(fmt::format("disk full: {:.1f} MiB free in {}, below the {:.0f} MiB a run keeps free there",
+                        *free[i] / kMiB, folder.string(), needed / kMiB));
     return false;
   }
   return true;

@@ -2,7 +2,8 @@
 // Stops a run while the disks it writes to still have room, instead of at the first write they refuse: a filling
 // disk makes the detector lose frames and the run file's next chunk fail, and a small journal line may go on
 // fitting for many frames after that. Each watched folder is checked once a second of wall time (statvfs); the
-// first one with less free space than it needs is reported once, and the watch stops.
+// first one with less free space than it needs is reported once, and the watch stops. statvfs runs on a worker: a
+// network share that stops answering holds that thread, never the loop.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,8 +37,9 @@ std::uint64_t bytes_a_run_keeps_free(std::uint64_t frame_bytes, unsigned frames 
 class DiskSpaceWatch {
  public:
   using OnLow = std::function<void(const std::string& reason)>;
-  // The first check runs as soon as the loop gets to it (before the run moves anything, when made before it starts).
-  DiskSpaceWatch(boost::asio::any_io_executor loop, std::vector<WatchedFolder> folders, OnLow on_low);
+  // The first check runs as soon as `probes` gets to it; its answer, and `on_low`, on the loop.
+  DiskSpaceWatch(boost::asio::any_io_executor loop, boost::asio::any_io_executor probes,
+                 std::vector<WatchedFolder> folders, OnLow on_low);
   ~DiskSpaceWatch();
   DiskSpaceWatch(const DiskSpaceWatch&) = delete;
   DiskSpaceWatch& operator=(const DiskSpaceWatch&) = delete;
@@ -44,13 +47,16 @@ class DiskSpaceWatch {
   void operator()(const documents::Document& document);
 
  private:
-  void schedule(std::chrono::steady_clock::duration after);
-  bool check();
+  void probe();
+  // False once a folder is short of space (reported, and the watch is done).
+  bool judge(const std::vector<std::optional<std::uint64_t>>& free);
 
+  boost::asio::any_io_executor loop_, probes_;
   std::vector<WatchedFolder> folders_;
   OnLow on_low_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);  // a probe answering after us finds none
 };
 
 }  // namespace insitu::daemon

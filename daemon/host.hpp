@@ -37,7 +37,7 @@ class Host {
   asio::any_io_executor loop() { return io_.get_executor(); }
   // Frame files are read and darks combined here, off the loop.
   asio::any_io_executor frame_readers() { return readers_.get_executor(); }
-  // Slow file work between runs (a run's HTML report) here, off the loop.
+  // Slow file work off the loop: a run's HTML report between runs, the disk-space probes during one.
   asio::any_io_executor background() { return background_.get_executor(); }
 
   // The simulated instruments for --simulate, alive until the host goes (the stage's pty under `dir`).

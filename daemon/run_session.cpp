@@ -504,7 +504,7 @@ void RunSession::Impl::watch_disk_space() {
       setup.acquisition ? std::uint64_t{setup.acquisition->height} * setup.acquisition->width * sizeof(float) : 0;
   std::vector<WatchedFolder> folders{{dir->path(), bytes_a_run_keeps_free(frame_bytes)}};
   if (setup.acquisition) folders.push_back({connections.frames_folder, bytes_a_run_keeps_free(frame_bytes)});
-  disk_watch = std::make_unique<DiskSpaceWatch>(host.loop(), std::move(folders),
+  disk_watch = std::make_unique<DiskSpaceWatch>(host.loop(), host.background(), std::move(folders),
                                                 [this](const std::string& why) { run->abort(why); });
   documents.subscribe([watch = disk_watch.get()](const documents::Document& d) { (*watch)(d); });
 }

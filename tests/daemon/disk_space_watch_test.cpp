@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <string>
@@ -24,11 +25,13 @@ class DiskSpaceWatchTest : public ::testing::Test {
   // More than the scratch folder's disk has free: a folder needing this is short of space.
   std::uint64_t more_than_free() const { return free_bytes(dir_.path()).value_or(0) + (std::uint64_t{1} << 40); }
   DiskSpaceWatch watch(std::vector<WatchedFolder> folders) {
-    return {loop_.get_executor(), std::move(folders), [this](const std::string& why) { reasons_.push_back(why); }};
+    return {loop_.get_executor(), probes_.get_executor(), std::move(folders),
+            [this](const std::string& why) { reasons_.push_back(why); }};
   }
 
   ScratchDir dir_{"disk_watch"};
   boost::asio::io_context loop_;
+  boost::asio::thread_pool probes_{1};  // joined before the loop it answers to goes
   std::vector<std::string> reasons_;
 };
 
@@ -51,6 +54,13 @@ TEST_F(DiskSpaceWatchTest, EnoughRoomOrAFolderNotThereYetIsNotReported) {
 TEST_F(DiskSpaceWatchTest, TheRunsStopEndsTheWatch) {
   auto w = watch({{dir_.path(), more_than_free()}});
   w(documents::RunStop{});
+  loop_.run_for(1500ms);
+  EXPECT_TRUE(reasons_.empty());
+}
+
+// The run ended and its watch went while statvfs was out on the worker: the answer arrives at no one.
+TEST_F(DiskSpaceWatchTest, AWatchGoneBeforeItsProbeAnswersHearsNothing) {
+  { auto w = watch({{dir_.path(), more_than_free()}}); }
   loop_.run_for(1500ms);
   EXPECT_TRUE(reasons_.empty());
 }
