@@ -29,6 +29,7 @@ Host::~Host() {
   analysis_.reset();
   readers_.join();
   background_.join();
+  blocking_clients_.join();
   simulation_.reset();
 }
 

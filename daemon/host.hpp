@@ -1,6 +1,6 @@
 #pragma once
 // The one owner of the event loop: the io_context, the signal set and every thread of the process (frame
-// readers, analysis workers, simulators; the run file's writer belongs to the file it writes). Drivers, the
+// readers, analysis workers, blocking clients, simulators; the run file's writer belongs to the file it writes). Drivers, the
 // engine, the acquisition and the run run on this loop; workers post their results back to it.
 #include <csignal>
 #include <functional>
@@ -39,6 +39,8 @@ class Host {
   asio::any_io_executor frame_readers() { return readers_.get_executor(); }
   // Slow file work off the loop: a run's HTML report between runs, the disk-space probes during one.
   asio::any_io_executor background() { return background_.get_executor(); }
+  // Client libraries that block (Tango's reads, each bounded by its timeout) here, off the loop.
+  asio::any_io_executor blocking_clients() { return blocking_clients_.get_executor(); }
 
   // The simulated instruments for --simulate, alive until the host goes (the stage's pty under `dir`).
   Simulation& start_simulation(const io::RunClock& clock, const std::filesystem::path& dir);
@@ -65,6 +67,7 @@ class Host {
   std::function<void(int)> on_signal_;
   asio::thread_pool readers_{1};
   asio::thread_pool background_{1};
+  asio::thread_pool blocking_clients_{1};
   std::unique_ptr<Simulation> simulation_;
   std::unique_ptr<PooledAnalysis> analysis_;
 };

@@ -204,10 +204,11 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::
   return logger;
 }
 
-// A tango suspender's attribute, read on the Tango reader's own thread.
+// A tango suspender's attribute, read on the host's thread for blocking clients.
 class TangoSignal final : public program::ExternalSignal {
  public:
-  explicit TangoSignal(const recipe::Suspender& spec) : reader_(spec.attribute, spec.timeout_s) {}
+  TangoSignal(asio::any_io_executor blocking, const recipe::Suspender& spec)
+      : reader_(std::move(blocking), spec.attribute, spec.timeout_s) {}
   void read(std::function<void(program::SignalValue)> done) override {
     reader_.read([done = std::move(done)](tango::AttributeRead r) { done({r.value, std::move(r.error)}); });
   }
@@ -466,7 +467,9 @@ void RunSession::Impl::connect_instruments() {
 
 void RunSession::Impl::build_run() {
   program::RunInstruments instruments{*stage, trigger.get(), host.frame_readers(), nullptr, dma.get()};
-  instruments.external_signals = [](const recipe::Suspender& spec) { return std::make_unique<TangoSignal>(spec); };
+  instruments.external_signals = [blocking = host.blocking_clients()](const recipe::Suspender& spec) {
+    return std::make_unique<TangoSignal>(blocking, spec);
+  };
   if (side.pipelines)
     instruments.analysis = &host.start_analysis(*side.pipelines, side.pipelines->size(), kAnalysisQueue);
   run = std::make_unique<program::Run>(host.loop(), clock, setup, instruments, documents, log);

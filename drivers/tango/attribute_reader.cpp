@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-#include "drivers/io/asio.hpp"
 
 namespace insitu::tango {
 namespace {
@@ -61,8 +60,7 @@ std::pair<std::string, std::string> split_attribute_name(std::string_view name) 
 struct AttributeReader::Impl {
   std::string name, device, attribute;
   int timeout_ms;
-  std::unique_ptr<Tango::DeviceProxy> proxy;  // used on the reader's thread only
-  asio::thread_pool thread{1};
+  std::unique_ptr<Tango::DeviceProxy> proxy;  // used on the reads' strand only
 
   AttributeRead read_now() {
     try {
@@ -86,19 +84,18 @@ struct AttributeReader::Impl {
   }
 };
 
-AttributeReader::AttributeReader(std::string name, double timeout_s) : impl_(std::make_unique<Impl>()) {
+AttributeReader::AttributeReader(asio::any_io_executor blocking, std::string name, double timeout_s)
+    : reads_(asio::make_strand(std::move(blocking))), impl_(std::make_shared<Impl>()) {
   impl_->name = std::move(name);
   std::tie(impl_->device, impl_->attribute) = split_attribute_name(impl_->name);
   impl_->timeout_ms = std::max(1, static_cast<int>(std::lround(timeout_s * 1000.0)));
 }
 
-AttributeReader::~AttributeReader() {
-  impl_->thread.join();
-  impl_->proxy.reset();
-}
+// The connection goes on the reads' strand, after any read still queued or in flight.
+AttributeReader::~AttributeReader() { asio::post(reads_, [impl = std::move(impl_)] {}); }
 
 void AttributeReader::read(std::function<void(AttributeRead)> done) {
-  asio::post(impl_->thread, [impl = impl_.get(), done = std::move(done)] { done(impl->read_now()); });
+  asio::post(reads_, [impl = impl_, done = std::move(done)] { done(impl->read_now()); });
 }
 
 }  // namespace insitu::tango

@@ -30,7 +30,7 @@ struct SignalValue {
 };
 
 // An external signal a suspender watches (the beamline's Tango attribute). read() must not block: it reads on
-// its own thread and calls `done` there, once per read.
+// another thread and calls `done` there, once per read.
 class ExternalSignal {
  public:
   virtual ~ExternalSignal() = default;
