@@ -295,7 +295,7 @@ void Service::start_resumed_session(const Run& interrupted, recipe::Recipe recip
   current->clock = std::make_unique<io::RunClock>(resume.journal.speed, resume.journal.utc_origin);
   current->session =
       std::make_unique<daemon::RunSession>(host_, *current->clock, std::move(recipe), settings, std::move(resume));
-  current->session->subscribe([this](const documents::Document& d) { on_document(d); });
+  follow(*current);
   current->queued = queue_.mark_resumed(interrupted.id, std::chrono::system_clock::now(),
                                         "resumed after insitud stopped (on_interruption: resume)");
   current_ = std::move(current);
@@ -323,9 +323,7 @@ void Service::start_session(const Run& queued, recipe::Recipe recipe) {
   current->queued = queued;
   current->clock = std::make_unique<io::RunClock>(config_.speed);
   current->session = std::make_unique<daemon::RunSession>(host_, *current->clock, std::move(recipe), settings);
-  current->session->subscribe([this](const documents::Document& d) { on_document(d); });
-  const auto* axes = current->session->analysis_axes();
-  current->live.emplace(axes ? std::optional(*axes) : std::nullopt);
+  follow(*current);
   const auto now = std::chrono::system_clock::now();
   current->queued = queue_.mark_started(queued.id, now);
   queue_.set_run_file(queued.id, run_file_of(*current->session));
@@ -434,6 +432,12 @@ void Service::daily_summary() {
   const auto waiting = status()["queue"]["queued"].get<std::int64_t>();
   body += fmt::format("{} run(s) queued{}", waiting, current_ ? ", one running" : "");
   notify(NotificationKind::daily_summary, fmt::format("insitud: {} run(s) ended in the last 24 h", ended), body);
+}
+
+void Service::follow(Current& current) {
+  current.session->subscribe([this](const documents::Document& d) { on_document(d); });
+  const auto* axes = current.session->analysis_axes();
+  current.live.emplace(axes ? std::optional(*axes) : std::nullopt);
 }
 
 void Service::on_document(const documents::Document& document) {

@@ -73,6 +73,8 @@ class Service final : public Control {
   void announce_end(RunState state, const std::string& reason, const std::optional<std::string>& report);
   awaitable<std::optional<std::string>> write_report();
   void refuse_start(const Run& queued, const std::string& reason);
+  // The session's documents to watchers, notifications and the live view (made here, on the session's axes).
+  void follow(Current& current);
   void on_document(const documents::Document& document);
   SubmittedRun submission(const nlohmann::json& request) const;
   recipe::Recipe validated_recipe(const std::string& text, const std::string& source) const;
