@@ -4,7 +4,6 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "daemon/check_command.hpp"
@@ -50,12 +50,12 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 // file: 20 GB in 2 min, tests/data/damaged/). So the commands that read files run under a ceiling on their address
 // space: such a file ends in HDF5's own allocation error, one line, instead of the kernel's OOM killer choosing a
 // victim, perhaps the insitud beside it. The sanitizers' shadow memory is address space: their builds run without.
-constexpr std::uint64_t kSummaryAddressSpace = std::uint64_t{2} << 30;  // metadata and the run's columns
+// 2 GiB holds what these commands read (metadata and the run's columns) and ends such a file in about 10 s.
+constexpr std::uint64_t kReaderAddressSpace = std::uint64_t{2} << 30;
 
-std::uint64_t three_quarters_of_memory() {
-  const auto pages = ::sysconf(_SC_PHYS_PAGES), page_bytes = ::sysconf(_SC_PAGE_SIZE);
-  const std::uint64_t memory = pages > 0 && page_bytes > 0 ? std::uint64_t(pages) * std::uint64_t(page_bytes) : 0;
-  return std::max(memory / 4 * 3, std::uint64_t{4} << 30);
+// reprocess adds per analysis worker (one a core by default) its pipeline, frames in flight, stack and malloc arena.
+std::uint64_t reprocess_address_space() {
+  return kReaderAddressSpace + (std::uint64_t{256} << 20) * std::max(1u, std::thread::hardware_concurrency());
 }
 
 void limit_address_space([[maybe_unused]] std::uint64_t bytes) {
@@ -265,9 +265,9 @@ int main(int argc, char** argv) {
   }
 
   const auto dispatch = [&]() -> int {
-    if (*summary_cmd) limit_address_space(kSummaryAddressSpace);
-    for (const auto* reads_files : {report_cmd, dma_cmd, dsc_cmd, compare_cmd, export_cmd, reprocess_cmd, recover_cmd})
-      if (*reads_files) limit_address_space(three_quarters_of_memory());
+    for (const auto* reads_files : {summary_cmd, report_cmd, dma_cmd, dsc_cmd, compare_cmd, export_cmd, recover_cmd})
+      if (*reads_files) limit_address_space(kReaderAddressSpace);
+    if (*reprocess_cmd) limit_address_space(reprocess_address_space());
     if (*run_cmd) {
       if (!linkam_url.empty()) run.linkam_url = linkam_url;
       if (!output.empty()) run.output = output;

@@ -121,7 +121,7 @@ TEST(InsituCli, ABadRecipeIsRefusedBeforeAnythingMovesWithFileLineAndColumn) {
 }
 
 // The file's root group names a local heap whose free list runs in a circle: libhdf5 1.10.8 allocates along it
-// without end (20 GB in 2 min unlimited). Under summary's 2 GiB ceiling HDF5's allocation fails and the refusal is
+// without end (20 GB in 2 min unlimited). Under the readers' 2 GiB ceiling HDF5's allocation fails and the refusal is
 // one line. The sanitizer builds run without the ceiling (their shadow memory is address space), so not this test.
 TEST(InsituCli, ADamagedFileThatWouldTakeAllMemoryIsRefusedInOneLine) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
