@@ -181,7 +181,7 @@ std::unique_ptr<dhr3::ExportWatcher> dma_watcher(
   d.include_existing = simulated;  // the simulated DHR-3's exports are there before the run
   d.include_existing_since = resumed_from;
   // No logger of its own: its events reach the log as the run's documents.
-  return std::make_unique<dhr3::ExportWatcher>(host.loop(), clock, d);
+  return std::make_unique<dhr3::ExportWatcher>(host.loop(), host.background(), clock, d);
 }
 
 SessionEnd session_end(const documents::RunStop& stop, const RunFileSink& file) {

@@ -129,18 +129,46 @@ io::FolderWatchSettings folder_settings(const ExportWatcherSettings& s) {
 }
 }  // namespace
 
-ExportWatcher::ExportWatcher(asio::any_io_executor executor, const io::RunClock& clock,
+ExportWatcher::ExportWatcher(asio::any_io_executor loop, asio::any_io_executor file_work, const io::RunClock& clock,
                              ExportWatcherSettings settings, std::shared_ptr<spdlog::logger> logger)
-    : clock_(clock),
+    : file_work_(file_work),
+      clock_(clock),
       settings_(std::move(settings)),
       logger_(logger ? std::move(logger) : spdlog::default_logger()),
-      watcher_(std::move(executor), clock, folder_settings(settings_), logger_) {}
+      watcher_(std::move(loop), std::move(file_work), clock, folder_settings(settings_), logger_) {}
+
+// One export's bytes, read, hashed and parsed off the loop.
+struct ReadExport {
+  std::string unreadable;  // why it could not be read; the rest is empty then
+  std::string sha256;
+  ExportCheck check;
+};
+
+namespace {
+ReadExport read_export(const std::filesystem::path& path, const ParseOptions& parse, const CurveOptions& curves) {
+  ReadExport read;
+  std::string bytes;
+  try {
+    bytes = read_bytes(path);
+  } catch (const std::exception& e) {
+    read.unreadable = e.what();
+    return read;
+  }
+  read.sha256 = sha256_hex(bytes);
+  read.check = check_export(path, bytes, parse, curves);
+  return read;
+}
+}  // namespace
 
 awaitable<void> ExportWatcher::run() {
   // One bad file is an event, never the end of the watch: later exports are still taken in.
   while (auto file = co_await watcher_.next()) {
+    auto task = [path = file->path, parse = settings_.parse, curves = settings_.curves]() -> awaitable<ReadExport> {
+      co_return read_export(path, parse, curves);
+    };
     try {
-      handle(*file);
+      auto read = co_await asio::co_spawn(file_work_, task(), asio::use_awaitable);
+      take(file->path, std::move(read));
     } catch (const std::exception& e) {
       emit(ExportEventKind::malformed, file->path.string() + ": " + e.what());
     }
@@ -156,30 +184,27 @@ void ExportWatcher::emit(ExportEventKind kind, const std::string& message) {
   else logger_->warn("DMA export {}: {}", to_string(kind), message);
 }
 
-void ExportWatcher::handle(const io::WatchedFile& file) {
-  std::string bytes;
-  try {
-    bytes = read_bytes(file.path);
-  } catch (const std::exception& e) {
-    emit(ExportEventKind::unreadable, e.what());
+void ExportWatcher::take(const std::filesystem::path& path, ReadExport read) {
+  if (!read.unreadable.empty()) {
+    emit(ExportEventKind::unreadable, read.unreadable);
     return;
   }
   // Content, not name or mtime, decides: a re-save or a copy of an ingested export is not ingested again.
-  const std::string sha = sha256_hex(bytes);
-  if (seen_sha256_.contains(sha)) {
+  if (seen_sha256_.contains(read.sha256)) {
     std::string first;
     for (const auto& e : ingested_)
-      if (e.sha256 == sha) first = e.path.string();
-    emit(ExportEventKind::duplicate, file.path.string() + ": same content as " + first + " (sha256 " + sha + ")");
+      if (e.sha256 == read.sha256) first = e.path.string();
+    emit(ExportEventKind::duplicate,
+         path.string() + ": same content as " + first + " (sha256 " + read.sha256 + ")");
     return;
   }
-  auto check = check_export(file.path, bytes, settings_.parse, settings_.curves);
+  auto& check = read.check;
   if (check.kind != ExportEventKind::ingested) {
     emit(check.kind, check.message);
     return;
   }
   check.result->ingested_s = clock_.now_s();
-  seen_sha256_.insert(sha);
+  seen_sha256_.insert(read.sha256);
   ingested_.push_back(std::move(*check.result));
   emit(ExportEventKind::ingested, check.message);
   if (on_ingested_) on_ingested_(ingested_.back());

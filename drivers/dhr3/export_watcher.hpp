@@ -5,8 +5,8 @@
 // dhr3::parse_export) and never twice: identical content (sha256 of the bytes), whether re-saved or copied
 // under another name, is reported as a duplicate. A truncated or malformed file is reported (file, line,
 // reason) and watched on: a later complete version of it is ingested. It watches and parses only: each export
-// is handed out with its DMA curves (dhr3::dma_curves), and the consumer pools and fits them (analysis/dma). Runs on the
-// caller's executor.
+// is handed out with its DMA curves (dhr3::dma_curves), and the consumer pools and fits them (analysis/dma). Its
+// state lives on the loop; each export is read, hashed and parsed on the file-work executor.
 #include <cstddef>
 #include <chrono>
 #include <filesystem>
@@ -79,18 +79,20 @@ std::string describe_steps(const std::vector<StepReport>& steps);
 // SHA-256 of bytes as lower-case hex.
 std::string sha256_hex(std::string_view bytes);
 
+struct ReadExport;
+
 class ExportWatcher {
  public:
   using IngestedHandler = std::function<void(const IngestedExport&)>;
   using EventHandler = std::function<void(ExportEventKind, const std::string& message)>;
 
   // Throws std::runtime_error when the folder does not exist (from io::FolderWatcher).
-  ExportWatcher(asio::any_io_executor executor, const io::RunClock& clock, ExportWatcherSettings settings,
-                std::shared_ptr<spdlog::logger> logger = nullptr);
+  ExportWatcher(asio::any_io_executor loop, asio::any_io_executor file_work, const io::RunClock& clock,
+                ExportWatcherSettings settings, std::shared_ptr<spdlog::logger> logger = nullptr);
   ExportWatcher(const ExportWatcher&) = delete;
   ExportWatcher& operator=(const ExportWatcher&) = delete;
 
-  // Called on the executor; set before run().
+  // Called on the loop; set before run().
   void on_ingested(IngestedHandler handler) { on_ingested_ = std::move(handler); }
   void on_event(EventHandler handler) { on_event_ = std::move(handler); }
 
@@ -103,9 +105,10 @@ class ExportWatcher {
   io::WatchMode mode() const { return watcher_.mode(); }
 
  private:
-  void handle(const io::WatchedFile& file);
+  void take(const std::filesystem::path& path, ReadExport read);
   void emit(ExportEventKind kind, const std::string& message);
 
+  asio::any_io_executor file_work_;
   const io::RunClock& clock_;
   ExportWatcherSettings settings_;
   std::shared_ptr<spdlog::logger> logger_;

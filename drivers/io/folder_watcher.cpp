@@ -108,6 +108,104 @@ std::optional<FileStat> stat_regular(const fs::path& path) {
                   st.st_ino};
 }
 
+
+// What the watcher looks at, shared read-only between the loop and the file-work thread.
+struct FolderView {
+  fs::path folder;
+  NameFilter filter;
+  std::optional<std::string> sidecar_suffix;
+  FileValidator validator;
+
+  bool is_sidecar(const std::string& name) const {
+    return sidecar_suffix && !sidecar_suffix->empty() && name.size() > sidecar_suffix->size() &&
+           name.compare(name.size() - sidecar_suffix->size(), sidecar_suffix->size(), *sidecar_suffix) == 0;
+  }
+  bool has_sidecar(const fs::path& path) const {
+    return sidecar_suffix && stat_regular(fs::path(path.string() + *sidecar_suffix)).has_value();
+  }
+};
+
+// One file as a look found it.
+struct Seen {
+  fs::path path;
+  FileStat stat;
+  bool sidecar_present = false;
+  bool moved_in = false;
+};
+
+// The regular files in the folder that pass the filter; an error when it cannot be listed right now (an unmounted
+// share), in which case nothing is concluded from this look. Runs off the loop.
+struct Listing {
+  std::vector<Seen> files;
+  std::optional<std::string> error;
+};
+
+Listing list_folder(const FolderView& view) {
+  Listing listing;
+  std::error_code ec;
+  std::set<std::string> sidecars;
+  for (fs::directory_iterator it(view.folder, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (view.is_sidecar(name)) {
+      if (stat_regular(it->path())) sidecars.insert(name);
+    } else if (view.filter.matches(name)) {
+      if (auto st = stat_regular(it->path())) listing.files.push_back({it->path(), *st});
+    }
+  }
+  if (ec) return {{}, ec.message()};
+  if (view.sidecar_suffix)
+    for (auto& seen : listing.files)
+      seen.sidecar_present = sidecars.contains(seen.path.filename().string() + *view.sidecar_suffix);
+  return listing;
+}
+
+// The files inotify named (name, renamed into the folder); a sidecar stands for its data file. Runs off the loop.
+std::vector<Seen> look_at_names(const FolderView& view, const std::map<std::string, bool>& names) {
+  std::vector<Seen> seen;
+  std::set<std::string> looked;  // a file and its sidecar named together are one look
+  for (const auto& [name, moved_in] : names) {
+    const bool sidecar = view.is_sidecar(name);
+    const auto data = sidecar ? name.substr(0, name.size() - view.sidecar_suffix->size()) : name;
+    if (!view.filter.matches(data) || !looked.insert(data).second) continue;
+    const fs::path path = view.folder / data;
+    if (auto st = stat_regular(path)) seen.push_back({path, *st, view.has_sidecar(path), moved_in && !sidecar});
+  }
+  return seen;
+}
+
+// A file that may be ready: its validator's answer (when it met a completion rule) and its fingerprint (when it
+// may be delivered: not "not yet" or past its deadline). Runs off the loop.
+struct Candidate {
+  fs::path path;
+  std::optional<Completion> completed_by;
+  bool past_deadline = false;
+};
+
+struct Judged {
+  std::optional<ReadyCheck> check;
+  std::optional<std::string> fingerprint;
+  std::string unreadable;  // why there is no fingerprint: deleted since the look
+};
+
+Judged judge(const FolderView& view, const Candidate& candidate) {
+  Judged judged;
+  if (candidate.completed_by) {
+    try {
+      judged.check = view.validator ? view.validator(candidate.path) : ReadyCheck::complete();
+    } catch (const std::exception& ex) {
+      judged.check = ReadyCheck::corrupt(fmt::format("validator threw: {}", ex.what()));
+    }
+  }
+  const bool not_yet = judged.check && judged.check->state == ReadyCheck::State::not_yet;
+  if (not_yet && !candidate.past_deadline) return judged;
+  try {
+    judged.fingerprint = edge_sha256(candidate.path);
+  } catch (const std::exception& ex) {
+    judged.unreadable = ex.what();
+  }
+  return judged;
+}
+
 }  // namespace
 
 std::string content_sha256(const fs::path& path) {
@@ -169,20 +267,24 @@ const char* to_string(FileVerdict v) {
   return "?";
 }
 
-// All state lives here, shared with the coroutines, so the FolderWatcher can be destroyed while a timer or
-// a read is still pending: the coroutines wake up cancelled, see `stopped_` and leave without touching
-// anything else (the clock and the folder may be gone by then).
+// All state lives here, on the loop, shared with the coroutines, so the FolderWatcher can be destroyed while a
+// timer, a read or a look is still pending: the coroutines wake up, see `stopped_` and leave without touching
+// anything else (the clock and the folder may be gone by then). Listings, stat(2), validators and fingerprints
+// run on the file-work executor: a share that stops answering holds that thread, never the loop.
 class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::Impl> {
  public:
-  Impl(asio::any_io_executor executor, const RunClock& clock, FolderWatchSettings settings,
-       std::shared_ptr<spdlog::logger> logger)
-      : executor_(executor),
+  Impl(asio::any_io_executor loop, asio::any_io_executor file_work, const RunClock& clock,
+       FolderWatchSettings settings, std::shared_ptr<spdlog::logger> logger)
+      : loop_(loop),
+        file_work_(std::move(file_work)),
         clock_(clock),
         settings_(std::move(settings)),
-        filter_(settings_.filter, settings_.filter_is_regex),
+        view_(std::make_shared<const FolderView>(FolderView{settings_.folder,
+                                                            NameFilter(settings_.filter, settings_.filter_is_regex),
+                                                            settings_.sidecar_suffix, settings_.validator})),
         log_(logger ? std::move(logger) : spdlog::default_logger()),
-        poll_timer_(executor),
-        inotify_(executor) {
+        poll_timer_(loop),
+        inotify_(loop) {
     if (settings_.stable_polls < 1) throw std::invalid_argument("folder watcher: stable_polls must be >= 1");
     if (!(settings_.poll_interval_s > 0)) throw std::invalid_argument("folder watcher: poll_interval_s must be > 0");
     std::error_code ec;
@@ -200,8 +302,8 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
 
   void start() {
     auto self = shared_from_this();
-    asio::co_spawn(executor_, poll_loop(self), asio::detached);
-    if (inotify_.is_open()) asio::co_spawn(executor_, inotify_loop(self), asio::detached);
+    asio::co_spawn(loop_, look_loop(self), asio::detached);
+    if (inotify_.is_open()) asio::co_spawn(loop_, inotify_loop(self), asio::detached);
   }
 
   void stop() {
@@ -217,7 +319,7 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     while (ready_.empty() && !stopped_) {
       if (waiter_) throw std::logic_error("folder watcher: next() is already awaited");
       // Boost 1.74 has no channels: park on a timer that a delivery or stop() cancels.
-      auto waiter = std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+      auto waiter = std::make_shared<asio::steady_timer>(loop_, asio::steady_timer::time_point::max());
       waiter_ = waiter;
       boost::system::error_code ec;
       co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -244,8 +346,18 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     double first_seen_s = 0;
     Detection detected_by = Detection::poll;
     bool renamed_in = false;
+    bool sidecar_present = false;
     std::string not_yet_reason;
   };
+
+  // Runs `job` on the file-work executor; the caller resumes on the loop with its result.
+  template <typename Job>
+  awaitable<std::invoke_result_t<Job&>> off_loop(Job job) {
+    using Result = std::invoke_result_t<Job&>;
+    auto task = [job = std::move(job)]() mutable -> awaitable<Result> { co_return job(); };
+    Result result = co_await asio::co_spawn(file_work_, task(), asio::use_awaitable);
+    co_return result;
+  }
 
   void open_inotify() {
     const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -267,32 +379,16 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     log_->info("folder watcher {}: {}; polling only", settings_.folder.string(), mode_note_);
   }
 
-  bool is_sidecar(const std::string& name) const {
-    const auto& suffix = settings_.sidecar_suffix;
-    return suffix && !suffix->empty() && name.size() > suffix->size() &&
-           name.compare(name.size() - suffix->size(), suffix->size(), *suffix) == 0;
-  }
-
-  bool wanted(const std::string& name) const { return !is_sidecar(name) && filter_.matches(name); }
-
-  // Regular files in the folder that pass the filter; nullopt when the folder cannot be listed right now
-  // (an unmounted share), in which case nothing is concluded from this poll.
-  std::optional<std::map<fs::path, FileStat>> list() {
-    std::error_code ec;
-    std::map<fs::path, FileStat> files;
-    for (fs::directory_iterator it(settings_.folder, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      if (!wanted(it->path().filename().string())) continue;
-      if (auto st = stat_regular(it->path())) files.emplace(it->path(), *st);
-    }
-    // Said once per outage, not twice a second while a share is away.
-    if (ec) {
-      if (listing_ok_) log_->warn("folder watcher: cannot list {}: {}", settings_.folder.string(), ec.message());
+  // Said once per outage, not twice a second while a share is away.
+  bool listed(const Listing& listing) {
+    if (listing.error) {
+      if (listing_ok_) log_->warn("folder watcher: cannot list {}: {}", settings_.folder.string(), *listing.error);
       listing_ok_ = false;
-      return std::nullopt;
+      return false;
     }
     if (!listing_ok_) log_->info("folder watcher: {} can be listed again", settings_.folder.string());
     listing_ok_ = true;
-    return files;
+    return true;
   }
 
   bool modified_since_wanted(const FileStat& st) const {
@@ -300,37 +396,56 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     return since && std::chrono::file_clock::to_sys(st.mtime) >= *since;
   }
 
+  // The one look made on the caller's thread, while the watch is set up: its failure is the constructor's.
   void baseline() {
-    auto files = list();
-    if (!files) throw std::runtime_error(fmt::format("folder watcher: cannot list {}", settings_.folder.string()));
+    const auto listing = list_folder(*view_);
+    if (!listed(listing))
+      throw std::runtime_error(fmt::format("folder watcher: cannot list {}", settings_.folder.string()));
     const double now_s = clock_.now_s();
-    for (const auto& [path, st] : *files) {
+    for (const auto& seen : listing.files) {
       Entry e;
-      e.stat = st;
+      e.stat = seen.stat;
       e.first_seen_s = now_s;
       e.detected_by = Detection::existing;
-      e.state = settings_.include_existing || modified_since_wanted(st) ? State::pending : State::settled;
-      entries_.emplace(path, e);
+      e.state = settings_.include_existing || modified_since_wanted(seen.stat) ? State::pending : State::settled;
+      entries_.emplace(seen.path, e);
     }
     // Existing files are judged on the first poll like any other; stability counts from here.
   }
 
-  awaitable<void> poll_loop([[maybe_unused]] std::shared_ptr<Impl> self) {
+  // Every look at the folder happens here, one at a time, so an entry is only changed between awaits by this
+  // coroutine: a poll tick each interval, and inotify's files as soon as they are named.
+  awaitable<void> look_loop([[maybe_unused]] std::shared_ptr<Impl> self) {
+    auto next_tick = std::chrono::steady_clock::now() + poll_interval();
     for (;;) {
-      // A member timer rather than RunClock::sleep_for, so stop() wakes the loop at once.
-      poll_timer_.expires_after(clock_.io_deadline(settings_.poll_interval_s, settings_.poll_wall_floor));
-      boost::system::error_code ec;
-      co_await poll_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (named_.empty() && !rescan_) {
+        // A member timer rather than RunClock::sleep_for, so stop() and inotify wake the loop at once.
+        poll_timer_.expires_at(next_tick);
+        boost::system::error_code ec;
+        co_await poll_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (stopped_) co_return;
-      poll_once();
+      if (rescan_ || !named_.empty()) co_await look_at_named();
+      if (stopped_) co_return;
+      if (std::chrono::steady_clock::now() >= next_tick) {
+        co_await poll();
+        next_tick = std::chrono::steady_clock::now() + poll_interval();
+      }
     }
   }
 
-  void poll_once() {
-    auto files = list();
-    if (!files) return;
+  std::chrono::steady_clock::duration poll_interval() const {
+    return clock_.io_deadline(settings_.poll_interval_s, settings_.poll_wall_floor);
+  }
+
+  awaitable<void> poll() {
+    const auto list = [view = view_] { return list_folder(*view); };
+    const auto listing = co_await off_loop(list);
+    if (stopped_ || !listed(listing)) co_return;
+    std::set<fs::path> present;
+    for (const auto& seen : listing.files) present.insert(seen.path);
     for (auto it = entries_.begin(); it != entries_.end();) {
-      if (files->count(it->first)) {
+      if (present.contains(it->first)) {
         ++it;
         continue;
       }
@@ -338,7 +453,23 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
         log_->debug("folder watcher: {} vanished before it was complete; dropped", it->first.string());
       it = entries_.erase(it);
     }
-    for (const auto& [path, st] : *files) observe(path, st, Detection::poll, /*poll_tick=*/true, false);
+    co_await observe(listing.files, Detection::poll, /*poll_tick=*/true);
+  }
+
+  // What inotify named since the last look, or the whole folder after its queue overflowed; no poll tick.
+  awaitable<void> look_at_named() {
+    if (std::exchange(rescan_, false)) {
+      named_.clear();
+      const auto list = [view = view_] { return list_folder(*view); };
+      const auto listing = co_await off_loop(list);
+      if (stopped_ || !listed(listing)) co_return;
+      co_await observe(listing.files, Detection::inotify, false);
+      co_return;
+    }
+    const auto look = [view = view_, names = std::exchange(named_, {})] { return look_at_names(*view, names); };
+    const auto seen = co_await off_loop(look);
+    if (stopped_) co_return;
+    co_await observe(seen, Detection::inotify, false);
   }
 
   awaitable<void> inotify_loop([[maybe_unused]] std::shared_ptr<Impl> self) {
@@ -355,6 +486,7 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
         co_return;
       }
       if (!handle_events(buffer.data(), n)) co_return;
+      poll_timer_.cancel();  // the look loop takes the named files now
     }
   }
 
@@ -368,7 +500,7 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
       offset += sizeof header + header.len;
       if (header.mask & IN_Q_OVERFLOW) {
         log_->debug("folder watcher: inotify queue overflow; rescanning");
-        poll_once_without_tick();
+        rescan_ = true;
         continue;
       }
       if (header.mask & IN_IGNORED) {  // the folder went away (unmounted, deleted): polling carries on
@@ -378,104 +510,109 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
         return false;
       }
       if (header.len == 0 || (header.mask & IN_ISDIR)) continue;
-      on_event(std::string(name), (header.mask & IN_MOVED_TO) != 0);
+      named_[std::string(name)] |= (header.mask & IN_MOVED_TO) != 0;
     }
     return true;
   }
 
-  void poll_once_without_tick() {
-    auto files = list();
-    if (!files) return;
-    for (const auto& [path, st] : *files) observe(path, st, Detection::inotify, false, false);
-  }
-
-  void on_event(const std::string& name, bool moved_in) {
-    if (is_sidecar(name)) {
-      // The sidecar names its data file: look at that one now instead of at the next poll.
-      const fs::path data = settings_.folder / name.substr(0, name.size() - settings_.sidecar_suffix->size());
-      if (!filter_.matches(data.filename().string())) return;
-      if (auto st = stat_regular(data)) observe(data, *st, Detection::inotify, false, false);
-      return;
-    }
-    if (!filter_.matches(name)) return;
-    const fs::path path = settings_.folder / name;
-    if (auto st = stat_regular(path)) observe(path, *st, Detection::inotify, false, moved_in);
-  }
-
-  // One look at one file. Only poll ticks advance the stability count: an inotify event says "something
+  // One look at some files. Only poll ticks advance the stability count: an inotify event says "something
   // happened", which is no evidence that the writer is done.
-  void observe(const fs::path& path, const FileStat& st, Detection how, bool poll_tick, bool moved_in) {
+  awaitable<void> observe(const std::vector<Seen>& files, Detection how, bool poll_tick) {
     const double now_s = clock_.now_s();
-    auto [it, inserted] = entries_.try_emplace(path);
-    Entry& e = it->second;
-    if (inserted) {
-      e.stat = st;
-      e.first_seen_s = now_s;
-      e.detected_by = how;
-      log_->debug("folder watcher: new file {} ({}, {} bytes)", path.string(), to_string(how), st.size);
-    } else if (st != e.stat) {
-      e.stat = st;
-      e.stable_count = 0;
-      e.renamed_in = false;
-      if (e.state == State::settled) {  // rewritten after delivery (or after the baseline): judge it afresh
-        e.state = State::pending;
+    std::vector<fs::path> looked_at;
+    for (const auto& seen : files) {
+      auto [it, inserted] = entries_.try_emplace(seen.path);
+      Entry& e = it->second;
+      if (inserted) {
+        e.stat = seen.stat;
         e.first_seen_s = now_s;
         e.detected_by = how;
+        log_->debug("folder watcher: new file {} ({}, {} bytes)", seen.path.string(), to_string(how), seen.stat.size);
+      } else if (seen.stat != e.stat) {
+        e.stat = seen.stat;
+        e.stable_count = 0;
+        e.renamed_in = false;
+        if (e.state == State::settled) {  // rewritten after delivery (or after the baseline): judge it afresh
+          e.state = State::pending;
+          e.first_seen_s = now_s;
+          e.detected_by = how;
+        }
+      } else if (poll_tick && e.state != State::settled) {
+        ++e.stable_count;
       }
-    } else if (poll_tick && e.state != State::settled) {
-      ++e.stable_count;
+      if (seen.moved_in) e.renamed_in = true;
+      e.sidecar_present = seen.sidecar_present;
+      if (e.state != State::settled) looked_at.push_back(seen.path);
     }
-    if (moved_in) e.renamed_in = true;
-    if (e.state != State::settled) evaluate(path, e, now_s);
+    co_await evaluate(looked_at, now_s);
   }
 
-  void evaluate(const fs::path& path, Entry& e, double now_s) {
-    std::optional<Completion> how;
-    if (settings_.sidecar_suffix && stat_regular(fs::path(path.string() + *settings_.sidecar_suffix)))
-      how = Completion::sidecar;
-    else if (e.renamed_in)
-      how = Completion::rename;
-    else if (e.stable_count >= settings_.stable_polls && e.stat.size > 0)  // created, nothing written yet
-      how = Completion::stable_polls;
+  std::optional<Completion> completion(const Entry& e) const {
+    if (e.sidecar_present) return Completion::sidecar;
+    if (e.renamed_in) return Completion::rename;
+    if (e.stable_count >= settings_.stable_polls && e.stat.size > 0) return Completion::stable_polls;  // not empty
+    return std::nullopt;
+  }
 
-    if (how) {
-      const ReadyCheck check = validate(path);
-      if (check.state == ReadyCheck::State::complete) return finish(path, e, *how, FileVerdict::complete, {}, now_s);
-      if (check.state == ReadyCheck::State::corrupt)
-        return finish(path, e, *how, FileVerdict::corrupt, check.reason, now_s);
-      e.not_yet_reason = "validator says not yet: " + check.reason;
-    } else {
-      e.not_yet_reason = e.stat.size == 0       ? "still empty"
-                         : e.stable_count == 0 ? "still changing"
-                                               : fmt::format("stable for only {} of {} polls", e.stable_count,
-                                                             settings_.stable_polls);
+  bool past_deadline(const Entry& e, double now_s) const {
+    return e.state == State::pending && settings_.complete_deadline_s &&
+           now_s - e.first_seen_s > *settings_.complete_deadline_s;
+  }
+
+  // Files that met a completion rule go to their validator, and those past their deadline are given up, off the
+  // loop; the rest wait for the next look.
+  awaitable<void> evaluate(const std::vector<fs::path>& paths, double now_s) {
+    std::vector<Candidate> candidates;
+    for (const auto& path : paths) {
+      Entry& e = entries_.at(path);
+      const auto completed_by = completion(e);
+      if (!completed_by) e.not_yet_reason = waiting_reason(e);
+      if (completed_by || past_deadline(e, now_s)) candidates.push_back({path, completed_by, past_deadline(e, now_s)});
     }
-    if (e.state == State::pending && settings_.complete_deadline_s &&
-        now_s - e.first_seen_s > *settings_.complete_deadline_s) {
+    if (candidates.empty()) co_return;
+    const auto judge_all = [view = view_, candidates] {
+      std::vector<Judged> out;
+      for (const auto& candidate : candidates) out.push_back(judge(*view, candidate));
+      return out;
+    };
+    const auto judged = co_await off_loop(judge_all);
+    if (stopped_) co_return;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      const auto it = entries_.find(candidates[i].path);
+      if (it != entries_.end() && it->second.state != State::settled)
+        conclude(candidates[i], it->second, judged[i], now_s);
+    }
+  }
+
+  std::string waiting_reason(const Entry& e) const {
+    if (e.stat.size == 0) return "still empty";
+    if (e.stable_count == 0) return "still changing";
+    return fmt::format("stable for only {} of {} polls", e.stable_count, settings_.stable_polls);
+  }
+
+  void conclude(const Candidate& candidate, Entry& e, const Judged& judged, double now_s) {
+    const auto& path = candidate.path;
+    if (!judged.fingerprint && !judged.unreadable.empty()) {  // deleted since the look: the next poll drops it
+      log_->debug("folder watcher: {}", judged.unreadable);
+      return;
+    }
+    if (const auto& check = judged.check) {
+      if (check->state == ReadyCheck::State::complete)
+        return finish(path, e, *candidate.completed_by, FileVerdict::complete, {}, *judged.fingerprint, now_s);
+      if (check->state == ReadyCheck::State::corrupt)
+        return finish(path, e, *candidate.completed_by, FileVerdict::corrupt, check->reason, *judged.fingerprint,
+                      now_s);
+      e.not_yet_reason = "validator says not yet: " + check->reason;
+    }
+    if (candidate.past_deadline && e.state == State::pending && judged.fingerprint)
       finish(path, e, Completion::deadline, FileVerdict::timed_out,
              fmt::format("not complete {:.1f} s after first seen ({} bytes): {}", now_s - e.first_seen_s,
                          e.stat.size, e.not_yet_reason),
-             now_s);
-    }
+             *judged.fingerprint, now_s);
   }
 
-  ReadyCheck validate(const fs::path& path) const {
-    if (!settings_.validator) return ReadyCheck::complete();
-    try {
-      return settings_.validator(path);
-    } catch (const std::exception& ex) {
-      return ReadyCheck::corrupt(fmt::format("validator threw: {}", ex.what()));
-    }
-  }
-
-  void finish(const fs::path& path, Entry& e, Completion how, FileVerdict verdict, std::string reason, double now_s) {
-    std::string fingerprint;
-    try {
-      fingerprint = edge_sha256(path);
-    } catch (const std::exception& ex) {  // deleted between the stat and now: the next poll drops it
-      log_->debug("folder watcher: {}", ex.what());
-      return;
-    }
+  void finish(const fs::path& path, Entry& e, Completion how, FileVerdict verdict, std::string reason,
+              std::string fingerprint, double now_s) {
     if (verdict == FileVerdict::timed_out) {
       e.state = State::overdue;
     } else {
@@ -506,10 +643,11 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     if (waiter_) waiter_->cancel();
   }
 
-  asio::any_io_executor executor_;
+  asio::any_io_executor loop_;
+  asio::any_io_executor file_work_;
   const RunClock& clock_;
   FolderWatchSettings settings_;
-  NameFilter filter_;
+  std::shared_ptr<const FolderView> view_;
   std::shared_ptr<spdlog::logger> log_;
   asio::steady_timer poll_timer_;
   asio::posix::stream_descriptor inotify_;
@@ -517,15 +655,18 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
   bool listing_ok_ = true;
   bool stopped_ = false;
 
+  std::map<std::string, bool> named_;  // file names inotify reported since the last look: renamed in?
+  bool rescan_ = false;                // inotify's queue overflowed: look at the whole folder
   std::map<fs::path, Entry> entries_;
   std::set<std::string> delivered_;  // path|size|mtime|fingerprint of everything handed over
   std::deque<WatchedFile> ready_;
   std::shared_ptr<asio::steady_timer> waiter_;
 };
 
-FolderWatcher::FolderWatcher(asio::any_io_executor executor, const RunClock& clock, FolderWatchSettings settings,
-                             std::shared_ptr<spdlog::logger> logger)
-    : impl_(std::make_shared<Impl>(std::move(executor), clock, std::move(settings), std::move(logger))) {
+FolderWatcher::FolderWatcher(asio::any_io_executor loop, asio::any_io_executor file_work, const RunClock& clock,
+                             FolderWatchSettings settings, std::shared_ptr<spdlog::logger> logger)
+    : impl_(std::make_shared<Impl>(std::move(loop), std::move(file_work), clock, std::move(settings),
+                                   std::move(logger))) {
   impl_->start();
 }
 

@@ -2,8 +2,9 @@
 // Watches a folder for instrument output files (detector frames, TRIOS exports) and hands each one over
 // once it is complete. Polling is the source of truth: writes made by another host over SMB/NFS raise no
 // inotify events, so the poll loop always runs; inotify (when available) only makes detection faster.
-// Runs on the caller's executor (single-threaded io_context or a strand); it starts no threads. The
-// io_context must outlive the watcher. Listing and stat(2) block that executor for a moment each poll.
+// Its state lives on the loop (a single-threaded io_context or a strand); it starts no threads. Listings, stat(2),
+// validators and fingerprints run on a file-work executor, so a share that stops answering holds that executor, not
+// the loop; only the baseline listing at construction runs on the caller's thread. Both executors must outlive it.
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -53,7 +54,8 @@ struct FolderWatchSettings {
   bool include_existing = false;  // deliver files already present at construction
   // Deliver those of them last modified at or after this moment (a resumed run's files from before its restart).
   std::optional<std::chrono::system_clock::time_point> include_existing_since;
-  // Consulted once a file is otherwise complete; "not yet" keeps it pending and asks again next poll.
+  // Consulted once a file is otherwise complete, on the file-work executor; "not yet" keeps it pending and asks
+  // again next poll.
   FileValidator validator;
   // A file still pending this long (run seconds) after it was first seen is delivered as timed_out; it stays
   // watched, and if it completes later it is delivered again as complete (or corrupt): a late file.
@@ -83,8 +85,8 @@ class FolderWatcher {
  public:
   // Throws std::runtime_error when the folder does not exist or cannot be listed, or the filter regex is bad.
   // Files present now are the baseline (ignored unless `include_existing`, or until they change).
-  FolderWatcher(asio::any_io_executor executor, const RunClock& clock, FolderWatchSettings settings,
-                std::shared_ptr<spdlog::logger> logger = nullptr);
+  FolderWatcher(asio::any_io_executor loop, asio::any_io_executor file_work, const RunClock& clock,
+                FolderWatchSettings settings, std::shared_ptr<spdlog::logger> logger = nullptr);
   ~FolderWatcher();  // stops; pending next() returns nullopt
   FolderWatcher(const FolderWatcher&) = delete;
   FolderWatcher& operator=(const FolderWatcher&) = delete;

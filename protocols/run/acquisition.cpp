@@ -387,7 +387,7 @@ struct Acquisition::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // The sidecar's timeStamp, or nullopt while there is none (no sidecar yet, or not written out yet). A sidecar is
-  // a few hundred bytes, read here on the loop like the folder listing.
+  // a few hundred bytes, read here on the loop (the folder's listing runs on the readers; this read has not moved yet).
   std::optional<double> sidecar_time_stamp_s(const std::string& frame_path) const {
     const auto sidecar = detector::qxrd_sidecar_path(frame_path);
     try {
@@ -525,7 +525,7 @@ awaitable<void> Acquisition::run(ProgramView program) {
   watch.filter = m.plan.pattern + "-*" + m.plan.extension;
   watch.poll_interval_s = m.poll_interval_s();
   if (m.plan.sidecar) watch.sidecar_suffix = ".metadata";
-  io::FolderWatcher watcher(m.loop, m.clock, watch, m.log);
+  io::FolderWatcher watcher(m.loop, m.readers, m.clock, watch, m.log);
 
   // File intake and deadlines run beside the series; both end before this frame does, whatever happens.
   bool series_over = false, intake_done = false, deadlines_done = false;

@@ -3,7 +3,7 @@
 // clock, takes in the files the detector computer writes, pairs them with their exposure windows, attaches the
 // stage temperature over each window, and reports every frame as a document (darks before the first exposed
 // segment and after the last, data while the program runs in an exposed segment; a pause ends a series, the
-// resume starts the next). Frame files are read on the readers' executor, never on the loop.
+// resume starts the next). Frame files are listed and read on the readers' executor, never on the loop.
 #include <spdlog/logger.h>
 
 #include <filesystem>

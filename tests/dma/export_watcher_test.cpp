@@ -36,7 +36,7 @@ class ExportWatcherTest : public ::testing::Test {
   // Runs the watcher while `scenario` plays, then `settle_s` more run seconds (many polls: a second
   // ingestion would show), and stops it.
   void run(std::function<awaitable<void>()> scenario, double settle_s = 3.0) {
-    ExportWatcher watcher(io_.get_executor(), clock_, settings(),
+    ExportWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings(),
                           std::make_shared<spdlog::logger>("dma", std::make_shared<spdlog::sinks::null_sink_mt>()));
     watcher.on_ingested([&](const IngestedExport& e) { ingested_.push_back(e); });
     watcher.on_event([&](ExportEventKind kind, const std::string& message) { events_.emplace_back(kind, message); });
@@ -79,6 +79,7 @@ class ExportWatcherTest : public ::testing::Test {
 
   dma_testing::TempDir dir_{"dma-watch"};
   asio::io_context io_;
+  asio::thread_pool files_{1};  // the exports are read and parsed here, as a run's are on the host's background
   io::RunClock clock_{50.0};
   std::vector<IngestedExport> ingested_;
   std::vector<std::pair<ExportEventKind, std::string>> events_;

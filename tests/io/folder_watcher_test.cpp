@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -88,12 +90,13 @@ class FolderWatcherTest : public ::testing::Test {
   }
 
   asio::io_context io_;
+  asio::thread_pool files_{1};  // listings, validators and fingerprints, off the loop as in a run
   RunClock clock_{50.0};
   fs::path root_;
 };
 
 TEST_F(FolderWatcherTest, FileWrittenInOneGoIsDeliveredOnce) {
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   double written_s = 0;
   auto got = run(watcher, [&]() -> awaitable<void> {
     co_await clock_.sleep_for(0.3);
@@ -117,7 +120,7 @@ TEST_F(FolderWatcherTest, FileWrittenInOneGoIsDeliveredOnce) {
 }
 
 TEST_F(FolderWatcherTest, GrowingFileIsDeliveredOnlyAfterItStopsGrowing) {
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   double last_write_s = 0;
   const auto path = watched() / "export.txt";
   auto got = run(watcher, [&]() -> awaitable<void> {
@@ -139,7 +142,7 @@ TEST_F(FolderWatcherTest, SidecarCompletesTheFileAtOnceAndIsNotDeliveredItself) 
   auto s = settings();
   s.stable_polls = 1000;  // stability alone never completes a file here
   s.sidecar_suffix = ".metadata";
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   double sidecar_s = 0;
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "a-00001.tif", std::string(3000, 'a'));
@@ -163,7 +166,7 @@ TEST_F(FolderWatcherTest, ValidatorNotYetKeepsTheFilePendingUntilItSaysComplete)
     ++calls;
     return parsable ? ReadyCheck::complete() : ReadyCheck::not_yet("TIFF strip 0 truncated");
   };
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   double parsable_s = 0;
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "f.tif", std::string(2000, 'f'));
@@ -177,6 +180,43 @@ TEST_F(FolderWatcherTest, ValidatorNotYetKeepsTheFilePendingUntilItSaysComplete)
   EXPECT_GE(calls, 3);
 }
 
+// A share that stops answering holds the file-work thread, never the loop: while the validator hangs, the run's timers
+// keep their time, and the file is delivered once it answers.
+TEST_F(FolderWatcherTest, AValidatorThatHangsHoldsTheFileWorkThreadNotTheLoop) {
+  using std::chrono::steady_clock;
+  std::promise<void> answer;
+  const std::shared_future<void> answered = answer.get_future().share();
+  std::atomic<steady_clock::rep> asked_at{0};
+  std::atomic<bool> returned{false};
+  auto s = settings();
+  s.validator = [&, answered](const fs::path&) {
+    asked_at = steady_clock::now().time_since_epoch().count();
+    answered.wait_for(std::chrono::seconds(5));
+    returned = true;
+    return ReadyCheck::complete();
+  };
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
+  steady_clock::duration noticed_after{}, longest_tick{};
+  bool hanging_throughout = false;
+  auto got = run(watcher, [&]() -> awaitable<void> {
+    write_file(watched() / "frame-00001.tif", "data");
+    while (asked_at == 0) co_await clock_.sleep_for(0.05);
+    noticed_after = steady_clock::now() - steady_clock::time_point(steady_clock::duration(asked_at.load()));
+    for (int i = 0; i < 50; ++i) {
+      const auto t0 = steady_clock::now();
+      co_await clock_.sleep_for(0.1);
+      longest_tick = std::max(longest_tick, steady_clock::now() - t0);
+    }
+    hanging_throughout = !returned;
+    answer.set_value();
+  });
+  EXPECT_TRUE(hanging_throughout);
+  EXPECT_LT(noticed_after, std::chrono::milliseconds(500));
+  EXPECT_LT(longest_tick, std::chrono::milliseconds(500));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].verdict, FileVerdict::complete);
+}
+
 TEST_F(FolderWatcherTest, CorruptVerdictIsDeliveredOnceWithTheReason) {
   auto s = settings();
   int calls = 0;
@@ -184,7 +224,7 @@ TEST_F(FolderWatcherTest, CorruptVerdictIsDeliveredOnceWithTheReason) {
     ++calls;
     return ReadyCheck::corrupt("bad TIFF magic at byte 0");
   };
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "broken.tif", "not a tiff");
     co_return;
@@ -198,7 +238,7 @@ TEST_F(FolderWatcherTest, CorruptVerdictIsDeliveredOnceWithTheReason) {
 TEST_F(FolderWatcherTest, ValidatorExceptionCountsAsCorrupt) {
   auto s = settings();
   s.validator = [](const fs::path& p) -> ReadyCheck { throw std::runtime_error("cannot parse " + p.string()); };
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "x.tif", "x");
     co_return;
@@ -211,7 +251,7 @@ TEST_F(FolderWatcherTest, ValidatorExceptionCountsAsCorrupt) {
 TEST_F(FolderWatcherTest, RenameIntoTheFolderIsDeliveredThroughInotify) {
   auto s = settings();
   s.stable_polls = 1000;  // only the rename can complete it
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   if (watcher.mode() != WatchMode::inotify_and_poll) GTEST_SKIP() << "no inotify here: " << watcher.mode_note();
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(outside() / "tmp-export.txt", std::string(4000, 'r'));
@@ -232,7 +272,7 @@ TEST_F(FolderWatcherTest, PollingOnlyDeliversTheSameSetAsInotify) {
     auto s = settings();
     s.filter = "*.tif";
     s.use_inotify = use_inotify;
-    FolderWatcher watcher(io_.get_executor(), clock_, s);
+    FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
     if (!use_inotify) {
       EXPECT_EQ(watcher.mode(), WatchMode::poll_only);
       EXPECT_THAT(watcher.mode_note(), HasSubstr("disabled"));
@@ -265,7 +305,7 @@ TEST_F(FolderWatcherTest, PollingOnlyDeliversTheSameSetAsInotify) {
 TEST_F(FolderWatcherTest, ExistingFilesAreIgnoredByDefaultUnlessTheyChange) {
   write_file(watched() / "old.tif", "old");
   write_file(watched() / "touched.tif", "before");
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   auto got = run(watcher, [&]() -> awaitable<void> {
     co_await clock_.sleep_for(1.5);  // several polls over the untouched baseline
     write_file(watched() / "new.tif", "new");
@@ -280,7 +320,7 @@ TEST_F(FolderWatcherTest, ExistingFilesAreDeliveredWithIncludeExisting) {
   write_file(watched() / "old-2.tif", "old two");
   auto s = settings();
   s.include_existing = true;
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "new.tif", "new");
     co_return;
@@ -300,7 +340,7 @@ TEST_F(FolderWatcherTest, ExistingFilesModifiedSinceAMomentAreDelivered) {
   fs::last_write_time(watched() / "before.txt", fs::file_time_type::clock::now() - std::chrono::hours(1));
   auto s = settings();
   s.include_existing_since = run_start - std::chrono::seconds(1);
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "after.txt", "saved after the restart");
     co_return;
@@ -313,7 +353,7 @@ TEST_F(FolderWatcherTest, RegexFilterIsRespected) {
   auto s = settings();
   s.filter = R"(frame-\d{5}\.tif)";
   s.filter_is_regex = true;
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     for (const char* name : {"frame-00001.tif", "frame-1.tif", "frame-00002.tif.metadata", "frame-00003.tiff",
                              "notes.txt", "frame-00004.tif"})
@@ -339,7 +379,7 @@ TEST_F(FolderWatcherTest, DeadlinePassedWhilePendingIsDeliveredAsTimedOut) {
   auto s = settings();
   s.complete_deadline_s = 2.0;
   s.validator = [](const fs::path&) { return ReadyCheck::not_yet("strip 3 truncated"); };
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(
       watcher,
       [&]() -> awaitable<void> {
@@ -362,7 +402,7 @@ TEST_F(FolderWatcherTest, TimedOutFileThatCompletesLaterIsDeliveredAgainAsComple
   s.validator = [&](const fs::path&) {
     return parsable ? ReadyCheck::complete() : ReadyCheck::not_yet("no image yet");
   };
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "late.tif", "late frame");
     co_await clock_.sleep_for(4.0);
@@ -378,7 +418,7 @@ TEST_F(FolderWatcherTest, TimedOutFileThatCompletesLaterIsDeliveredAgainAsComple
 TEST_F(FolderWatcherTest, ReplacementBySameSizeAndMtimeIsSeenThroughTheInode) {
   auto s = settings();
   s.use_inotify = false;  // the poll alone must notice
-  FolderWatcher watcher(io_.get_executor(), clock_, s);
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "sweep.txt", "version A");
     co_await clock_.sleep_for(2.5);
@@ -393,7 +433,7 @@ TEST_F(FolderWatcherTest, ReplacementBySameSizeAndMtimeIsSeenThroughTheInode) {
 }
 
 TEST_F(FolderWatcherTest, LosingTheInotifyWatchFallsBackToPolling) {
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   if (watcher.mode() != WatchMode::inotify_and_poll) GTEST_SKIP() << "no inotify here: " << watcher.mode_note();
   auto got = run(watcher, [&]() -> awaitable<void> {
     // The folder goes away (as an unmounted share does) and comes back: the kernel drops the watch.
@@ -410,7 +450,7 @@ TEST_F(FolderWatcherTest, LosingTheInotifyWatchFallsBackToPolling) {
 }
 
 TEST_F(FolderWatcherTest, EmptyFileWaitsForItsContent) {
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "frame.tif", "");  // created, then the writer stalls for many polls
     co_await clock_.sleep_for(3.0);
@@ -421,7 +461,7 @@ TEST_F(FolderWatcherTest, EmptyFileWaitsForItsContent) {
 }
 
 TEST_F(FolderWatcherTest, FileDeletedBeforeCompletionIsDropped) {
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "gone.tif", "short-lived");
     co_await clock_.sleep_for(0.2);
@@ -432,7 +472,7 @@ TEST_F(FolderWatcherTest, FileDeletedBeforeCompletionIsDropped) {
 }
 
 TEST_F(FolderWatcherTest, RewriteAfterDeliveryIsDeliveredAgain) {
-  FolderWatcher watcher(io_.get_executor(), clock_, settings());
+  FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, settings());
   auto got = run(watcher, [&]() -> awaitable<void> {
     write_file(watched() / "export.txt", "first version");
     co_await clock_.sleep_for(2.5);
@@ -446,7 +486,7 @@ TEST_F(FolderWatcherTest, RewriteAfterDeliveryIsDeliveredAgain) {
 }
 
 TEST_F(FolderWatcherTest, DestructionEndsAPendingNextAtOnce) {
-  auto watcher = std::make_unique<FolderWatcher>(io_.get_executor(), clock_, settings());
+  auto watcher = std::make_unique<FolderWatcher>(io_.get_executor(), files_.get_executor(), clock_, settings());
   bool ended = false;
   asio::co_spawn(
       io_,
@@ -472,7 +512,7 @@ TEST_F(FolderWatcherTest, MissingFolderIsRejectedWithItsPath) {
   auto s = settings();
   s.folder = root_ / "no-such-share";
   try {
-    FolderWatcher watcher(io_.get_executor(), clock_, s);
+    FolderWatcher watcher(io_.get_executor(), files_.get_executor(), clock_, s);
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("no-such-share"));
