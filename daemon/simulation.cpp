@@ -245,7 +245,8 @@ bool apply_trigger_fault(trigger::sim::BackgroundTrigger& trigger, std::istream&
 }  // namespace
 
 struct Simulation::Impl {
-  const io::RunClock& clock;
+  // A copy: the simulation lives as long as the host, longer than a service whose clock it was given.
+  const io::RunClock clock;
   std::unique_ptr<linkam::sim::BackgroundStage> stage;  // null: the stage is external_stage_url
   std::string external_stage_url;
   std::mutex run_mutex;  // the run's simulators, replaced by prepare_run and end_run, used by the fault console
@@ -255,11 +256,12 @@ struct Simulation::Impl {
   std::ofstream fault_record;
   std::unique_ptr<FaultConsole> console;  // last: its thread uses the members above
 
-  Impl(const io::RunClock& stage_clock, const std::filesystem::path& dir,
-       std::unique_ptr<linkam::sim::BackgroundStage> simulated_stage, std::string external_url)
+  // Without an `external_url`, the simulated stage, on the simulation's clock.
+  Impl(const io::RunClock& stage_clock, const std::filesystem::path& dir, std::optional<std::string> external_url)
       : clock(stage_clock),
-        stage(std::move(simulated_stage)),
-        external_stage_url(std::move(external_url)),
+        stage(external_url ? nullptr
+                           : std::make_unique<linkam::sim::BackgroundStage>(clock, dir / "ttyLinkam-sim")),
+        external_stage_url(external_url.value_or("")),
         fault_record(dir / kFaultRecordName, std::ios::app),
         console(std::make_unique<FaultConsole>(dir / kFaultConsoleName,
                                                [this](const std::string& line) { apply_fault(line); })) {}
@@ -294,11 +296,10 @@ struct Simulation::Impl {
 };
 
 Simulation::Simulation(const io::RunClock& clock, const std::filesystem::path& dir)
-    : impl_(std::make_unique<Impl>(clock, dir,
-                                   std::make_unique<linkam::sim::BackgroundStage>(clock, dir / "ttyLinkam-sim"), "")) {}
+    : impl_(std::make_unique<Impl>(clock, dir, std::nullopt)) {}
 
 Simulation::Simulation(const io::RunClock& clock, const std::filesystem::path& dir, std::string external_stage_url)
-    : impl_(std::make_unique<Impl>(clock, dir, nullptr, std::move(external_stage_url))) {}
+    : impl_(std::make_unique<Impl>(clock, dir, std::move(external_stage_url))) {}
 
 Simulation::~Simulation() = default;
 

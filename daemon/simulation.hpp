@@ -44,8 +44,8 @@ inline constexpr const char* kFaultRecordName = "faults.log";
 
 class Simulation {
  public:
-  // The simulated stage, on `clock`, for the Simulation's whole life (a service's: its temperature carries from one
-  // run to the next); its pty goes under `dir`.
+  // The simulated stage, on a copy of `clock`, for the Simulation's whole life (a service's: its temperature carries
+  // from one run to the next); its pty goes under `dir`.
   Simulation(const io::RunClock& clock, const std::filesystem::path& dir);
   // No simulated stage: runs use the stage at `external_stage_url`, and feed its readings to record_stage_reading;
   // the fault console goes under `dir`.
