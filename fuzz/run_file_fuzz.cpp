@@ -47,9 +47,11 @@ void require_no_open_ids(const char* after) {
 
 }  // namespace
 
-// libhdf5 mallocs sizes read from the file and refuses the file when malloc answers NULL; ASan must answer NULL too
-// (not abort on the absurd size), here and in the replay of fuzz/regressions/run_file under the asan test preset.
+// libhdf5 mallocs sizes read from the file and refuses the file when malloc answers NULL; the sanitizers must answer
+// NULL too (not abort on the absurd size), here and in the replay of fuzz/regressions/run_file under the asan and tsan
+// test presets.
 extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
+extern "C" const char* __tsan_default_options() { return "allocator_may_return_null=1"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static insitu::fuzz::ScratchFile file(".h5");

@@ -18,6 +18,7 @@
 #include "drivers/detector/exposure.hpp"
 #include "tests/daemon/run_file_reader.hpp"
 #include "tests/daemon/simulated_run.hpp"
+#include "tests/sanitized_speed.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
 namespace insitu::testing {
@@ -262,7 +263,7 @@ void expect_fault_and_confirmed_stop(const std::filesystem::path& file) {
 }
 
 TEST(RunControl, APowerCycleLongerThanTheAllowanceEndsCompletedWithDeviations) {
-  StageFixture fx("powercycle-deviation", 100.0);
+  StageFixture fx("powercycle-deviation", paced_speed(100.0));
   const auto run = run_with_power_cycle(fx, "deviating", 10.0);
   EXPECT_EQ(run.exit_code, daemon::run_completed_with_deviations);
   EXPECT_EQ(RunRecord::read(run.file).exit_status, "completed_with_deviations");
@@ -279,7 +280,7 @@ TEST(RunControl, APowerCycleLongerThanTheAllowanceEndsCompletedWithDeviations) {
 }
 
 TEST(RunControl, APowerCycleWithinTheAllowanceEndsCompleted) {
-  StageFixture fx("powercycle-completed", 100.0);
+  StageFixture fx("powercycle-completed", paced_speed(100.0));
   const auto run = run_with_power_cycle(fx, "within", 300.0);
   EXPECT_EQ(run.exit_code, daemon::run_completed);
   EXPECT_EQ(RunRecord::read(run.file).exit_status, "completed");

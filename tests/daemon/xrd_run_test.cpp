@@ -13,6 +13,7 @@
 #include "drivers/detector/exposure.hpp"
 #include "tests/daemon/run_file_reader.hpp"
 #include "tests/daemon/simulated_run.hpp"
+#include "tests/sanitized_speed.hpp"
 #include "tests/stage/sim_fixture.hpp"
 
 namespace insitu::testing {
@@ -54,13 +55,7 @@ double correlation(const std::vector<double>& a, const std::vector<double>& b) {
   return sab / std::sqrt(saa * sbb);
 }
 
-// The sanitizers slow the loop and the analysis about 4x (their test presets scale timeouts so): there the experiment
-// runs 4x slower, or the stage falls off the programme for want of the loop.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr double kCryoSpeed = 25.0;
-#else
-constexpr double kCryoSpeed = 100.0;
-#endif
+constexpr double kCryoSpeed = paced_speed(100.0);
 
 TEST(CryoExperiment, FramesTemperaturesAndEntropyMatchTheSimulatorsTruth) {
   const auto dir = fresh_temp_dir("xrd");

@@ -58,8 +58,9 @@ class ExportWatcherTest : public ::testing::Test {
     EXPECT_EQ(watcher.ingested().size(), ingested_.size());
   }
 
-  // Waits (run seconds) until an event of `kind` has arrived; fails the test on timeout.
-  awaitable<void> wait_for(ExportEventKind kind, std::size_t count = 1, double timeout_s = 30.0) {
+  // Waits (run seconds) until an event of `kind` has arrived; fails the test on timeout. The exports are parsed off
+  // the loop, under the sanitizers for seconds of wall time: the default is 12 s of wall.
+  awaitable<void> wait_for(ExportEventKind kind, std::size_t count = 1, double timeout_s = 600.0) {
     const double until = clock_.now_s() + timeout_s;
     while (count_of(kind) < count && clock_.now_s() < until) co_await clock_.sleep_for(0.25);
     EXPECT_GE(count_of(kind), count) << "waiting for " << to_string(kind);
