@@ -161,19 +161,33 @@ ReadExport read_export(const std::filesystem::path& path, const ParseOptions& pa
 }  // namespace
 
 awaitable<void> ExportWatcher::run() {
+  const auto alive = alive_;
   // One bad file is an event, never the end of the watch: later exports are still taken in.
   while (auto file = co_await watcher_.next()) {
-    auto task = [path = file->path, parse = settings_.parse, curves = settings_.curves]() -> awaitable<ReadExport> {
-      co_return read_export(path, parse, curves);
+    // On the heap: a ReadExport in the coroutine frame makes GCC 12 report Asio's frame allocator as
+    // -Wmismatched-new-delete (as in daemon/api/http_session.cpp).
+    auto task = [path = file->path, parse = settings_.parse,
+                 curves = settings_.curves]() -> awaitable<std::unique_ptr<ReadExport>> {
+      co_return std::make_unique<ReadExport>(read_export(path, parse, curves));
     };
+    std::unique_ptr<ReadExport> read;
+    std::string failure;
     try {
-      auto read = co_await asio::co_spawn(file_work_, task(), asio::use_awaitable);
-      take(file->path, std::move(read));
+      read = co_await asio::co_spawn(file_work_, task(), asio::use_awaitable);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!*alive) break;  // the watcher went while the file was read: nothing of it is touched
+    try {
+      if (read) take(file->path, std::move(*read));
+      else emit(ExportEventKind::malformed, file->path.string() + ": " + failure);
     } catch (const std::exception& e) {
       emit(ExportEventKind::malformed, file->path.string() + ": " + e.what());
     }
   }
 }
+
+ExportWatcher::~ExportWatcher() { *alive_ = false; }
 
 void ExportWatcher::stop() { watcher_.stop(); }
 

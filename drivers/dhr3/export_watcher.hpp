@@ -89,6 +89,7 @@ class ExportWatcher {
   // Throws std::runtime_error when the folder does not exist (from io::FolderWatcher).
   ExportWatcher(asio::any_io_executor loop, asio::any_io_executor file_work, const io::RunClock& clock,
                 ExportWatcherSettings settings, std::shared_ptr<spdlog::logger> logger = nullptr);
+  ~ExportWatcher();  // a run() still reading a file returns without touching it
   ExportWatcher(const ExportWatcher&) = delete;
   ExportWatcher& operator=(const ExportWatcher&) = delete;
 
@@ -96,7 +97,8 @@ class ExportWatcher {
   void on_ingested(IngestedHandler handler) { on_ingested_ = std::move(handler); }
   void on_event(EventHandler handler) { on_event_ = std::move(handler); }
 
-  // Delivers files until stop(). One run() at a time.
+  // Delivers files until stop(), then those already complete, each read and parsed on the file-work executor. One
+  // run() at a time.
   awaitable<void> run();
   void stop();
 
@@ -108,6 +110,7 @@ class ExportWatcher {
   void take(const std::filesystem::path& path, ReadExport read);
   void emit(ExportEventKind kind, const std::string& message);
 
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   asio::any_io_executor file_work_;
   const io::RunClock& clock_;
   ExportWatcherSettings settings_;

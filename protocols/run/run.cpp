@@ -18,6 +18,8 @@ double unix_s(std::chrono::system_clock::time_point t) {
 
 // A worker that gives no result for this long has hung; the run ends without the frames it still holds.
 constexpr auto kAnalysisStall = std::chrono::minutes(10);
+// How long the run's end waits for the DMA exports being read when the watch stops (off the loop: a share can hang).
+constexpr auto kDmaDrain = std::chrono::seconds(10);
 
 EngineSettings engine_settings(const RunSetup& setup) {
   EngineSettings settings;
@@ -59,6 +61,7 @@ struct Run::Impl final : RunObserver {
   bool abort_requested = false, program_over = false, acquisition_done = true;
   // A pause ends the exposure series at once, before the engine has the stage holding: no frame starts after it.
   bool pause_requested = false;
+  bool dma_watching = false;  // the DMA export watch runs (from the programme's start until its stop has drained)
   // Set by stop_after_frame(): the exposure series closes its open frame at its boundary while the programme goes
   // on; the run is aborted once the acquisition has ended.
   std::optional<std::string> stop_after_frame;
@@ -349,7 +352,22 @@ struct Run::Impl final : RunObserver {
     instruments.dma->on_event([this](dhr3::ExportEventKind kind, const std::string& message) {
       event(kind == dhr3::ExportEventKind::ingested ? io::EventKind::info : io::EventKind::warning, message);
     });
-    asio::co_spawn(loop, instruments.dma->run(), asio::detached);
+    dma_watching = true;
+    asio::co_spawn(loop, instruments.dma->run(), [this, alive = alive](std::exception_ptr) {
+      if (!*alive) return;
+      dma_watching = false;
+      changed.notify();
+    });
+  }
+
+  // The exports being read when the watch stops are still taken in, their documents before the run's stop.
+  awaitable<void> stop_dma_watcher() {
+    if (!instruments.dma) co_return;
+    instruments.dma->stop();
+    const std::function<bool()> over = [this] { return !dma_watching; };
+    co_await changed.wait_until(over, io::RunClock::wall_clock::now() + kDmaDrain);
+    if (dma_watching)
+      event(io::EventKind::warning, "DMA exports: a file still being read at the run's end is not recorded");
   }
 
   awaitable<void> run_program() {
@@ -446,7 +464,7 @@ awaitable<documents::RunStop> Run::start() {
   m.take_up_first_part_analysis();
   co_await m.run_program();
   co_await m.log_stage_while_acquiring();
-  if (m.instruments.dma) m.instruments.dma->stop();
+  co_await m.stop_dma_watcher();
   co_await m.wait_for_analysis();
   m.final_analysis();
   m.log_frame_counts();
