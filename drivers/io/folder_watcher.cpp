@@ -438,9 +438,14 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     return clock_.io_deadline(settings_.poll_interval_s, settings_.poll_wall_floor);
   }
 
+  awaitable<Listing> list() {
+    const auto list_job = [view = view_] { return list_folder(*view); };
+    Listing listing = co_await off_loop(list_job);
+    co_return listing;
+  }
+
   awaitable<void> poll() {
-    const auto list = [view = view_] { return list_folder(*view); };
-    const auto listing = co_await off_loop(list);
+    const auto listing = co_await list();
     if (stopped_ || !listed(listing)) co_return;
     std::set<fs::path> present;
     for (const auto& seen : listing.files) present.insert(seen.path);
@@ -460,8 +465,7 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
   awaitable<void> look_at_named() {
     if (std::exchange(rescan_, false)) {
       named_.clear();
-      const auto list = [view = view_] { return list_folder(*view); };
-      const auto listing = co_await off_loop(list);
+      const auto listing = co_await list();
       if (stopped_ || !listed(listing)) co_return;
       co_await observe(listing.files, Detection::inotify, false);
       co_return;
@@ -566,8 +570,9 @@ class FolderWatcher::Impl : public std::enable_shared_from_this<FolderWatcher::I
     for (const auto& path : paths) {
       Entry& e = entries_.at(path);
       const auto completed_by = completion(e);
+      const bool overdue = past_deadline(e, now_s);
       if (!completed_by) e.not_yet_reason = waiting_reason(e);
-      if (completed_by || past_deadline(e, now_s)) candidates.push_back({path, completed_by, past_deadline(e, now_s)});
+      if (completed_by || overdue) candidates.push_back({path, completed_by, overdue});
     }
     if (candidates.empty()) co_return;
     const auto judge_all = [view = view_, candidates] {
